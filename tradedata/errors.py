@@ -1,0 +1,159 @@
+"""The tradedata exception tree.
+
+Every error tradedata raises on purpose derives from :class:`TradeDataError`; code raises the
+narrowest class that fits and translates library errors (ccxt's, yfinance's, requests')
+with ``raise ... from exc``. Messages are one line, written for the user, and never contain
+API keys or other secrets.
+
+::
+
+    TradeDataError
+    ├── ConfigurationError            bad config file, unknown provider, missing API key
+    │   └── MissingAPIKeyError        the provider needs a key that is not configured
+    ├── InputError (also ValueError)  bad arguments from the caller
+    │   ├── InvalidTimeframeError     "7x", or a timeframe a provider cannot serve
+    │   ├── InvalidSymbolError        an empty or malformed symbol
+    │   └── InvalidDateRangeError     start after end, unparseable dates
+    ├── ProviderError                 anything that went wrong talking to a data source
+    │   ├── TemporaryProviderError    5xx, timeouts, dropped connections: retry later
+    │   │   └── RateLimitError        429 / provider's "slow down" answer (``retry_after`` seconds)
+    │   ├── SymbolNotFoundError       the provider does not know the symbol
+    │   ├── UnsupportedError          timeframe, market or range the provider cannot serve
+    │   ├── AuthenticationError       401/403, bad or expired key
+    │   ├── InvalidResponseError      garbage: malformed JSON, wrong shape, impossible values
+    │   ├── ProviderUnavailableError  the circuit breaker is open for this provider
+    │   └── AllProvidersFailedError   failover ran out of providers (``errors`` lists each)
+    ├── DataValidationError           data that cannot be used as bars
+    │   ├── CSVFormatError            a CSV file tradedata cannot recognise or parse
+    │   └── InsufficientQualityError  a series scored below the required minimum
+    └── CacheError                    the on-disk store cannot do what was asked
+        └── CacheCorruptionError      a partition failed its checksum or gzip check
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AllProvidersFailedError",
+    "AuthenticationError",
+    "CSVFormatError",
+    "CacheCorruptionError",
+    "CacheError",
+    "ConfigurationError",
+    "DataValidationError",
+    "InputError",
+    "InsufficientQualityError",
+    "InvalidDateRangeError",
+    "InvalidResponseError",
+    "InvalidSymbolError",
+    "InvalidTimeframeError",
+    "MissingAPIKeyError",
+    "ProviderError",
+    "ProviderUnavailableError",
+    "RateLimitError",
+    "SymbolNotFoundError",
+    "TemporaryProviderError",
+    "TradeDataError",
+    "UnsupportedError",
+]
+
+
+class TradeDataError(Exception):
+    """Base class of every error tradedata raises on purpose."""
+
+
+class ConfigurationError(TradeDataError):
+    """The configuration (file, arguments or environment) is invalid or incomplete."""
+
+
+class MissingAPIKeyError(ConfigurationError):
+    """A provider needs an API key (or secret) that is not configured."""
+
+
+class InputError(TradeDataError, ValueError):
+    """An argument from the caller is invalid. Nothing was fetched or written."""
+
+
+class InvalidTimeframeError(InputError):
+    """The timeframe string is unknown, or not served for this request."""
+
+
+class InvalidSymbolError(InputError):
+    """The symbol string is empty or malformed."""
+
+
+class InvalidDateRangeError(InputError):
+    """A date cannot be parsed, or the range is empty (start after end)."""
+
+
+class ProviderError(TradeDataError):
+    """A data provider failed. ``provider`` names it when known."""
+
+    def __init__(self, message: str, *, provider: str | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+
+
+class TemporaryProviderError(ProviderError):
+    """A transient failure (5xx, timeout, dropped connection); retrying may succeed."""
+
+
+class RateLimitError(TemporaryProviderError):
+    """The provider asked us to slow down; ``retry_after`` is seconds to wait, when known."""
+
+    def __init__(
+        self, message: str, *, provider: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.retry_after = retry_after
+
+
+class SymbolNotFoundError(ProviderError):
+    """The provider does not know this symbol."""
+
+
+class UnsupportedError(ProviderError):
+    """The provider cannot serve this timeframe, market or date range."""
+
+
+class AuthenticationError(ProviderError):
+    """The provider rejected our credentials (401/403)."""
+
+
+class InvalidResponseError(ProviderError):
+    """The provider answered with something that is not valid data."""
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider is switched off for now (circuit breaker open, or not configured)."""
+
+
+class AllProvidersFailedError(ProviderError):
+    """Every candidate provider failed; ``errors`` maps provider name to its error."""
+
+    def __init__(self, message: str, *, errors: dict[str, BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.errors: dict[str, BaseException] = dict(errors or {})
+
+
+class DataValidationError(TradeDataError):
+    """Data that cannot be used as OHLCV bars."""
+
+
+class CSVFormatError(DataValidationError):
+    """A CSV file is not in a format tradedata recognises, or a row cannot be parsed."""
+
+
+class InsufficientQualityError(DataValidationError):
+    """A series' quality score is below the required minimum."""
+
+    def __init__(self, message: str, *, score: float | None = None) -> None:
+        super().__init__(message)
+        self.score = score
+
+
+class CacheError(TradeDataError):
+    """The on-disk store cannot complete the operation."""
+
+
+class CacheCorruptionError(CacheError):
+    """A stored partition is damaged (bad checksum or gzip stream)."""
