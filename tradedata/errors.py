@@ -16,11 +16,11 @@ API keys or other secrets.
     │   └── InvalidDateRangeError     start after end, unparseable dates
     ├── ProviderError                 anything that went wrong talking to a data source
     │   ├── TemporaryProviderError    5xx, timeouts, dropped connections: retry later
-    │   │   └── RateLimitError        429 / provider's "slow down" answer (``retry_after`` seconds)
+    │   │   ├── RateLimitError        429 / provider's "slow down" answer (``retry_after`` seconds)
+    │   │   └── InvalidResponseError  garbage: malformed JSON, truncated body, wrong shape
     │   ├── SymbolNotFoundError       the provider does not know the symbol
     │   ├── UnsupportedError          timeframe, market or range the provider cannot serve
     │   ├── AuthenticationError       401/403, bad or expired key
-    │   ├── InvalidResponseError      garbage: malformed JSON, wrong shape, impossible values
     │   ├── ProviderUnavailableError  the circuit breaker is open for this provider
     │   └── AllProvidersFailedError   failover ran out of providers (``errors`` lists each)
     ├── DataValidationError           data that cannot be used as bars
@@ -119,8 +119,8 @@ class AuthenticationError(ProviderError):
     """The provider rejected our credentials (401/403)."""
 
 
-class InvalidResponseError(ProviderError):
-    """The provider answered with something that is not valid data."""
+class InvalidResponseError(TemporaryProviderError):
+    """The provider answered with something that is not valid data (retried: often transient)."""
 
 
 class ProviderUnavailableError(ProviderError):

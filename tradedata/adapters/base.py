@@ -1,0 +1,313 @@
+"""The provider contract.
+
+A provider declares what it can do as data (:class:`Capabilities`) and implements one raw page
+fetch (:meth:`Provider.fetch_page`). The base class does everything else once, for all
+providers: argument checks, pagination by ``since`` until the requested end, normalisation to
+the OHLCV schema, dropping the still-open candle, retries with backoff, the shared rate limit and
+the circuit breaker.
+
+Subclasses translate their client's errors into the tree in :mod:`tradedata.errors`
+(temporary / rate-limited with ``retry_after`` / symbol not found / unsupported / auth / invalid
+response), so the retry decision here never needs to know a provider's quirks.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from tradedata.adapters.resilience import (
+    CallStats,
+    RetryPolicy,
+    call_with_resilience,
+    shared_breaker,
+    shared_bucket,
+)
+from tradedata.errors import (
+    InvalidResponseError,
+    InvalidTimeframeError,
+    MissingAPIKeyError,
+    UnsupportedError,
+)
+from tradedata.model import Timeframe, normalize_frame, parse_timeframe, to_utc
+from tradedata.symbols import AssetClass, SymbolInfo, symbol_info
+
+__all__ = [
+    "Capabilities",
+    "Page",
+    "Provider",
+    "ProviderSettings",
+    "RateLimit",
+    "Secret",
+]
+
+
+class Secret:
+    """A credential that never shows itself in ``str``, ``repr``, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        """The actual secret value; pass it only to the client that needs it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``capacity`` weight units per ``period`` seconds (plus an optional daily cap)."""
+
+    capacity: float
+    period: float = 60.0
+    daily: int | None = None
+
+    @property
+    def rate(self) -> float:
+        """Tokens refilled per second."""
+        return self.capacity / self.period
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can serve, declared as data."""
+
+    timeframes: tuple[str, ...]
+    max_candles: int
+    asset_classes: frozenset[AssetClass]
+    rate_limit: RateLimit
+    #: days of history per timeframe; a missing timeframe or None means unlimited
+    history_days: Mapping[str, int | None] = field(default_factory=dict)
+    needs_api_key: bool = False
+    needs_secret: bool = False
+    key_env: str | None = None
+    secret_env: str | None = None
+    #: MICs of equity markets served; None means any
+    markets: frozenset[str] | None = None
+    adjusted: bool = False
+    fundamentals: bool = False
+    #: request weight of one page fetch (Binance counts klines as 2)
+    page_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """How to reach a provider: endpoint overrides, credentials, sandbox, timeout."""
+
+    url: str | None = None
+    ws_url: str | None = None
+    api_key: Secret | None = None
+    secret: Secret | None = None
+    sandbox: bool = False
+    timeout: float = 30.0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("api_key", "secret"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Secret(value) if value else None)
+
+
+@dataclass
+class Page:
+    """One page of bars. ``complete`` means no more bars exist up to the requested end."""
+
+    frame: pd.DataFrame
+    complete: bool | None = None
+
+
+@dataclass
+class Chunk:
+    """Bars fetched for a covered range ``[start, end]`` (inclusive bar opens)."""
+
+    frame: pd.DataFrame
+    start: pd.Timestamp
+    end: pd.Timestamp
+    provider: str
+
+
+class Provider(ABC):
+    """Base class of every OHLCV provider. Subclasses set ``name`` and ``capabilities``."""
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities]
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    #: consecutive empty pages tolerated before believing there is no data
+    empty_page_retries: ClassVar[int] = 3
+
+    def __init__(self, settings: ProviderSettings | None = None) -> None:
+        self.settings = settings or ProviderSettings()
+        caps = self.capabilities
+        if caps.needs_api_key and not self.settings.api_key:
+            raise MissingAPIKeyError(
+                f"{self.name} needs an API key: set {caps.key_env or 'it'} or add it to the config"
+            )
+        if caps.needs_secret and not self.settings.secret:
+            raise MissingAPIKeyError(
+                f"{self.name} needs an API secret: set {caps.secret_env or 'it'} "
+                "or add it to the config"
+            )
+        self.stats = CallStats()
+        self._rng = random.Random()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} url={self.settings.url!r}>"
+
+    # -- what subclasses implement -------------------------------------------------------
+    @abstractmethod
+    def fetch_page(
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        since: pd.Timestamp,
+        until: pd.Timestamp,
+        limit: int,
+    ) -> pd.DataFrame | Page:
+        """Fetch bars opening in ``[since, until]``, at most ``limit`` of them, oldest first.
+
+        Return a frame (any column case; normalised here) or a :class:`Page`. Raise errors from
+        :mod:`tradedata.errors`. A bare frame shorter than ``limit`` counts as complete.
+        """
+
+    def now(self) -> pd.Timestamp:
+        """The provider's clock (exchanges override this with their server time)."""
+        return pd.Timestamp.now(tz="UTC")
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
+        """Release connections; the default has none."""
+
+    # -- shared behaviour -----------------------------------------------------------------
+    def _key(self) -> str:
+        return f"{self.name}@{self.settings.url or 'default'}"
+
+    def supports(self, symbol: str, timeframe: str | Timeframe) -> bool:
+        """True when this provider can serve the symbol's market and the timeframe."""
+        try:
+            self.check_supported(symbol_info(symbol), parse_timeframe(timeframe))
+        except (UnsupportedError, InvalidTimeframeError):
+            return False
+        return True
+
+    def check_supported(self, info: SymbolInfo, timeframe: Timeframe) -> None:
+        """Raise :class:`UnsupportedError` if the symbol's market or the timeframe is not served."""
+        caps = self.capabilities
+        if info.asset_class not in caps.asset_classes:
+            raise UnsupportedError(
+                f"{self.name} does not serve {info.asset_class.value} symbols like {info.symbol}",
+                provider=self.name,
+            )
+        if caps.markets is not None and info.exchange and info.exchange not in caps.markets:
+            raise UnsupportedError(
+                f"{self.name} does not serve market {info.exchange} ({info.symbol})",
+                provider=self.name,
+            )
+        if timeframe.name not in caps.timeframes:
+            raise UnsupportedError(
+                f"{self.name} does not serve timeframe {timeframe.name}", provider=self.name
+            )
+
+    def history_start(self, timeframe: Timeframe, now: pd.Timestamp) -> pd.Timestamp | None:
+        """The oldest bar open this provider can serve for ``timeframe`` (None: unlimited)."""
+        days = self.capabilities.history_days.get(timeframe.name)
+        return None if days is None else now - pd.Timedelta(days=days)
+
+    def call(self, fn: Any, weight: float | None = None) -> Any:
+        """Run one request through the shared rate limit, retries and circuit breaker."""
+        rl = self.capabilities.rate_limit
+        return call_with_resilience(
+            fn,
+            name=self.name,
+            policy=self.retry_policy,
+            breaker=shared_breaker(self._key()),
+            bucket=shared_bucket(self._key(), rl.capacity, rl.rate),
+            weight=self.capabilities.page_weight if weight is None else weight,
+            stats=self.stats,
+            rng=self._rng,
+        )
+
+    def last_closed_open(
+        self, timeframe: Timeframe, now: pd.Timestamp | None = None
+    ) -> pd.Timestamp:
+        """Open time of the newest bar that has closed at ``now`` (the provider's clock)."""
+        now = self.now() if now is None else now
+        current = timeframe.floor(now)
+        prev = timeframe.floor(current - pd.Timedelta(nanoseconds=1))
+        return prev
+
+    def iter_chunks(
+        self, symbol: str, timeframe: str | Timeframe, start: Any, end: Any
+    ) -> Iterator[Chunk]:
+        """Yield closed bars in ``[start, end]`` page by page, each with the range it covers.
+
+        The still-open candle is never yielded: ``end`` is clipped to the last closed bar by the
+        provider's clock. Each chunk's ``[start, end]`` is safe to record as fetched even when it
+        holds no bars. Errors propagate after retries; chunks already yielded stay valid, so a
+        caller can store them and fail over for the rest.
+        """
+        tf = parse_timeframe(timeframe)
+        info = symbol_info(symbol)
+        self.check_supported(info, tf)
+        first = to_utc(start)
+        since = tf.floor(first)
+        if since < first:
+            since = tf.next_open(first)
+        until = min(tf.floor(to_utc(end)), self.last_closed_open(tf))
+        limit = self.capabilities.max_candles
+        empties = 0
+        while since <= until:
+            raw = self.call(lambda s=since: self.fetch_page(info.symbol, tf, s, until, limit))
+            page = raw if isinstance(raw, Page) else Page(raw)
+            frame = normalize_frame(page.frame)
+            received = len(frame)
+            frame = frame[(frame.index >= since) & (frame.index <= until)]
+            frame = frame[~frame.index.duplicated(keep="last")]
+            if frame.empty:
+                if received == 0 and empties < self.empty_page_retries and page.complete is None:
+                    empties += 1  # an empty page mid-range may be a glitch: ask again
+                    continue
+                yield Chunk(frame, since, until, self.name)
+                return
+            empties = 0
+            complete = page.complete if page.complete is not None else received < limit
+            last = frame.index[-1]
+            covered_end = until if complete else last
+            yield Chunk(frame, since, covered_end, self.name)
+            if complete:
+                return
+            nxt = tf.next_open(last)
+            if nxt <= since:
+                raise InvalidResponseError(
+                    f"{self.name} returned no progress after {since}", provider=self.name
+                )
+            since = nxt
+
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str | Timeframe, start: Any, end: Any
+    ) -> pd.DataFrame:
+        """All closed bars in ``[start, end]`` as one frame (see :meth:`iter_chunks`)."""
+        frames = [c.frame for c in self.iter_chunks(symbol, timeframe, start, end)]
+        if not frames:
+            return normalize_frame(pd.DataFrame(columns=["open", "high", "low", "close", "volume"]))
+        out = pd.concat(frames)
+        return out[~out.index.duplicated(keep="last")].sort_index()

@@ -1,0 +1,181 @@
+"""Configuration: a YAML file, a dict, and environment variables.
+
+Precedence, highest first: arguments (``DataManager(providers=...)``), environment variables,
+the config dict or YAML file, built-in defaults. The file is read from ``TRADEDATA_CONFIG`` or
+``<user config dir>/tradedata/config.yaml``. Shape::
+
+    cache_dir: /data/tradedata          # DATA_CACHE_DIR
+    cache_max_size_gb: 20               # CACHE_MAX_SIZE_GB
+    providers:
+      binance: {url: "http://127.0.0.1:8765", ws_url: "ws://127.0.0.1:8765", sandbox: false}
+      alpha_vantage: {api_key: "..."}   # or ALPHA_VANTAGE_API_KEY
+    rules:                              # provider selection (see tradedata.selection)
+      crypto: {primary: binance, backup: [bybit, coingecko], timeframes: [1m, 1h, 1d]}
+
+Per provider, ``TRADEDATA_<PROVIDER>_URL`` and ``TRADEDATA_<PROVIDER>_WS_URL`` override the
+endpoints; API keys come from the variables each provider declares (``FMP_API_KEY`` ...).
+Secrets are wrapped in :class:`~tradedata.adapters.base.Secret` as soon as they are read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tradedata.errors import ConfigurationError
+
+__all__ = ["Config", "load_config", "provider_settings"]
+
+_KNOWN_TOP = {"cache_dir", "cache_max_size_gb", "providers", "rules", "fundamentals"}
+_KNOWN_PROVIDER_KEYS = {"url", "ws_url", "api_key", "secret", "sandbox", "timeout", "options"}
+
+#: Environment variables holding each provider's key and secret.
+KEY_ENV: dict[str, tuple[str | None, str | None]] = {
+    "alpha_vantage": ("ALPHA_VANTAGE_API_KEY", None),
+    "fmp": ("FMP_API_KEY", None),
+    "polygon": ("POLYGON_KEY", None),
+    "alpaca": ("ALPACA_API_KEY", "ALPACA_SECRET_KEY"),
+    "tiingo": ("TIINGO_API_KEY", None),
+    "coingecko": ("COINGECKO_API_KEY", None),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated configuration. Build it with :func:`load_config`."""
+
+    cache_dir: str | None = None
+    cache_max_size_gb: float | None = None
+    providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    rules: Mapping[str, Mapping[str, Any]] | None = None
+    fundamentals: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        names = ", ".join(sorted(self.providers))
+        return f"Config(cache_dir={self.cache_dir!r}, providers=[{names}])"
+
+
+def _default_path() -> Path:
+    env = os.environ.get("TRADEDATA_CONFIG")
+    if env:
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("tradedata")) / "config.yaml"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"config file {path} must hold a mapping")
+    return data
+
+
+def _check(data: Mapping[str, Any]) -> None:
+    unknown = set(data) - _KNOWN_TOP
+    if unknown:
+        raise ConfigurationError(f"unknown config key(s): {', '.join(sorted(unknown))}")
+    providers = data.get("providers") or {}
+    if not isinstance(providers, Mapping):
+        raise ConfigurationError("config 'providers' must be a mapping of name -> settings")
+    for name, settings in providers.items():
+        if not isinstance(settings, Mapping):
+            raise ConfigurationError(f"config for provider {name!r} must be a mapping")
+        bad = set(settings) - _KNOWN_PROVIDER_KEYS
+        if bad:
+            raise ConfigurationError(
+                f"unknown key(s) for provider {name!r}: {', '.join(sorted(bad))}"
+            )
+
+
+def load_config(
+    config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    *,
+    providers: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Build a :class:`Config` from a dict, a YAML path, or the default file if it exists.
+
+    ``providers`` (per-provider settings) is merged over what the file or dict says.
+    """
+    if isinstance(config, Config):
+        data: dict[str, Any] = {
+            "cache_dir": config.cache_dir,
+            "cache_max_size_gb": config.cache_max_size_gb,
+            "providers": dict(config.providers),
+            "rules": config.rules,
+            "fundamentals": dict(config.fundamentals),
+        }
+    elif isinstance(config, Mapping):
+        data = dict(config)
+    elif config is not None:
+        data = _read_yaml(Path(config))
+    else:
+        path = _default_path()
+        data = _read_yaml(path) if path.exists() else {}
+    _check(data)
+    merged = {k: dict(v) for k, v in (data.get("providers") or {}).items()}
+    for name, settings in (providers or {}).items():
+        _check({"providers": {name: settings}})
+        merged.setdefault(name, {}).update(settings)
+    size = data.get("cache_max_size_gb")
+    try:
+        size = None if size is None else float(size)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"cache_max_size_gb must be a number, got {size!r}") from exc
+    return Config(
+        cache_dir=data.get("cache_dir"),
+        cache_max_size_gb=size,
+        providers=merged,
+        rules=data.get("rules"),
+        fundamentals=data.get("fundamentals") or {},
+    )
+
+
+def provider_settings(name: str, config: Config | None = None) -> Any:
+    """The :class:`~tradedata.adapters.base.ProviderSettings` for ``name``.
+
+    Environment variables win over the config: ``TRADEDATA_<NAME>_URL``,
+    ``TRADEDATA_<NAME>_WS_URL``, ``TRADEDATA_<NAME>_SANDBOX`` and the provider's key variables.
+    """
+    from tradedata.adapters.base import ProviderSettings, Secret
+
+    raw = dict((config.providers if config else {}).get(name, {}))
+    prefix = f"TRADEDATA_{name.upper()}_"
+    for env_key, key in (("URL", "url"), ("WS_URL", "ws_url"), ("SANDBOX", "sandbox")):
+        value = os.environ.get(prefix + env_key)
+        if value:
+            raw[key] = value.lower() in ("1", "true", "yes") if key == "sandbox" else value
+    key_env, secret_env = KEY_ENV.get(name, (None, None))
+    for env_name, key in ((key_env, "api_key"), (secret_env, "secret")):
+        if env_name and os.environ.get(env_name):
+            raw[key] = os.environ[env_name]
+    for env_name, key in ((prefix + "API_KEY", "api_key"), (prefix + "SECRET", "secret")):
+        if os.environ.get(env_name):
+            raw[key] = os.environ[env_name]
+    for key in ("api_key", "secret"):
+        value = raw.get(key)
+        if isinstance(value, str):
+            raw[key] = Secret(value) if value else None
+    try:
+        timeout = float(raw.get("timeout", 30.0))
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"timeout for {name!r} must be a number") from exc
+    return ProviderSettings(
+        url=raw.get("url"),
+        ws_url=raw.get("ws_url"),
+        api_key=raw.get("api_key"),
+        secret=raw.get("secret"),
+        sandbox=bool(raw.get("sandbox", False)),
+        timeout=timeout,
+        options=dict(raw.get("options") or {}),
+    )
