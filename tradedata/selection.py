@@ -30,13 +30,9 @@ __all__ = ["DEFAULT_RULES", "ProviderSelector", "Rule"]
 
 _INTRADAY = ["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h"]
 _DAILY = ["1d", "1w", "1M"]
+_CRYPTO = [*_INTRADAY, "6h", "8h", "12h", "1d", "3d", "1w", "1M"]
 DEFAULT_RULES: dict[str, dict[str, Any]] = {
-    "crypto": {
-        "primary": "binance",
-        "backup": ["bybit", "coingecko"],
-        "timeframes": ["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h",
-                       "1d", "3d", "1w", "1M"],
-    },  # fmt: skip
+    "crypto": {"primary": "binance", "backup": ["bybit", "coingecko"], "timeframes": _CRYPTO},
     "stock_intraday": {
         "primary": "fmp",
         "backup": ["alpaca", "alpha_vantage", "polygon", "yahoo"],
@@ -47,9 +43,13 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
         "backup": ["alpaca", "tiingo", "fmp"],
         "timeframes": _DAILY,
     },
-    "forex": {"primary": "yahoo", "backup": ["alpha_vantage", "polygon"], "timeframes": _INTRADAY + _DAILY},
+    "forex": {
+        "primary": "yahoo",
+        "backup": ["alpha_vantage", "polygon"],
+        "timeframes": _INTRADAY + _DAILY,
+    },
     "index": {"primary": "yahoo", "backup": ["fmp", "polygon"], "timeframes": _INTRADAY + _DAILY},
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
