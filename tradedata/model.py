@@ -21,6 +21,8 @@ from tradedata.errors import DataValidationError, InvalidDateRangeError, Invalid
 __all__ = [
     "ADJ_CLOSE",
     "OHLCV_COLUMNS",
+    "OPEN_INTEREST",
+    "OPTIONAL_COLUMNS",
     "STANDARD_TIMEFRAMES",
     "Timeframe",
     "empty_frame",
@@ -34,6 +36,9 @@ __all__ = [
 
 OHLCV_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 ADJ_CLOSE = "adj_close"
+OPEN_INTEREST = "open_interest"
+#: Columns a frame may carry besides OHLCV, in this order.
+OPTIONAL_COLUMNS: tuple[str, ...] = (ADJ_CLOSE, OPEN_INTEREST)
 STANDARD_TIMEFRAMES: tuple[str, ...] = (
     "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h",
     "1d", "3d", "1w", "1M",
@@ -288,14 +293,15 @@ _COLUMN_ALIASES = {
     "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume", "vol": "volume",
     "adj close": ADJ_CLOSE, "adjclose": ADJ_CLOSE, "adj_close": ADJ_CLOSE,
     "adjusted_close": ADJ_CLOSE, "adjusted close": ADJ_CLOSE,
+    "openinterest": OPEN_INTEREST, "open interest": OPEN_INTEREST, "oi": OPEN_INTEREST,
 }  # fmt: skip
 
 
 def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` in the OHLCV schema: UTC index named ``timestamp``, float64 columns.
 
-    Column names are matched case-insensitively (``Adj Close`` becomes ``adj_close``); extra
-    columns are dropped; rows are sorted by time (stable). Duplicates are kept: finding them is
+    Column names are matched case-insensitively (``Adj Close`` becomes ``adj_close``,
+    ``OpenInterest`` becomes ``open_interest``); other columns are dropped; rows are sorted by time (stable). Duplicates are kept: finding them is
     validation's job. A naive index is taken as UTC. Raises :class:`DataValidationError` when a
     required column is missing or not numeric, or the index is not time-like.
     """
@@ -307,7 +313,7 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in OHLCV_COLUMNS if c not in out.columns]
     if missing:
         raise DataValidationError(f"frame lacks column(s) {', '.join(missing)}")
-    cols = list(OHLCV_COLUMNS) + ([ADJ_CLOSE] if ADJ_CLOSE in out.columns else [])
+    cols = list(OHLCV_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in out.columns]
     out = out.loc[:, ~out.columns.duplicated()][cols]
     index = out.index
     if not isinstance(index, pd.DatetimeIndex):
