@@ -301,9 +301,10 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` in the OHLCV schema: UTC index named ``timestamp``, float64 columns.
 
     Column names are matched case-insensitively (``Adj Close`` becomes ``adj_close``,
-    ``OpenInterest`` becomes ``open_interest``); other columns are dropped; rows are sorted by time (stable). Duplicates are kept: finding them is
-    validation's job. A naive index is taken as UTC. Raises :class:`DataValidationError` when a
-    required column is missing or not numeric, or the index is not time-like.
+    ``OpenInterest`` becomes ``open_interest``); other columns are dropped; rows are sorted by
+    time (stable). Duplicates are kept: finding them is validation's job. A naive index is
+    taken as UTC. Raises :class:`DataValidationError` when a required column is missing or not
+    numeric, or the index is not time-like.
     """
     renamed = {}
     for col in frame.columns:
