@@ -1,0 +1,100 @@
+"""tradedata: market data done right for backtesting and paper trading.
+
+Importing the package is cheap: names below load their module on first use, and nothing here
+imports ccxt, backtrader, zipline, yfinance or ipywidgets.
+
+>>> import tradedata
+>>> dm = tradedata.DataManager()                             # doctest: +SKIP
+>>> frame = dm.get_ohlcv("BTC/USDT", "1h", start="2024-01-01")  # doctest: +SKIP
+>>> frame.attrs["quality"].score                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from tradedata.errors import TradeDataError
+
+__version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    "DataManager": "tradedata.manager",
+    "FetchResult": "tradedata.manager",
+    "get_data_manager": "tradedata.manager",
+    "validate": "tradedata.validation",
+    "repair": "tradedata.validation",
+    "QualityReport": "tradedata.validation",
+    "Gap": "tradedata.validation",
+    "Timeframe": "tradedata.model",
+    "parse_timeframe": "tradedata.model",
+    "normalize_frame": "tradedata.model",
+    "AssetClass": "tradedata.symbols",
+    "SymbolInfo": "tradedata.symbols",
+    "classify_symbol": "tradedata.symbols",
+    "normalize_symbol": "tradedata.symbols",
+    "symbol_info": "tradedata.symbols",
+    "ProviderSelector": "tradedata.selection",
+    "Cache": "tradedata.cache",
+    "read_csv": "tradedata.csvio",
+    "load_config": "tradedata.config",
+    "download": "tradedata.download",
+    "Fundamentals": "tradedata.fundamentals",
+}
+
+__all__ = [
+    "AssetClass",
+    "Cache",
+    "DataManager",
+    "FetchResult",
+    "Fundamentals",
+    "Gap",
+    "ProviderSelector",
+    "QualityReport",
+    "SymbolInfo",
+    "Timeframe",
+    "TradeDataError",
+    "__version__",
+    "classify_symbol",
+    "download",
+    "get_data_manager",
+    "load_config",
+    "normalize_frame",
+    "normalize_symbol",
+    "parse_timeframe",
+    "read_csv",
+    "repair",
+    "symbol_info",
+    "validate",
+]
+
+if TYPE_CHECKING:
+    from tradedata.cache import Cache
+    from tradedata.config import load_config
+    from tradedata.csvio import read_csv
+    from tradedata.download import download
+    from tradedata.fundamentals import Fundamentals
+    from tradedata.manager import DataManager, FetchResult, get_data_manager
+    from tradedata.model import Timeframe, normalize_frame, parse_timeframe
+    from tradedata.selection import ProviderSelector
+    from tradedata.symbols import (
+        AssetClass,
+        SymbolInfo,
+        classify_symbol,
+        normalize_symbol,
+        symbol_info,
+    )
+    from tradedata.validation import Gap, QualityReport, repair, validate
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tradedata' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,176 @@
+"""Reading OHLCV CSV files: backtrader's, Yahoo's and a generic layout.
+
+Recognised by their header (case-insensitive):
+
+* backtrader (``BacktraderCSVData``): ``Date,Open,High,Low,Close,Volume,OpenInterest``, with a
+  ``Time`` column after ``Date`` for intraday bars (some files leave ``Time`` out of the header
+  but have it in the rows: the row width decides).
+* Yahoo Finance: ``Date,Open,High,Low,Close,Adj Close,Volume`` (``null`` rows are dropped: Yahoo
+  writes them for days without a price).
+* generic: ``timestamp,open,high,low,close,volume`` (optional ``adj_close``,
+  ``open_interest``); the timestamp is ISO 8601 or epoch seconds/milliseconds.
+
+Time labels: a stored bar is stamped with its *open* time. Daily and longer files label a bar by
+a date inside its period (backtrader's weekly files use the Friday, monthly ones the last day),
+so the bar opens at the start of that period. backtrader's intraday files stamp a bar at its
+*end* (09:05 is the 09:00-09:05 bar), as backtrader itself does; generic files are taken as
+open times unless ``label="end"`` is given.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tradedata.errors import CSVFormatError
+from tradedata.model import Timeframe, normalize_frame, parse_timeframe
+
+__all__ = ["detect_format", "read_csv"]
+
+_BT = ["date", "open", "high", "low", "close", "volume", "openinterest"]
+_BT_TIME = ["date", "time", "open", "high", "low", "close", "volume", "openinterest"]
+_YAHOO = ["date", "open", "high", "low", "close", "adj close", "volume"]
+
+
+def _header(path: Path) -> tuple[list[str], int]:
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            first = next(reader, None)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CSVFormatError(f"cannot read {path}: {exc}") from exc
+    if not header:
+        raise CSVFormatError(f"{path} is empty")
+    width = len(first) if first else len(header)
+    return [h.strip().lower() for h in header], width
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """``"backtrader"``, ``"yahoo"`` or ``"generic"``; raises :class:`CSVFormatError` otherwise."""
+    header, _ = _header(Path(path))
+    if header[: len(_BT)] == _BT or header[: len(_BT_TIME)] == _BT_TIME:
+        return "backtrader"
+    if header == _YAHOO:
+        return "yahoo"
+    cols = set(header)
+    if {"open", "high", "low", "close", "volume"} <= cols and (
+        cols & {"timestamp", "datetime", "date", "time"}
+    ):
+        return "generic"
+    raise CSVFormatError(
+        f"{path}: unrecognised CSV header {','.join(header)!r} "
+        "(expected backtrader, Yahoo or timestamp,open,high,low,close,volume)"
+    )
+
+
+def _parse_rows(path: Path, names: list[str], skip_header: bool = True) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(
+            path,
+            header=None,
+            names=names,
+            skiprows=1 if skip_header else 0,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=True,
+        )
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        raise CSVFormatError(f"{path}: {exc}".splitlines()[0]) from exc
+    return frame
+
+
+def _numbers(frame: pd.DataFrame, cols: list[str], path: Path) -> dict[str, np.ndarray]:
+    out = {}
+    for col in cols:
+        values = pd.to_numeric(frame[col].str.strip(), errors="coerce")
+        bad = values.isna() & ~frame[col].str.strip().str.lower().isin(["null", "nan", ""])
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise CSVFormatError(
+                f"{path}, line {row + 2}: {col} {frame[col].iloc[row]!r} is not a number"
+            )
+        out[col] = values.to_numpy(dtype="float64")
+    return out
+
+
+def _times(texts: pd.Series, path: Path) -> pd.DatetimeIndex:
+    parsed = pd.to_datetime(texts.str.strip(), errors="coerce", format="mixed", utc=True)
+    if parsed.isna().any():
+        row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        raise CSVFormatError(f"{path}, line {row + 2}: bad date/time {texts.iloc[row]!r}")
+    return pd.DatetimeIndex(parsed)
+
+
+def _epoch_or_text(texts: pd.Series, path: Path) -> pd.DatetimeIndex:
+    stripped = texts.str.strip()
+    if len(stripped) and stripped.str.fullmatch(r"\d{9,13}(\.\d+)?").all():
+        nums = stripped.astype("float64")
+        unit = "ms" if nums.iloc[0] > 1e11 else "s"
+        return pd.DatetimeIndex(pd.to_datetime(nums, unit=unit, utc=True))
+    return _times(stripped, path)
+
+
+def _opens(index: pd.DatetimeIndex, tf: Timeframe, label_end: bool) -> pd.DatetimeIndex:
+    if tf.unit in ("d", "w", "M"):
+        days = index.normalize()
+        if tf.unit == "d" and tf.amount == 1:
+            return days
+        return pd.DatetimeIndex([tf.floor(t) for t in days])
+    if label_end:
+        index = index - pd.Timedelta(tf.seconds, "s")
+    return index
+
+
+def read_csv(
+    path: str | os.PathLike[str], timeframe: str | Timeframe, *, label: str | None = None
+) -> pd.DataFrame:
+    """Read a backtrader, Yahoo or generic OHLCV CSV into a tradedata frame (bar open times).
+
+    ``label`` (``"open"`` or ``"end"``) overrides how intraday timestamps are read. Raises
+    :class:`CSVFormatError` for an unreadable file, an unknown layout or a bad row.
+    """
+    p = Path(path)
+    tf = parse_timeframe(timeframe)
+    if label not in (None, "open", "end"):
+        raise CSVFormatError(f"label must be 'open' or 'end', not {label!r}")
+    kind = detect_format(p)
+    header, width = _header(p)
+    if kind == "backtrader":
+        names = _BT_TIME if width == len(_BT_TIME) else _BT
+        raw = _parse_rows(p, names)
+        stamps = raw["date"] + (" " + raw["time"] if "time" in raw else "")
+        index = _times(stamps, p)
+        cols = ["open", "high", "low", "close", "volume", "openinterest"]
+        label_end = label != "open"
+    elif kind == "yahoo":
+        raw = _parse_rows(p, _YAHOO)
+        index = _times(raw["date"], p)
+        cols = ["open", "high", "low", "close", "adj close", "volume"]
+        label_end = label == "end"
+    else:
+        raw = _parse_rows(p, header)
+        time_col = next(c for c in ("timestamp", "datetime", "date", "time") if c in header)
+        index = _epoch_or_text(raw[time_col], p)
+        cols = [c for c in header if c in {"open", "high", "low", "close", "volume"}]
+        cols += [c for c in header if c in {"adj_close", "adj close", "open_interest"}]
+        label_end = label == "end"
+    data = _numbers(raw, cols, p)
+    frame = pd.DataFrame(data, index=_opens(index, tf, label_end))
+    prices = frame[["open", "high", "low", "close"]]
+    frame = frame[~prices.isna().all(axis=1).to_numpy()]  # Yahoo's "null" days
+    return normalize_frame(frame)
+
+
+def frame_to_csv(frame: pd.DataFrame) -> str:
+    """The generic CSV text of ``frame`` (floats written so they read back exactly)."""
+    buf = io.StringIO()
+    out = frame.copy()
+    out.index = out.index.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    out.to_csv(buf, index_label="timestamp", float_format=None)
+    return buf.getvalue()
