@@ -1,0 +1,313 @@
+"""The ``tradedata`` command.
+
+Exit codes: 0 success, 1 ``cache verify`` found damage, 2 bad input or a failed fetch (one
+line on stderr, no traceback), 130 interrupted. The cache directory comes from
+``--cache-dir`` or ``DATA_CACHE_DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tradedata.errors import TradeDataError
+
+__all__ = ["main"]
+
+
+def _manager(args: argparse.Namespace) -> Any:
+    from tradedata.manager import DataManager
+
+    return DataManager(cache_dir=args.cache_dir, config=getattr(args, "config", None))
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a CSV file into the cache and print its quality report."""
+    dm = _manager(args)
+    report = dm.import_csv(args.path, args.symbol, args.timeframe, label=args.label)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(f"imported {report.bars} bars of {args.symbol} {args.timeframe} from {args.path}")
+        print(report)
+    return 0
+
+
+def _load(args: argparse.Namespace) -> Any:
+    dm = _manager(args)
+    provider = args.provider or ("cache" if args.start is None and args.end is None else None)
+    frame = dm.get_ohlcv(args.symbol, args.timeframe, args.start, args.end, provider=provider)
+    if frame.empty:
+        raise TradeDataError(f"no bars for {args.symbol} {args.timeframe} in the cache")
+    return frame
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print the head, tail and a summary of a cached series."""
+    frame = _load(args)
+    report = frame.attrs["quality"]
+    if args.json:
+        out = frame.reset_index()
+        out["timestamp"] = out["timestamp"].map(lambda t: t.isoformat())
+        rows = out.head(args.rows).to_dict("records") + out.tail(args.rows).to_dict("records")
+        _print_json({"bars": len(frame), "quality": report.score, "rows": rows})
+        return 0
+    import pandas as pd
+
+    with pd.option_context("display.width", 120, "display.max_columns", 10):
+        print(frame.head(args.rows))
+        print("...")
+        print(frame.tail(args.rows))
+    print(
+        f"\n{args.symbol} {args.timeframe}: {len(frame)} bars, {frame.index[0]} .. "
+        f"{frame.index[-1]}, provider {frame.attrs.get('provider')}, quality {report.score:.4f}"
+    )
+    print(frame.describe().loc[["mean", "min", "max"]].to_string())
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Print the quality report of a cached series."""
+    frame = _load(args)
+    from tradedata.validation import validate
+
+    report = validate(frame, args.timeframe, calendar=args.calendar) if args.calendar else None
+    report = report or frame.attrs["quality"]
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report)
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Fetch a range into the cache (only what is missing) and print a summary."""
+    dm = _manager(args)
+    frame = dm.get_ohlcv(args.symbol, args.timeframe, args.start, args.end, provider=args.provider)
+    report = frame.attrs["quality"]
+    summary = {
+        "symbol": frame.attrs["symbol"],
+        "timeframe": args.timeframe,
+        "bars": len(frame),
+        "first": frame.index[0] if len(frame) else None,
+        "last": frame.index[-1] if len(frame) else None,
+        "provider": frame.attrs.get("provider"),
+        "quality": report.score,
+        "unfetched": frame.attrs.get("unfetched"),
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    return 0
+
+
+def _cache_info(args: argparse.Namespace, cache: Any) -> int:
+    info = cache.info()
+    series = cache.series()
+    if args.json:
+        _print_json({**info, "series": [getattr(s, "__dict__", s) for s in series]})
+        return 0
+    for key, value in info.items():
+        print(f"{key}: {value}")
+    for s in series:
+        print(f"  {s.symbol:<14} {s.timeframe:<4} {s.first} .. {s.last}  {s.bars} bars")
+    return 0
+
+
+def _cache_verify(args: argparse.Namespace, cache: Any) -> int:
+    damage = cache.verify()
+    if args.json:
+        _print_json([getattr(d, "__dict__", str(d)) for d in damage])
+    else:
+        for d in damage:
+            print(f"damaged: {d}")
+        if not damage:
+            print("cache OK")
+    return 1 if damage else 0
+
+
+def _cache_transfer(args: argparse.Namespace, cache: Any) -> int:
+    if not args.directory:
+        raise _usage(f"cache {args.action} needs a DIR")
+    if args.action == "export":
+        count = cache.export_tree(args.directory)
+    else:
+        count = cache.import_tree(args.directory)
+    print(f"{args.action}ed {count} partitions ({args.directory})")
+    return 0
+
+
+def _cache_clear(args: argparse.Namespace, cache: Any) -> int:
+    if not args.yes:
+        raise _usage("cache clear removes everything: add --yes")
+    cache.clear()
+    print(f"cleared {cache.directory}")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """Cache maintenance: info, verify, export, import, clear."""
+    action = {
+        "info": _cache_info,
+        "verify": _cache_verify,
+        "export": _cache_transfer,
+        "import": _cache_transfer,
+        "clear": _cache_clear,
+    }[args.action]
+    return action(args, _manager(args).cache)
+
+
+def cmd_fundamentals(args: argparse.Namespace) -> int:
+    """Print a company's fundamentals merged across providers."""
+    dm = _manager(args)
+    providers = args.providers.split(",") if args.providers else None
+    data = dm.get_fundamentals(args.symbol, providers=providers, refresh=args.refresh)
+    if args.json:
+        _print_json(data.to_dict())
+    else:
+        print(data)
+    return 0
+
+
+def _delegate(module: str, func: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return int(getattr(importlib.import_module(module), func)(args))
+
+    return run
+
+
+class _UsageError(TradeDataError):
+    pass
+
+
+def _usage(message: str) -> _UsageError:
+    return _UsageError(message)
+
+
+def _series_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("symbol")
+    p.add_argument("timeframe")
+    p.add_argument("--start")
+    p.add_argument("--end")
+    p.add_argument("--provider", help="provider name, or 'cache' to never fetch")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``tradedata`` command."""
+    parser = _Parser(prog="tradedata", description="Market data for backtests and paper trading.")
+    parser.add_argument("--cache-dir", help="cache dir (default: DATA_CACHE_DIR or user cache)")
+    parser.add_argument("--config", help="YAML config file (default: TRADEDATA_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("import", help="import a backtrader, Yahoo or generic CSV file")
+    p.add_argument("path")
+    p.add_argument("symbol")
+    p.add_argument("timeframe")
+    p.add_argument("--label", choices=["open", "end"], help="intraday stamps mark bar open/end")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("show", help="head, tail and summary of a series")
+    _series_args(p)
+    p.add_argument("--rows", type=int, default=5)
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("validate", help="print a series' quality report")
+    _series_args(p)
+    p.add_argument("--calendar", help="exchange-calendars name, e.g. XNYS or 24/7")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("fetch", help="fetch a range into the cache (only what is missing)")
+    _series_args(p)
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("cache", help="cache info, verify, export DIR, import DIR, clear")
+    p.add_argument("action", choices=["info", "verify", "export", "import", "clear"])
+    p.add_argument("directory", nargs="?")
+    p.add_argument("--yes", action="store_true", help="confirm 'clear'")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cache)
+
+    p = sub.add_parser("fundamentals", help="company fundamentals merged across providers")
+    p.add_argument("symbol")
+    p.add_argument("--providers", help="comma-separated, in priority order")
+    p.add_argument("--refresh", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_fundamentals)
+
+    for name, helptext, module, func, adder in _EXTRA_COMMANDS:
+        p = sub.add_parser(name, help=helptext)
+        _add_extra_args(adder, p)
+        p.set_defaults(func=_delegate(module, func))
+    return parser
+
+
+def _add_extra_args(adder: str, parser: argparse.ArgumentParser) -> None:
+    import importlib
+
+    module, _, func = adder.partition(":")
+    getattr(importlib.import_module(module), func)(parser)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit code 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+#: Verbs whose code lives next to the feature: (name, help, module, runner, "module:add_args").
+_EXTRA_COMMANDS: list[tuple[str, str, str, str, str]] = [
+    (
+        "download",
+        "bulk download many symbols and timeframes",
+        "tradedata.download",
+        "download_cli_main",
+        "tradedata.download:add_cli_arguments",
+    ),
+    (
+        "demo",
+        "offline demo on the built-in exchange simulator",
+        "tradedata.demo",
+        "run",
+        "tradedata.demo:add_cli_arguments",
+    ),
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``tradedata`` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sim"]:
+        from tradedata.sim import cli_main
+
+        return int(cli_main(argv[1:]))
+    if argv[:1] == ["zipline"]:
+        from tradedata.feeds.zipline import cli_main as zipline_main
+
+        return int(zipline_main(argv[1:]))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except TradeDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
