@@ -1,0 +1,34 @@
+"""ipywidgets + plotly panels over the DataManager (no data logic here).
+
+``from tradedata.widgets import DataExplorer; DataExplorer()`` in a notebook. The pieces work
+alone too: ``QualityPanel(report)``, ``CandleChart(frame)``. Needs the ``widgets`` extra.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["CacheTable", "CandleChart", "DataExplorer", "QualityPanel"]
+
+_LAZY = {
+    "DataExplorer": "tradedata.widgets.explorer",
+    "QualityPanel": "tradedata.widgets.quality",
+    "CandleChart": "tradedata.widgets.chart",
+    "CacheTable": "tradedata.widgets.cache_table",
+}
+
+if TYPE_CHECKING:
+    from tradedata.widgets.cache_table import CacheTable
+    from tradedata.widgets.chart import CandleChart
+    from tradedata.widgets.explorer import DataExplorer
+    from tradedata.widgets.quality import QualityPanel
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tradedata.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
