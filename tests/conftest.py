@@ -1,0 +1,64 @@
+"""Shared fixtures: a hermetic environment, a temporary cache, the sample data folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+DATA_DIR = Path(__file__).parent / "data"
+
+_PROVIDER_ENV = (
+    "ALPHA_VANTAGE_API_KEY",
+    "FMP_API_KEY",
+    "POLYGON_KEY",
+    "ALPACA_API_KEY",
+    "ALPACA_SECRET_KEY",
+    "TIINGO_API_KEY",
+    "COINGECKO_API_KEY",
+    "CACHE_MAX_SIZE_GB",
+)
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads the user's config, keys or cache: each gets an empty cache directory."""
+    home = tmp_path_factory.mktemp("env")
+    monkeypatch.setenv("TRADEDATA_CONFIG", str(home / "no-config.yaml"))
+    monkeypatch.setenv("DATA_CACHE_DIR", str(home / "cache"))
+    for name in _PROVIDER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("TRADEDATA_") and name != "TRADEDATA_CONFIG":
+            monkeypatch.delenv(name, raising=False)
+    import tradedata.manager as manager
+
+    monkeypatch.setattr(manager, "_singleton", None)
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The folder of backtrader's sample files (copied into tests/data)."""
+    return DATA_DIR
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    """An empty cache directory for one test."""
+    path = tmp_path / "cache"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def manager(cache_dir: Path) -> Iterator[object]:
+    """A DataManager over an empty temporary cache."""
+    from tradedata.manager import DataManager
+
+    dm = DataManager(cache_dir=cache_dir)
+    yield dm
+    dm.close()
