@@ -250,8 +250,7 @@ class Provider(ABC):
         self, timeframe: Timeframe, now: pd.Timestamp | None = None
     ) -> pd.Timestamp:
         """Open time of the newest bar that has closed at ``now`` (the provider's clock)."""
-        now = self.now() if now is None else now
-        current = timeframe.floor(now)
+        current = timeframe.floor(to_utc(self.now() if now is None else now))
         prev = timeframe.floor(current - pd.Timedelta(nanoseconds=1))
         return prev
 
