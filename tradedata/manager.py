@@ -138,6 +138,14 @@ class DataManager:
                 self._providers[name] = prov
             return prov
 
+    def add_provider(self, provider: Provider, name: str | None = None) -> None:
+        """Use ``provider`` (any :class:`~tradedata.adapters.base.Provider`) under ``name``.
+
+        Name it in the config's ``rules`` or pass ``provider=name`` to use it.
+        """
+        with self._lock:
+            self._providers[name or provider.name] = provider
+
     def close(self) -> None:
         """Close provider connections and the cache."""
         with self._lock:

@@ -1,0 +1,156 @@
+"""DataManager: cache-first fetching, coverage, failover, open candle, imports, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.support.memory_provider import MemoryProvider, synthetic
+from tradedata.csvio import read_csv
+from tradedata.errors import (
+    AllProvidersFailedError,
+    DataValidationError,
+    InvalidDateRangeError,
+    InvalidTimeframeError,
+    SymbolNotFoundError,
+    TemporaryProviderError,
+)
+from tradedata.manager import DataManager, get_data_manager
+
+RULES = {"rules": {"crypto": {"primary": "memA", "backup": ["memB"]}}}
+
+
+def _dm(cache_dir: Path, *providers: MemoryProvider) -> DataManager:
+    dm = DataManager(cache_dir=cache_dir, config=RULES)
+    for prov in providers:
+        dm.add_provider(prov)
+    return dm
+
+
+def test_fetches_only_the_holes(cache_dir: Path) -> None:
+    data = synthetic("2024-01-01", 1000)
+    prov = MemoryProvider(data, now="2024-01-02", name="memA")
+    dm = _dm(cache_dir, prov)
+    first = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01 05:00", "2024-01-01 08:19")
+    assert len(first) == 200
+    pages_before = prov.pages
+    full = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 16:39")
+    pd.testing.assert_frame_equal(full, data, check_freq=False)
+    # 300 bars before and 500 after the cached block (+2 re-checked): 3 + 6 pages, not 10
+    assert prov.pages - pages_before <= 9
+    pages_before = prov.pages
+    dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 16:39")
+    assert prov.pages == pages_before  # all covered now
+    assert full.attrs["provider"] == "memA"
+    assert full.attrs["quality"].score == 1.0
+
+
+def test_open_candle_is_not_stored(cache_dir: Path) -> None:
+    data = synthetic("2024-01-01", 100)
+    dm = _dm(cache_dir, MemoryProvider(data, now="2024-01-01 01:00:30", name="memA"))
+    frame = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 02:00")
+    assert frame.index[-1] == pd.Timestamp("2024-01-01 00:59", tz="UTC")
+    assert dm.cache.read("BTC/USDT", "1m").index[-1] == pd.Timestamp("2024-01-01 00:59", tz="UTC")
+
+
+def test_failover_mid_request_stitches_and_records_sources(cache_dir: Path) -> None:
+    data = synthetic("2024-01-01", 1000)
+    dead_after_3 = MemoryProvider(
+        data,
+        now="2024-01-02",
+        name="memA",
+        fail=lambda n: TemporaryProviderError("down") if n > 3 else None,
+    )
+    backup = MemoryProvider(data, now="2024-01-02", name="memB")
+    dm = _dm(cache_dir, dead_after_3, backup)
+    frame = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 16:39")
+    pd.testing.assert_frame_equal(frame, data, check_freq=False)
+    assert frame.attrs["provider"] == "memA+memB"
+    assert dm.cache.provider_at("BTC/USDT", "1m", data.index[50]) == "memA"
+    assert dm.cache.provider_at("BTC/USDT", "1m", data.index[900]) == "memB"
+
+
+def test_unfetchable_part_is_reported_not_filled(cache_dir: Path) -> None:
+    data = synthetic("2024-01-01", 300)
+    dm = _dm(cache_dir, MemoryProvider(data, now="2024-01-02", name="memA"))
+    dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 04:59")
+    failing = MemoryProvider(data, now="2024-01-02", name="memA",
+                             fail=lambda n: SymbolNotFoundError("gone"))  # fmt: skip
+    dm.add_provider(failing)
+    dm.add_provider(MemoryProvider(data, now="2024-01-02", name="memB",
+                                   fail=lambda n: SymbolNotFoundError("gone")))  # fmt: skip
+    with pytest.warns(UserWarning, match="could not fetch"):
+        frame = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 09:59")
+    assert len(frame) == 300  # nothing invented for 05:00..09:59
+    assert frame.attrs["unfetched"]
+
+
+def test_nothing_anywhere_raises(cache_dir: Path) -> None:
+    data = synthetic("2024-01-01", 10)
+    dm = _dm(
+        cache_dir,
+        MemoryProvider(
+            data, now="2024-01-02", name="memA", fail=lambda n: SymbolNotFoundError("x")
+        ),
+        MemoryProvider(
+            data, now="2024-01-02", name="memB", fail=lambda n: SymbolNotFoundError("x")
+        ),
+    )
+    with pytest.raises(AllProvidersFailedError):
+        dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 01:00")
+
+
+def test_recent_bars_are_rechecked_on_update(cache_dir: Path) -> None:
+    data = synthetic("2024-01-01", 200)
+    prov = MemoryProvider(data, now="2024-01-01 02:00:00", name="memA")
+    dm = _dm(cache_dir, prov)
+    dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 03:19")
+    last = pd.Timestamp("2024-01-01 01:59", tz="UTC")
+    corrected = data.copy()
+    corrected.loc[last, "volume"] = 12345.0  # the exchange corrected its last bar
+    prov.data = corrected
+    prov._now = pd.Timestamp("2024-01-01 03:30", tz="UTC")
+    dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 03:19")
+    assert dm.cache.read("BTC/USDT", "1m").loc[last, "volume"] == 12345.0
+
+
+def test_import_csv_roundtrip(manager: DataManager, data_dir: Path) -> None:
+    report = manager.import_csv(data_dir / "orcl-2014.txt", "ORCL", "1d")
+    frame = manager.get_ohlcv("ORCL", "1d", provider="cache")
+    expected = read_csv(data_dir / "orcl-2014.txt", "1d")
+    pd.testing.assert_frame_equal(frame, expected, check_freq=False)
+    assert report.score == pytest.approx(frame.attrs["quality"].score)
+    ranged = manager.get_ohlcv("ORCL", "1d", "2014-03-01", "2014-03-31", provider="cache")
+    assert ranged.index[0] >= pd.Timestamp("2014-03-01", tz="UTC") and len(ranged) == 21
+
+
+def test_import_conflicting_duplicates_writes_nothing(manager: DataManager) -> None:
+    frame = synthetic("2024-01-01", 5)
+    clash = frame.iloc[[2]].copy()
+    clash["close"] += 1
+    with pytest.raises(DataValidationError, match="conflicting"):
+        manager.import_frame(pd.concat([frame, clash]), "BTC/USDT", "1m", "test")
+    assert manager.cache.read("BTC/USDT", "1m").empty
+
+
+def test_exact_duplicates_are_dropped(manager: DataManager) -> None:
+    frame = synthetic("2024-01-01", 5)
+    manager.import_frame(pd.concat([frame, frame.iloc[[1]]]), "BTC/USDT", "1m", "test")
+    assert len(manager.cache.read("BTC/USDT", "1m")) == 5
+
+
+def test_bad_input_is_typed_and_writes_nothing(manager: DataManager) -> None:
+    with pytest.raises(InvalidDateRangeError):
+        manager.get_ohlcv("BTC/USDT", "1h", "2024-02-01", "2024-01-01")
+    with pytest.raises(InvalidTimeframeError):
+        manager.get_ohlcv("BTC/USDT", "7x", "2024-01-01", "2024-01-02")
+    assert manager.cache.series() == []
+
+
+def test_singleton_and_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATA_CACHE_DIR", str(tmp_path / "c"))
+    dm = get_data_manager()
+    assert dm is get_data_manager()
+    assert Path(dm.cache_dir) == tmp_path / "c"
