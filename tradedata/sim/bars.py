@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import pandas as pd
 
+from tradedata.errors import DataValidationError
+from tradedata.model import frame_from_arrays, normalize_frame
 from tradedata.sim import timeframes as tfs
 
 OHLCV = ("open", "high", "low", "close", "volume")
@@ -49,10 +51,7 @@ class Bars:
 
     def to_frame(self) -> pd.DataFrame:
         """The tradedata OHLCV frame: UTC ``timestamp`` index of bar opens, float64 columns."""
-        index = pd.DatetimeIndex(pd.to_datetime(self.open_time, unit="ms", utc=True))
-        index.name = "timestamp"
-        data = {name: np.asarray(getattr(self, name), dtype="float64") for name in OHLCV}
-        return pd.DataFrame(data, index=index)
+        return frame_from_arrays(self.open_time, *(getattr(self, name) for name in OHLCV))
 
 
 def concat(parts: list[Bars]) -> Bars:
@@ -121,17 +120,17 @@ def partial(bar: Bars, fraction: float, decimals: int | None) -> Bars:
 
 
 def from_frame(frame: pd.DataFrame) -> Bars:
-    """Bars from an OHLCV frame (UTC DatetimeIndex of bar opens); extra kline fields estimated."""
-    index = pd.DatetimeIndex(frame.index)
-    if index.tz is None:
-        index = index.tz_localize("UTC")
-    order = np.argsort(index.asi8, kind="stable")
-    ms = (index.tz_convert("UTC").asi8 // 1_000_000).astype("int64")[order]
+    """Bars from an OHLCV frame (DatetimeIndex of bar opens); extra kline fields estimated.
+
+    Raises :class:`DataValidationError` for duplicate timestamps or non-finite values.
+    """
+    frame = normalize_frame(frame)
+    ms = (pd.DatetimeIndex(frame.index).as_unit("ns").asi8 // 1_000_000).astype("int64")
     if len(ms) and np.any(ms[1:] == ms[:-1]):
-        raise ValueError("frame index has duplicate timestamps")
-    col = {k: frame[k].to_numpy(dtype="float64")[order] for k in OHLCV}
-    if not np.all(np.isfinite(np.column_stack([col[k] for k in OHLCV]))):
-        raise ValueError("frame has NaN or infinite OHLCV values")
+        raise DataValidationError("frame index has duplicate timestamps")
+    col = {k: frame[k].to_numpy(dtype="float64") for k in OHLCV}
+    if len(ms) and not np.all(np.isfinite(np.column_stack([col[k] for k in OHLCV]))):
+        raise DataValidationError("frame has NaN or infinite OHLCV values")
     typical = (col["open"] + col["high"] + col["low"] + col["close"]) / 4.0
     quote = col["volume"] * typical
     return Bars(

@@ -8,19 +8,17 @@ from datetime import datetime
 
 import pandas as pd
 
-TimeLike = "pd.Timestamp | datetime | str | int | float"
+from tradedata.errors import InputError, InvalidDateRangeError
+from tradedata.model import to_utc
 
 
 def to_ms(value: pd.Timestamp | datetime | str | int | float) -> int:
-    """Epoch milliseconds from a timestamp, datetime, ISO string or epoch ms number (naive = UTC)."""
+    """Epoch ms from a timestamp, datetime, ISO string or epoch-ms number (naive means UTC)."""
     if isinstance(value, bool):
-        raise TypeError("a bool is not a time")
+        raise InvalidDateRangeError("a bool is not a time")
     if isinstance(value, (int, float)):
         return int(value)
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.value // 1_000_000)
+    return int(to_utc(value).value // 1_000_000)
 
 
 class SimClock:
@@ -32,7 +30,7 @@ class SimClock:
 
     def __init__(self, start_ms: int | None = None, speed: float = 1.0) -> None:
         if speed < 0:
-            raise ValueError("speed must be >= 0")
+            raise InputError("speed must be >= 0")
         self.speed = float(speed)
         self._start_ms = start_ms
         self._anchor: float | None = None
@@ -57,7 +55,7 @@ class SimClock:
     def advance(self, seconds: float) -> None:
         """Jump sim time forward by ``seconds`` of sim time."""
         if seconds < 0:
-            raise ValueError("the clock only moves forward")
+            raise InputError("the clock only moves forward")
         with self._lock:
             if self._start_ms is None:
                 self._start_ms = int(time.time() * 1000)

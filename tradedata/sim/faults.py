@@ -13,6 +13,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field, fields
 
+from tradedata.errors import InputError
+
 ERROR_STATUSES = (500, 502, 503, 504)
 BODY_FAULTS = ("malformed", "truncated", "empty", "slow")
 
@@ -61,15 +63,15 @@ class Faults:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name.endswith("_rate") and not 0.0 <= value <= 1.0:
-                raise ValueError(f"{f.name} must be within [0, 1], got {value}")
+                raise InputError(f"{f.name} must be within [0, 1], got {value}")
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-                raise ValueError(f"{f.name} must be >= 0, got {value}")
+                raise InputError(f"{f.name} must be >= 0, got {value}")
         if self.slow_body_chunks < 1:
-            raise ValueError("slow_body_chunks must be >= 1")
+            raise InputError("slow_body_chunks must be >= 1")
         for name in ("ws_drop_every", "ws_silence_every", "rate_limit", "rate_window"):
             value = getattr(self, name)
             if value is not None and value <= 0:
-                raise ValueError(f"{name} must be > 0 when set")
+                raise InputError(f"{name} must be > 0 when set")
 
     def applies_to(self, path: str) -> bool:
         """True if HTTP faults apply to a request for ``path``."""

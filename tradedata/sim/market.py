@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 import pandas as pd
 
+from tradedata.errors import DataValidationError, InvalidSymbolError, InvalidTimeframeError
 from tradedata.sim import timeframes as tfs
 from tradedata.sim.bars import Bars, aggregate, concat, from_frame, partial
 from tradedata.sim.synthetic import SyntheticSeries
@@ -28,7 +29,7 @@ class Market(ABC):
     def __init__(self, exchange: str, symbol: str, decimals: int | None) -> None:
         base, _, quote = symbol.partition("/")
         if not base or not quote:
-            raise ValueError(f"symbol must look like 'BASE/QUOTE', got {symbol!r}")
+            raise InvalidSymbolError(f"symbol must look like 'BASE/QUOTE', got {symbol!r}")
         self.exchange = exchange
         self.symbol = symbol
         self.base = base
@@ -89,7 +90,9 @@ class Market(ABC):
     def canonical(self, timeframe: str, start_ms: int, end_ms: int, now_ms: int) -> Bars:
         """All closed bars opening in [start_ms, end_ms), oldest first."""
         if not self.serves(timeframe):
-            raise ValueError(f"{self.exchange} {self.symbol} cannot serve {timeframe} bars")
+            raise InvalidTimeframeError(
+                f"{self.exchange} {self.symbol} cannot serve {timeframe} bars"
+            )
         first = tfs.floor_open(self.first_open_ms, timeframe)
         lo = max(first, tfs.ceil_open(start_ms, timeframe))
         last_closed = tfs.shift(tfs.floor_open(now_ms, timeframe), -1, timeframe)
@@ -187,10 +190,10 @@ class ReplayMarket(Market):
         self.base_timeframe = tfs.check_timeframe(base)
         self.bars = from_frame(frame)
         if not len(self.bars):
-            raise ValueError("cannot replay an empty frame")
+            raise DataValidationError("cannot replay an empty frame")
         aligned = tfs.floor_open(self.bars.open_time, base)
         if np.any(aligned != self.bars.open_time):
-            raise ValueError(f"frame index is not aligned to {base} bar opens")
+            raise DataValidationError(f"frame index is not aligned to {base} bar opens")
         super().__init__(exchange, symbol, _decimals_of(self.bars.close[:1000]))
         self._by_tf: dict[str, Bars] = {base: self.bars}
 

@@ -68,6 +68,7 @@ class WindowLimiter:
                 return Verdict(418, self._used, self.limit, wait, self._wall(self._banned_until))
             if self._throttled and self.ban_seconds is not None:
                 self._banned_until = now + self.ban_seconds
+                self._throttled = False
                 wait = math.ceil(self.ban_seconds)
                 return Verdict(418, self._used, self.limit, wait, self._wall(self._banned_until))
             self._used += weight

@@ -24,6 +24,9 @@ _MIN_PERIOD = 20.0  # minutes
 _MAX_PERIOD = 4 * 365.25 * 1440.0
 _DAILY_VOL = 0.022
 _MINUTE_NOISE = 0.0006
+# (grid step, shortest period, longest period) in minutes: components are sampled at least
+# ~20 times per period
+_GRIDS = ((1, 0.0, 100.0), (5, 100.0, 1440.0), (60, 1440.0, math.inf))
 _QUOTE_PER_MINUTE = 300_000.0
 _VOLUME_UNIT = 256.0  # volumes are integer multiples of 1/256
 
@@ -51,10 +54,10 @@ def hash_uniform(key: int, index: np.ndarray, stream: int) -> np.ndarray:
     return (bits.astype("float64") + 0.5) * 2.0**-53
 
 
-def _normal(key: int, index: np.ndarray, stream: int) -> np.ndarray:
-    u1 = hash_uniform(key, index, stream)
-    u2 = hash_uniform(key, index, stream + 1)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
+def _bell(key: int, index: np.ndarray, stream: int) -> np.ndarray:
+    """Bell-shaped noise with unit variance (logistic: cheaper than Gaussian, similar shape)."""
+    u = hash_uniform(key, index, stream)
+    return np.log(u / (1.0 - u)) * (math.sqrt(3.0) / math.pi)
 
 
 class SyntheticSeries:
@@ -68,18 +71,39 @@ class SyntheticSeries:
         self.decimals: int = int(min(8, max(2, 6 - math.floor(math.log10(self.base_price)))))
         self._scale = 10**self.decimals
         periods = np.exp(np.linspace(math.log(_MIN_PERIOD), math.log(_MAX_PERIOD), _COMPONENTS))
-        self._omega = 2.0 * math.pi / (periods * sym_rng.uniform(0.8, 1.25, _COMPONENTS))
-        self._phase = sym_rng.uniform(0.0, 2.0 * math.pi, _COMPONENTS)
-        self._amp = 0.5 * _DAILY_VOL * np.sqrt(periods / 1440.0)
-        self._amp[-1] = min(self._amp[-1], 0.6)
+        omega = 2.0 * math.pi / (periods * sym_rng.uniform(0.8, 1.25, _COMPONENTS))
+        phase = sym_rng.uniform(0.0, 2.0 * math.pi, _COMPONENTS)
+        amp = 0.5 * _DAILY_VOL * np.sqrt(periods / 1440.0)
+        amp[-1] = min(amp[-1], 0.6)
+        # slow components are evaluated on a coarse grid of minutes and interpolated linearly:
+        # the same values for any requested range, at a fraction of the cost
+        self._tiers = []
+        for step, lo, hi in _GRIDS:
+            sel = (periods >= lo) & (periods < hi)
+            self._tiers.append((step, (omega[sel] * step, phase[sel], amp[sel])))
         self._key = stable_key(seed, "noise", exchange, symbol)
         self._volume_units = _QUOTE_PER_MINUTE / self.base_price * _VOLUME_UNIT
 
+    @staticmethod
+    def _waves(t: np.ndarray, waves: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        omega, phase, amp = waves
+        return np.sin(np.multiply.outer(t, omega) + phase) @ amp
+
+    def _gridded(self, boundary: np.ndarray, step: int, waves: tuple) -> np.ndarray:
+        """Sum of ``waves`` at ``boundary`` minutes, interpolated from a ``step``-minute grid."""
+        if step == 1:
+            return self._waves(boundary.astype("float64"), waves)
+        nodes = np.arange(boundary[0] // step, boundary[-1] // step + 2, dtype="int64")
+        values = self._waves(nodes.astype("float64"), waves)
+        i = boundary // step - nodes[0]
+        frac = (boundary % step) / step
+        return values[i] + (values[i + 1] - values[i]) * frac
+
     def _mid_ticks(self, boundary: np.ndarray) -> np.ndarray:
         """Integer tick prices at minute boundaries (minutes since the epoch)."""
-        t = boundary.astype("float64")
-        angles = np.multiply.outer(t, self._omega) + self._phase
-        log_move = np.sin(angles) @ self._amp + _MINUTE_NOISE * _normal(self._key, boundary, 1)
+        log_move = _MINUTE_NOISE * _bell(self._key, boundary, 1)
+        for step, waves in self._tiers:
+            log_move += self._gridded(boundary, step, waves)
         ticks = np.rint(self.base_price * np.exp(log_move) * self._scale)
         return np.maximum(ticks, 1.0)
 
@@ -96,7 +120,7 @@ class SyntheticSeries:
         lo = np.maximum(1.0, bottom - np.ceil(-np.log(hash_uniform(self._key, idx, 4)) * wick))
         move = np.abs(c - o) / (top * _MINUTE_NOISE)
         season = 1.0 + 0.3 * np.sin(2.0 * math.pi * (idx % 1440) / 1440.0)
-        size = np.exp(0.5 * _normal(self._key, idx, 5)) * season * (1.0 + 0.5 * move)
+        size = np.exp(0.5 * _bell(self._key, idx, 5)) * season * (1.0 + 0.5 * move)
         vol_units = np.maximum(1.0, np.rint(self._volume_units * size))
         taker_units = np.floor(vol_units * (0.35 + 0.3 * hash_uniform(self._key, idx, 7)))
         typical = (o + h + lo + c) / (4.0 * self._scale)

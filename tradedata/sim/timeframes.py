@@ -11,6 +11,8 @@ from typing import overload
 
 import numpy as np
 
+from tradedata.errors import InvalidTimeframeError
+
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS
@@ -37,9 +39,11 @@ TIMEFRAMES: tuple[str, ...] = (*TIMEFRAME_MS, MONTH)
 
 
 def check_timeframe(timeframe: str) -> str:
-    """Return ``timeframe`` if the simulator knows it, else raise ``ValueError``."""
+    """Return ``timeframe`` if the simulator knows it, else raise InvalidTimeframeError."""
     if timeframe not in TIMEFRAMES:
-        raise ValueError(f"unknown timeframe {timeframe!r}; expected one of {TIMEFRAMES}")
+        raise InvalidTimeframeError(
+            f"unknown timeframe {timeframe!r}; expected one of {TIMEFRAMES}"
+        )
     return timeframe
 
 

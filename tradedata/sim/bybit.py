@@ -1,0 +1,210 @@
+"""Bybit's v5 public REST dialect: market time, instruments-info and kline.
+
+Every answer is HTTP 200 with the ``retCode``/``retMsg``/``result``/``retExtInfo``/``time``
+envelope; bad parameters or unknown symbols are ``retCode`` 10001; too many requests ``retCode``
+10006 with ``X-Bapi-Limit*`` headers. Kline lists are newest first, as Bybit returns them, and a
+``start`` inside a bar includes that bar. Only spot markets are simulated; other categories list
+nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from tradedata.sim import timeframes as tfs
+from tradedata.sim.bars import Bars, format_plain
+from tradedata.sim.market import Market
+from tradedata.sim.protocol import EMPTY_PAGE, ParamError, RestProtocol, int_param, json_response
+from tradedata.sim.ratelimit import BYBIT_REQUESTS_PER_5S, Verdict
+
+EXCHANGE = "bybit"
+INTERVALS = {
+    "1": "1m",
+    "3": "3m",
+    "5": "5m",
+    "15": "15m",
+    "30": "30m",
+    "60": "1h",
+    "120": "2h",
+    "240": "4h",
+    "360": "6h",
+    "720": "12h",
+    "D": "1d",
+    "W": "1w",
+    "M": "1M",
+}
+CATEGORIES = ("spot", "linear", "inverse", "option")
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 200
+
+
+def envelope(result: Any, now_ms: int, code: int = 0, msg: str = "OK") -> dict[str, Any]:
+    """Bybit's response envelope."""
+    return {"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": now_ms}
+
+
+def kline_rows(bars: Bars) -> list[list[str]]:
+    """Bybit kline arrays for ``bars``, newest first."""
+    cols = [
+        [str(t) for t in bars.open_time.tolist()],
+        format_plain(bars.open),
+        format_plain(bars.high),
+        format_plain(bars.low),
+        format_plain(bars.close),
+        format_plain(bars.volume),
+        format_plain(bars.quote_volume),
+    ]
+    return [list(row) for row in zip(*cols, strict=True)][::-1]
+
+
+def instrument_info(market: Market) -> dict[str, Any]:
+    """One spot ``list`` entry of instruments-info."""
+    decimals = market.decimals if market.decimals is not None else 8
+    return {
+        "symbol": market.market_id,
+        "baseCoin": market.base,
+        "quoteCoin": market.quote,
+        "innovation": "0",
+        "status": "Trading",
+        "marginTrading": "none",
+        "stTag": "0",
+        "lotSizeFilter": {
+            "basePrecision": "0.00001",
+            "quotePrecision": "0.00000001",
+            "minOrderQty": "0.00001",
+            "maxOrderQty": "9000000",
+            "minOrderAmt": "5",
+            "maxOrderAmt": "9000000",
+        },
+        "priceFilter": {"tickSize": format_plain_one(10.0**-decimals)},
+        "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.05"},
+    }
+
+
+def format_plain_one(value: float) -> str:
+    """One number in Bybit's plain decimal style."""
+    return f"{value:.8f}".rstrip("0").rstrip(".")
+
+
+class BybitRest(RestProtocol):
+    """Bybit v5 public REST endpoints over the simulator's markets."""
+
+    exchange = EXCHANGE
+    prefixes = ("/v5/market/", "/v5/asset/", "/v5/account/", "/v5/user/")
+    ws_prefixes = ("/v5/public/",)
+    default_rate_limit = BYBIT_REQUESTS_PER_5S
+    default_rate_window = 5.0
+    bans = False
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/v5/market/time", self.time),
+            web.get("/v5/market/instruments-info", self.instruments_info),
+            web.get("/v5/market/kline", self.kline),
+        ]
+
+    def weight(self, request: web.Request) -> int:
+        return 1
+
+    def is_page(self, path: str) -> bool:
+        return path.endswith("/kline")
+
+    def _now(self) -> int:
+        return self.state.clock.now_ms()
+
+    def _fail(self, msg: str, code: int = 10001) -> web.Response:
+        return json_response(envelope({}, self._now(), code=code, msg=msg))
+
+    def limit_headers(self, verdict: Verdict) -> dict[str, str]:
+        return {
+            "X-Bapi-Limit": str(verdict.limit),
+            "X-Bapi-Limit-Status": str(max(0, verdict.limit - verdict.used)),
+            "X-Bapi-Limit-Reset-Timestamp": str(int(verdict.reset_at * 1000)),
+        }
+
+    def limited(self, verdict: Verdict) -> web.Response:
+        body = envelope({}, self._now(), code=10006, msg="Too many visits!")
+        headers = {"Retry-After": str(verdict.retry_after), **self.limit_headers(verdict)}
+        return json_response(body, headers=headers)
+
+    def server_error(self, status: int) -> web.Response:
+        reason = {
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+            503: "Service Unavailable",
+            504: "Gateway Timeout",
+        }[status]
+        body = f"<html><head><title>{status} {reason}</title></head><body>{reason}</body></html>"
+        return web.Response(text=body, status=status, content_type="text/html")
+
+    def empty_page(self, request: web.Request) -> web.Response:
+        q = request.query
+        result = {
+            "category": q.get("category", "linear"),
+            "symbol": q.get("symbol", ""),
+            "list": [],
+        }
+        return json_response(envelope(result, self._now()))
+
+    async def time(self, request: web.Request) -> web.Response:
+        """GET /v5/market/time: sim time."""
+        now = self._now()
+        result = {"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}
+        return json_response(envelope(result, now))
+
+    async def instruments_info(self, request: web.Request) -> web.Response:
+        """GET /v5/market/instruments-info: spot instruments; other categories are empty."""
+        category = request.query.get("category", "")
+        if category not in CATEGORIES:
+            return self._fail("params error: category is invalid")
+        markets = list(self.state.markets.get(EXCHANGE, {}).values()) if category == "spot" else []
+        symbol = request.query.get("symbol")
+        if symbol:
+            markets = [m for m in markets if m.market_id == symbol.upper()]
+        status = request.query.get("status")
+        if status and status != "Trading":
+            markets = []
+        base = request.query.get("baseCoin")
+        if base:
+            markets = [m for m in markets if m.base == base.upper()]
+        result: dict[str, Any] = {
+            "category": category,
+            "list": [instrument_info(m) for m in markets],
+        }
+        if category != "spot":
+            result["nextPageCursor"] = ""
+        return json_response(envelope(result, self._now()))
+
+    async def kline(self, request: web.Request) -> web.Response:
+        """GET /v5/market/kline: category, symbol, interval, start, end, limit (1..1000)."""
+        q = request.query
+        category = q.get("category") or "linear"
+        interval = INTERVALS.get(q.get("interval", ""))
+        market = self.state.market(EXCHANGE, q.get("symbol", ""))
+        if category not in ("spot", "linear", "inverse"):
+            return self._fail("params error: category is invalid")
+        if interval is None:
+            return self._fail("params error: interval is invalid")
+        if market is None or category != "spot":
+            return self._fail("params error: symbol invalid")
+        try:
+            start = int_param(request, "start")
+            end = int_param(request, "end")
+            limit = int_param(request, "limit", DEFAULT_LIMIT)
+        except ParamError as e:
+            return self._fail(f"params error: {e.name} invalid")
+        assert limit is not None
+        if limit < 1:
+            return self._fail("params error: limit invalid")
+        if start is not None and end is not None and start > end:
+            return self._fail("params error: start must be less than end")
+        if request.get(EMPTY_PAGE):
+            return self.empty_page(request)
+        now = self._now()
+        aligned = None if start is None else tfs.floor_open(start, interval)
+        bars = market.klines(interval, aligned, end, min(limit, MAX_LIMIT), now)
+        self.state.stats.add("bars_served", len(bars))
+        result = {"category": category, "symbol": market.market_id, "list": kline_rows(bars)}
+        return json_response(envelope(result, now))

@@ -1,0 +1,129 @@
+"""``tradedata sim``: run the exchange simulator in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from tradedata.errors import TradeDataError
+from tradedata.sim.faults import Faults
+from tradedata.sim.simulator import EXCHANGES, ExchangeSimulator, generated_symbols
+from tradedata.sim.state import StreamSettings
+
+_FAULT_OPTIONS: tuple[tuple[str, type, str], ...] = (
+    ("error_rate", float, "probability of a 500/502/503/504 answer"),
+    ("latency", float, "seconds of delay before each HTTP response"),
+    ("slow_body_rate", float, "probability of a body dribbled in chunks"),
+    ("truncate_rate", float, "probability of a truncated body"),
+    ("malformed_rate", float, "probability of a body that is not valid JSON"),
+    ("empty_rate", float, "probability of an empty kline page"),
+    ("rate_limit", int, "request weight (Bybit: requests) allowed per window"),
+    ("rate_window", float, "rate-limit window in seconds (Binance 60, Bybit 5)"),
+    ("ban_seconds", float, "how long Binance answers 418 after an ignored 429"),
+    ("ws_drop_every", int, "abort each websocket after every N data messages"),
+    ("ws_drop_rate", float, "probability per websocket message of an abort"),
+    ("ws_silence_every", int, "go silent after every N data messages"),
+    ("ws_silence_rate", float, "probability per websocket message of going silent"),
+    ("ws_silence_seconds", float, "length of a silence in seconds"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``tradedata sim``."""
+    parser = argparse.ArgumentParser(
+        prog="tradedata sim",
+        description="Serve simulated Binance and Bybit (REST + websocket) on this machine.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
+    parser.add_argument("--exchanges", default=",".join(EXCHANGES), help="e.g. binance,bybit")
+    parser.add_argument("--symbols", default="", help="extra symbols, e.g. XRP/USDT,ADA/USDT")
+    parser.add_argument("--generate", type=int, default=0, help="add N made-up symbols")
+    parser.add_argument("--speed", type=float, default=1.0, help="sim seconds per wall second")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the series and the faults")
+    parser.add_argument("--start", default=None, help="sim start time (default: now)")
+    parser.add_argument("--history-start", default="2018-01-01", help="first bar of every series")
+    parser.add_argument("--ws-update", type=float, default=2.0, help="sim s between updates")
+    parser.add_argument("--duration", type=float, default=None, help="stop after N wall seconds")
+    faults = parser.add_argument_group("faults")
+    for name, kind, text in _FAULT_OPTIONS:
+        faults.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=text)
+    faults.add_argument("--fault-paths", default="", help="only paths containing these (a,b)")
+    return parser
+
+
+def faults_from_args(args: argparse.Namespace) -> Faults:
+    """The :class:`Faults` the options ask for."""
+    given = {n: getattr(args, n) for n, _, _ in _FAULT_OPTIONS if getattr(args, n) is not None}
+    paths = tuple(p for p in args.fault_paths.split(",") if p)
+    return Faults(**given, paths=paths)
+
+
+def _split(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def describe(sim: ExchangeSimulator, out: TextIO) -> None:
+    """Print where the simulator listens and how to point ccxt at it."""
+    print(
+        f"tradedata exchange simulator on {sim.url}  (seed {sim.seed}, speed {sim.clock.speed:g}x,"
+        f" sim time {sim.now().isoformat()})",
+        file=out,
+    )
+    for exchange in sim.exchanges:
+        rest = sim.url + ("/api/v3" if exchange == "binance" else "/v5/market")
+        print(f"  {exchange:<8} REST {rest}   websocket {sim.ws_url(exchange)}", file=out)
+    first = sim.exchanges[0]
+    print(f"  symbols: {', '.join(sim.symbols(first))}", file=out)
+    print(
+        "  ccxt:    from tradedata.adapters.ccxt_.urls import ccxt_url_overrides\n"
+        f"           ccxt.{first}({{'urls': ccxt_url_overrides('{first}', '{sim.url}')}})",
+        file=out,
+    )
+    print("Press Ctrl-C to stop.", file=out, flush=True)
+
+
+def cli_main(argv: Sequence[str] | None = None) -> int:
+    """Run ``tradedata sim`` with ``argv``; serve until Ctrl-C (or ``--duration``)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as e:
+        return int(e.code or 0)
+    try:
+        symbols = _split(args.symbols) + generated_symbols(args.generate)
+        sim = ExchangeSimulator(
+            exchanges=_split(args.exchanges),
+            symbols=symbols,
+            seed=args.seed,
+            speed=args.speed,
+            start=args.start,
+            faults=faults_from_args(args),
+            host=args.host,
+            port=args.port,
+            history_start=args.history_start,
+            streams=StreamSettings(update_interval=args.ws_update),
+        )
+        sim.start()
+    except (TradeDataError, OSError) as e:
+        print(f"tradedata sim: {e}", file=sys.stderr)
+        return 1
+    try:
+        describe(sim, sys.stdout)
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    stats = sim.stats
+    print(
+        f"served {stats.requests} requests, {stats.ws_connections} websocket connections, "
+        f"{sum(stats.faults.values())} injected faults",
+        file=sys.stdout,
+    )
+    return 0
