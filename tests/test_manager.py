@@ -116,6 +116,7 @@ def test_recent_bars_are_rechecked_on_update(cache_dir: Path) -> None:
     assert dm.cache.read("BTC/USDT", "1m").loc[last, "volume"] == 12345.0
 
 
+@pytest.mark.filterwarnings("error")
 def test_import_csv_roundtrip(manager: DataManager, data_dir: Path) -> None:
     report = manager.import_csv(data_dir / "orcl-2014.txt", "ORCL", "1d")
     frame = manager.get_ohlcv("ORCL", "1d", provider="cache")

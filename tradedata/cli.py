@@ -246,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_fundamentals)
 
+    # handled in main() before parsing; listed here for --help
+    sub.add_parser("sim", help="run the Binance/Bybit exchange simulator (tradedata sim --help)")
+    sub.add_parser("zipline", help="zipline bundle commands (tradedata zipline --help)")
     for name, helptext, module, func, adder in _EXTRA_COMMANDS:
         p = sub.add_parser(name, help=helptext)
         _add_extra_args(adder, p)

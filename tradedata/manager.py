@@ -292,9 +292,11 @@ class DataManager:
         s, e = parse_range(start, end)
         if s is None or e is None:
             raise DataValidationError("fetch_missing needs both start and end")
-        names = self._candidates(sym, tf, provider)
         holes = [(s, e)] if refresh else self.cache.missing_ranges(sym, tf.name, s, e)
         result = FetchResult()
+        if not holes:
+            return result
+        names = self._candidates(sym, tf, provider)
         for i, (h_start, h_end) in enumerate(holes):
             if i == len(holes) - 1:
                 h_start = max(s, self._recheck_start(sym, tf, h_start))
