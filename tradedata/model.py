@@ -55,6 +55,7 @@ _ALIASES = {
     "M": "M", "mo": "M", "month": "M", "months": "M",
     "s": "s", "sec": "s", "S": "s",
 }  # fmt: skip
+_EPOCH_MONDAY = pd.Timestamp("1970-01-05", tz="UTC")
 _TF_HELP = "unknown timeframe {value!r} (use e.g. 1m, 5m, 1h, 1d, 1w, 1M)"
 _TF_RE = re.compile(r"^\s*(\d*)\s*([A-Za-z]+)\s*$")
 
@@ -150,7 +151,8 @@ class Timeframe:
             return pd.Timestamp(year=months // 12, month=months % 12 + 1, day=1, tz="UTC")
         if self.unit == "w":
             monday = ts.normalize() - pd.Timedelta(days=ts.weekday())
-            return monday
+            weeks = (monday - _EPOCH_MONDAY).days // 7
+            return monday - pd.Timedelta(weeks=weeks % self.amount)
         step = self.seconds * 1_000_000_000
         return pd.Timestamp(ts.value // step * step, tz="UTC")
 

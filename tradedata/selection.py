@@ -96,7 +96,8 @@ class ProviderSelector:
             except (OSError, yaml.YAMLError) as exc:
                 raise ConfigurationError(f"cannot read rules file {rules}: {exc}") from exc
             rules = loaded.get("rules", loaded)
-        merged = {**DEFAULT_RULES, **dict(rules or {})}
+        given: Mapping[str, Any] = rules if isinstance(rules, Mapping) else {}
+        merged = {**DEFAULT_RULES, **dict(given)}
         self.rules = _parse_rules(merged)
         self.config = config
         self.notes: list[str] = []

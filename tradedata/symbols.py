@@ -195,11 +195,11 @@ def symbol_info(symbol: str) -> SymbolInfo:
         return SymbolInfo(norm, AssetClass.CRYPTO, base, quote, None, "24/7", quote, "UTC")
     if "." in norm:
         root, _, suffix = norm.rpartition(".")
-        market = EXCHANGE_SUFFIXES.get(suffix)
-        if market is not None and root:
+        found = EXCHANGE_SUFFIXES.get(suffix)
+        if found is not None and root:
             return SymbolInfo(
-                norm, AssetClass.INTERNATIONAL_STOCK, root, None, market.mic, market.mic,
-                market.currency, market.timezone, market.country,
+                norm, AssetClass.INTERNATIONAL_STOCK, root, None, found.mic, found.mic,
+                found.currency, found.timezone, found.country,
             )  # fmt: skip
     m = US_MARKET
     return SymbolInfo(

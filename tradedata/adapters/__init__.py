@@ -62,4 +62,4 @@ def create_provider(name: str, settings: ProviderSettings | None = None) -> Prov
     cls = provider_class(name)
     if name in STOCK_PROVIDERS:
         return cls(settings)
-    return cls(name, settings)  # type: ignore[call-arg]
+    return cls(name, settings)  # type: ignore[call-arg,arg-type]
