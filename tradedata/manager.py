@@ -46,6 +46,8 @@ log = logging.getLogger("tradedata")
 DEFAULT_BARS = 1000
 #: ``provider=CACHE_ONLY`` serves from the cache and never fetches.
 CACHE_ONLY = "cache"
+#: Bars buffered before a write while fetching (one partition re-encode per batch).
+FLUSH_BARS = 50_000
 #: Most recent stored bars fetched again when a series is extended (late corrections).
 RECHECK_BARS = 2
 
@@ -247,30 +249,49 @@ class DataManager:
         result: FetchResult,
         on_chunk: Callable[[Chunk], None] | None,
     ) -> None:
-        """Fetch ``[cursor.start, end]`` from one provider, storing and advancing per chunk."""
-        calls_before = prov.stats.calls
+        """Fetch ``[cursor.start, end]`` from one provider, storing in batches as pages arrive.
+
+        Pages are buffered up to :data:`FLUSH_BARS` bars and written with their coverage in
+        one go (a partition is re-encoded once per batch, not once per page). Whatever has
+        arrived is stored before an error propagates, so failover continues from there.
+        """
+        buffer: list[Chunk] = []
+        pending = 0
         try:
             for chunk in prov.iter_chunks(symbol, tf, cursor.start, end):
-                self._store_chunk(symbol, tf, chunk)
+                result.requests += chunk.requests
                 result.bars += len(chunk.frame)
                 if prov.name not in result.providers:
                     result.providers.append(prov.name)
+                buffer.append(chunk)
+                pending += len(chunk.frame)
                 if on_chunk is not None:
                     on_chunk(chunk)
-                cursor.start = tf.next_open(chunk.end)
+                if pending >= FLUSH_BARS:
+                    self._store(symbol, tf, buffer, cursor)
+                    buffer, pending = [], 0
         finally:
-            result.requests += prov.stats.calls - calls_before
+            self._store(symbol, tf, buffer, cursor)
 
-    def _store_chunk(self, symbol: str, tf: Timeframe, chunk: Chunk) -> None:
-        if len(chunk.frame):
+    def _store(self, symbol: str, tf: Timeframe, chunks: list[Chunk], cursor: _Cursor) -> None:
+        """Write consecutive chunks of one provider and record their coverage."""
+        if not chunks:
+            return
+        frames = [c.frame for c in chunks if len(c.frame)]
+        if frames:
+            data = pd.concat(frames) if len(frames) > 1 else frames[0]
+            data = data[~data.index.duplicated(keep="last")]
             self.cache.write(
                 symbol,
                 tf.name,
-                chunk.frame,
-                source=chunk.provider,
+                data,
+                source=chunks[0].provider,
                 quality=self._quality_fn(symbol, tf),
             )
-        self.cache.add_coverage(symbol, tf.name, chunk.start, chunk.end, chunk.provider)
+        self.cache.add_coverage(
+            symbol, tf.name, chunks[0].start, chunks[-1].end, chunks[0].provider
+        )
+        cursor.start = tf.next_open(chunks[-1].end)
 
     def fetch_missing(
         self,

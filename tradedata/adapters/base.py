@@ -145,6 +145,8 @@ class Chunk:
     start: pd.Timestamp
     end: pd.Timestamp
     provider: str
+    #: requests this chunk took (empty pages asked again included; retries not)
+    requests: int = 1
 
 
 class Provider(ABC):
@@ -274,7 +276,9 @@ class Provider(ABC):
         until = min(tf.floor(to_utc(end)), self.last_closed_open(tf))
         limit = self.capabilities.max_candles
         empties = 0
+        requests = 0
         while since <= until:
+            requests += 1
             raw = self.call(lambda s=since: self.fetch_page(info.symbol, tf, s, until, limit))
             page = raw if isinstance(raw, Page) else Page(raw)
             frame = normalize_frame(page.frame)
@@ -285,13 +289,14 @@ class Provider(ABC):
                 if received == 0 and empties < self.empty_page_retries and page.complete is None:
                     empties += 1  # an empty page mid-range may be a glitch: ask again
                     continue
-                yield Chunk(frame, since, until, self.name)
+                yield Chunk(frame, since, until, self.name, requests)
                 return
             empties = 0
             complete = page.complete if page.complete is not None else received < limit
             last = frame.index[-1]
             covered_end = until if complete else last
-            yield Chunk(frame, since, covered_end, self.name)
+            yield Chunk(frame, since, covered_end, self.name, requests)
+            requests = 0
             if complete:
                 return
             nxt = tf.next_open(last)

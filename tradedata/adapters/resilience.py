@@ -93,7 +93,6 @@ class TokenBucket:
 
     def reserve(self, weight: float = 1.0) -> float:
         """Take ``weight`` tokens now (possibly going into debt); return seconds to wait."""
-        weight = min(float(weight), self.capacity)
         with self._lock:
             self._refill()
             self._tokens -= weight

@@ -1,0 +1,193 @@
+"""``CcxtProvider``: OHLCV from any ccxt exchange, behind the provider contract.
+
+The class-level :attr:`CcxtProvider.capabilities` is what provider selection needs to know
+before any exchange is chosen (crypto, the usual timeframes); an instance carries its exchange's
+exact capabilities: the timeframes ccxt lists for it, the candles per request and request
+weights from :data:`~tradedata.adapters.ccxt_.traits.TRAITS`, and the published rate limit
+(Binance's is read live from its exchangeInfo). The base class paginates, clips the still-open
+candle by :meth:`CcxtProvider.now` (the exchange's clock) and runs every request through the
+shared token bucket, retries and circuit breaker.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import ccxt
+import pandas as pd
+
+from tradedata.adapters.base import Capabilities, Chunk, Page, Provider, ProviderSettings
+from tradedata.adapters.ccxt_.client import ClientPool, check_options
+from tradedata.adapters.ccxt_.clock import ServerClock
+from tradedata.adapters.ccxt_.traits import (
+    LIMIT_PARSERS,
+    capabilities_from,
+    fixed_window_rate,
+    heaviest,
+    traits_for,
+)
+from tradedata.errors import ConfigurationError, DataValidationError, InvalidResponseError
+from tradedata.model import STANDARD_TIMEFRAMES, Timeframe, frame_from_rows
+from tradedata.symbols import AssetClass
+
+__all__ = ["CcxtProvider"]
+
+#: What selection sees before an exchange is chosen: crypto at the usual timeframes.
+GENERIC_CAPABILITIES = Capabilities(
+    timeframes=tuple(t for t in STANDARD_TIMEFRAMES if t != "1s"),
+    max_candles=500,
+    asset_classes=frozenset({AssetClass.CRYPTO}),
+    rate_limit=fixed_window_rate(1200, 60.0),
+)
+
+
+def _ms(ts: pd.Timestamp) -> int:
+    return int(ts.value // 1_000_000)
+
+
+class CcxtProvider(Provider):
+    """OHLCV bars from the ccxt exchange ``exchange_id`` (``binance``, ``bybit``, ``kraken`` ...).
+
+    ``settings.url``/``ws_url`` redirect the exchange (e.g. to the simulator), ``sandbox`` turns
+    on ccxt's sandbox mode, ``api_key``/``secret`` are handed to ccxt only. ``settings.options``
+    may hold ``market_types`` (default ``["spot"]``), ``max_candles``, ``rate_limit`` with
+    ``rate_period`` (weight per seconds to pace by, overriding the published limit),
+    ``time_ttl`` (seconds a server-time reading is trusted) and ``ccxt`` (extra ccxt config).
+    """
+
+    name: ClassVar[str] = "ccxt"
+    capabilities: ClassVar[Capabilities] = GENERIC_CAPABILITIES
+    #: empty pages re-asked before an empty answer is believed (an injected or glitched empty
+    #: page must not end a fetch early)
+    empty_page_retries: ClassVar[int] = 10
+
+    def __init__(self, exchange_id: str, settings: ProviderSettings | None = None) -> None:
+        if exchange_id not in ccxt.exchanges:
+            raise ConfigurationError(f"{exchange_id!r} is not a ccxt exchange id")
+        settings = settings or ProviderSettings()
+        self.exchange_id = exchange_id
+        self._options = check_options(exchange_id, settings.options)
+        self._learned: tuple[float, float] | None = None
+        self._pool = ClientPool(exchange_id, settings, self._options, on_body=self._on_body)
+        self.traits = traits_for(exchange_id, self._pool.prototype)
+        # Per-instance view over the class-level (selection) attributes.
+        self.__dict__["name"] = exchange_id
+        self.__dict__["capabilities"] = capabilities_from(
+            self.traits, self._pool.prototype, self._options
+        )
+        super().__init__(settings)
+        ttl = float(self._options.get("time_ttl", 10.0))
+        self._clock = ServerClock(self._server_ms, ttl=ttl)
+        self._has_time = bool(self._pool.prototype.has.get("fetchTime"))
+        self._markets_lock = threading.Lock()
+
+    @classmethod
+    def capabilities_for(
+        cls, exchange_id: str, settings: ProviderSettings | None = None
+    ) -> Capabilities:
+        """The exact capabilities of ``exchange_id`` without any network request."""
+        settings = settings or ProviderSettings()
+        options = check_options(exchange_id, settings.options)
+        pool = ClientPool(exchange_id, settings, options)
+        return capabilities_from(traits_for(exchange_id, pool.prototype), pool.prototype, options)
+
+    # -- rate limits learned from the exchange ----------------------------------------------
+    def _on_body(self, url: str, body: str) -> None:
+        parser = LIMIT_PARSERS.get(self.traits.learn_limits or "")
+        if parser is None or "rate_limit" in self._options:
+            return
+        suffix, parse = parser
+        if url.split("?", 1)[0].endswith(suffix):
+            learned = parse(body)
+            if learned is not None and learned != self._learned:
+                self._learned = learned
+                rate = fixed_window_rate(*learned, heaviest(self.traits))
+                caps = replace(self.capabilities, rate_limit=rate)
+                self.__dict__["capabilities"] = caps
+
+    def ccxt_client(self) -> Any:
+        """This thread's ccxt client, configured as the provider's (markets shared once loaded).
+
+        Calls made on it bypass the shared rate limit, retries and error translation.
+        """
+        return self._pool.client()
+
+    # -- markets ---------------------------------------------------------------------------
+    def load_markets(self) -> Mapping[str, Any]:
+        """The exchange's markets (loaded once, through the rate limit and retries)."""
+        if not self._pool.markets_loaded:
+            with self._markets_lock:
+                if not self._pool.markets_loaded:
+                    self.call(self._pool.load_markets, weight=self.traits.markets_weight)
+        return self._pool.load_markets()
+
+    def spot_symbols(self, quote: str | None = None, active_only: bool = True) -> list[str]:
+        """Unified symbols of the spot markets (only those quoted in ``quote`` when given)."""
+        out = []
+        for symbol, market in self.load_markets().items():
+            if not market.get("spot"):
+                continue
+            if active_only and market.get("active") is False:
+                continue
+            if quote is not None and str(market.get("quote", "")).upper() != quote.upper():
+                continue
+            out.append(symbol)
+        return sorted(out)
+
+    # -- clock -----------------------------------------------------------------------------
+    def _server_ms(self) -> int:
+        weight = self.traits.time_weight
+        result = self.call(lambda: self._pool.run(lambda c: c.fetch_time()), weight=weight)
+        if not isinstance(result, (int, float)) or result <= 0:
+            raise InvalidResponseError(
+                f"{self.name} sent no usable server time", provider=self.name
+            )
+        return int(result)
+
+    def now(self) -> pd.Timestamp:
+        """The exchange's clock (``fetch_time`` sampled every ``time_ttl`` seconds)."""
+        if not self._has_time:
+            return super().now()
+        return self._clock.now()
+
+    # -- pages -----------------------------------------------------------------------------
+    def iter_chunks(
+        self, symbol: str, timeframe: str | Timeframe, start: Any, end: Any
+    ) -> Iterator[Chunk]:
+        """See :meth:`Provider.iter_chunks`; loads the markets first."""
+        self.load_markets()
+        yield from super().iter_chunks(symbol, timeframe, start, end)
+
+    def fetch_page(
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        since: pd.Timestamp,
+        until: pd.Timestamp,
+        limit: int,
+    ) -> Page:
+        """Up to ``limit`` bars opening in ``[since, until]``, oldest first, via ccxt."""
+        params = {"until": _ms(until)} if self.traits.end_param else {}
+        rows = self._pool.run(
+            lambda c: c.fetch_ohlcv(
+                symbol, timeframe.name, since=_ms(since), limit=limit, params=params
+            )
+        )
+        if not isinstance(rows, list):
+            raise InvalidResponseError(
+                f"{self.name} sent {type(rows).__name__} instead of candles", provider=self.name
+            )
+        try:
+            frame = frame_from_rows(rows)
+        except DataValidationError as exc:
+            raise InvalidResponseError(
+                f"{self.name} sent bad candles: {exc}", provider=self.name
+            ) from exc
+        return Page(frame)
+
+    def close(self) -> None:
+        """Close the HTTP sessions of this provider's ccxt clients."""
+        self._pool.close()

@@ -1,0 +1,406 @@
+"""Bulk download: many symbols and timeframes of one exchange into the cache, concurrently.
+
+::
+
+    from tradedata.download import download
+    report = download(["BTC/USDT", "ETH/USDT"], ["1m", "1h"], days=30, exchange="binance")
+    print(report)          # one row per series: bars fetched, stored, source, quality score
+
+or ``tradedata download --exchange binance --symbols BTC/USDT,ETH/USDT --timeframes 1m,1h
+--days 30`` (``--all-symbols [--quote USDT]`` takes every active spot market).
+
+Each series is fetched by :meth:`~tradedata.manager.DataManager.fetch_missing`, which asks only
+for what the coverage record lacks and writes every chunk as it arrives: memory stays bounded by
+one page per worker, and a run that is interrupted (Ctrl-C, a crash) resumes where it stopped.
+All workers share the exchange's provider and so its token bucket: concurrency buys overlap of
+network waits, never more than the exchange's published rate limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from tradedata.errors import InputError, TradeDataError
+from tradedata.model import parse_range, parse_timeframe
+from tradedata.symbols import normalize_symbol, symbol_info
+
+if TYPE_CHECKING:
+    from tradedata.adapters.base import Chunk, Provider
+    from tradedata.manager import DataManager
+
+__all__ = [
+    "DownloadReport",
+    "SeriesResult",
+    "add_cli_arguments",
+    "download",
+    "download_cli_main",
+    "plan_series",
+]
+
+
+@dataclass
+class SeriesResult:
+    """What one series' download did: bars fetched now, bars stored in the range, its score."""
+
+    symbol: str
+    timeframe: str
+    expected: int = 0
+    bars: int = 0
+    stored: int = 0
+    pages: int = 0
+    providers: list[str] = field(default_factory=list)
+    complete: bool = True
+    error: str | None = None
+    score: float | None = None
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``up to date`` (nothing was missing), ``interrupted`` or ``failed``."""
+        if self.error == "interrupted":
+            return "interrupted"
+        if not self.complete:
+            return "failed"
+        return "ok" if self.expected else "up to date"
+
+    def cells(self) -> tuple[str, ...]:
+        """The row of this series in :meth:`DownloadReport.table`."""
+        when = [f"{t:%Y-%m-%d %H:%M}" if t is not None else "-" for t in (self.first, self.last)]
+        score = f"{self.score:.4f}" if self.score is not None else "-"
+        status = self.status if self.error in (None, "interrupted") else f"failed: {self.error}"
+        source = "+".join(self.providers) or "-"
+        return (self.symbol, self.timeframe, str(self.bars), str(self.stored), *when, source,
+                score, status)  # fmt: skip
+
+
+@dataclass
+class DownloadReport:
+    """The outcome of :func:`download`; ``str()`` is the table the CLI prints."""
+
+    exchange: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    series: list[SeriesResult]
+    seconds: float
+    requests: int
+    rate_limited: int
+
+    @property
+    def bars(self) -> int:
+        """Bars fetched in this run."""
+        return sum(s.bars for s in self.series)
+
+    @property
+    def ok(self) -> bool:
+        """True when every series is complete."""
+        return all(s.complete for s in self.series)
+
+    def table(self) -> str:
+        """One line per series: symbol, timeframe, fetched, stored, range, source, score."""
+        rows: list[tuple[str, ...]] = [
+            ("symbol", "tf", "fetched", "stored", "first", "last", "source", "score", "status")
+        ]
+        rows += [s.cells() for s in self.series]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        )
+
+    def __str__(self) -> str:
+        rate = self.bars / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"{self.table()}\n\n{len(self.series)} series from {self.exchange}, "
+            f"{self.start:%Y-%m-%d %H:%M} .. {self.end:%Y-%m-%d %H:%M}: {self.bars} bars in "
+            f"{self.requests} requests, {self.seconds:.1f}s ({rate:,.0f} bars/s), "
+            f"{self.rate_limited} rate-limit answers, "
+            f"{sum(not s.complete for s in self.series)} incomplete"
+        )
+
+    def to_json(self) -> str:
+        """The report as JSON (times in ISO 8601)."""
+        series = [{**vars(s), "status": s.status} for s in self.series]
+        data = {**vars(self), "series": series, "bars": self.bars}
+        return json.dumps(data, indent=2, default=lambda v: v.isoformat())
+
+
+class _Stopped(Exception):
+    """Raised inside a worker's chunk callback once the run is being interrupted."""
+
+
+def plan_series(
+    manager: DataManager,
+    provider: Provider,
+    symbols: Sequence[str],
+    timeframes: Sequence[str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> list[SeriesResult]:
+    """Every (symbol, timeframe), with ``expected`` = bars in its coverage holes up to the
+    provider's last closed bar (what this run has to fetch)."""
+    plans = []
+    now = provider.now()
+    for tf in (parse_timeframe(t) for t in timeframes):
+        stop = min(end, provider.last_closed_open(tf, now))
+        for symbol in symbols:
+            holes = manager.cache.missing_ranges(symbol, tf.name, start, stop)
+            expected = sum(len(tf.bar_opens(a, b)) for a, b in holes) if start <= stop else 0
+            plans.append(SeriesResult(symbol, tf.name, expected=expected))
+    return plans
+
+
+class _Progress:
+    """One tqdm bar over all series, counting the planned bars covered so far."""
+
+    def __init__(self, total: int, label: str, enabled: bool) -> None:
+        self._lock = threading.Lock()
+        self._bar: Any = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(
+                total=total, desc=label, unit="bar", unit_scale=True, file=sys.stderr,
+                dynamic_ncols=True, smoothing=0.1, mininterval=0.25,
+            )  # fmt: skip
+
+    def advance(self, bars: int) -> None:
+        """Count ``bars`` more planned bars as covered."""
+        if self._bar is not None and bars > 0:
+            with self._lock:
+                self._bar.update(bars)
+
+    def close(self) -> None:
+        """Close the bar."""
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _score(manager: DataManager, res: SeriesResult, start: pd.Timestamp, end: pd.Timestamp) -> None:
+    """Fill the stored-bars figures and quality score of ``res`` (one series in memory)."""
+    from tradedata.validation import validate
+
+    frame = manager.cache.read(res.symbol, res.timeframe, start, end)
+    res.stored = len(frame)
+    if len(frame):
+        res.first, res.last = frame.index[0], frame.index[-1]
+        calendar = symbol_info(res.symbol).calendar
+        res.score = validate(frame, res.timeframe, calendar=calendar).score
+
+
+def _run_one(
+    manager: DataManager,
+    exchange: str,
+    res: SeriesResult,
+    span: tuple[pd.Timestamp, pd.Timestamp],
+    progress: _Progress,
+    stop: threading.Event,
+) -> SeriesResult:
+    tf, began = parse_timeframe(res.timeframe), time.monotonic()
+    budget = [res.expected]  # planned bars not yet counted on the progress bar
+
+    def on_chunk(chunk: Chunk) -> None:
+        res.pages += 1
+        covered = min(budget[0], len(tf.bar_opens(chunk.start, chunk.end)))
+        budget[0] -= covered
+        progress.advance(covered)
+        if stop.is_set():
+            raise _Stopped
+
+    try:
+        if res.expected:
+            got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
+            res.bars, res.providers, res.complete = got.bars, list(got.providers), got.complete
+            res.error = "; ".join(f"{k}: {v}" for k, v in got.errors.items()) or None
+    except _Stopped:
+        res.complete, res.error = False, "interrupted"
+    except TradeDataError as exc:
+        res.complete, res.error = False, str(exc)
+    if res.complete:
+        progress.advance(budget[0])  # planned bars that turned out not to exist
+    if not stop.is_set():
+        _score(manager, res, *span)
+    res.seconds = time.monotonic() - began
+    return res
+
+
+def _resolve_range(
+    provider: Provider, days: float | None, start: Any, end: Any
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    s, e = parse_range(start, end)
+    e = e if e is not None else provider.now()
+    if s is None:
+        if days is None:
+            raise InputError("say how much history to download: days=... or start=...")
+        if days <= 0:
+            raise InputError(f"days must be positive, got {days}")
+        s = e - pd.Timedelta(days=float(days))
+    if s > e:
+        raise InputError(f"start {s} is after end {e}")
+    return s, e
+
+
+def _resolve_symbols(
+    provider: Provider, symbols: Iterable[str] | None, all_symbols: bool, quote: str | None
+) -> list[str]:
+    if all_symbols:
+        lister = getattr(provider, "spot_symbols", None)
+        if lister is None:
+            raise InputError(f"{provider.name} cannot list its markets (all_symbols needs ccxt)")
+        names = []
+        for name in lister(quote=quote):
+            try:
+                names.append(normalize_symbol(name))
+            except InputError:  # a market name tradedata cannot store; skipped
+                continue
+        return list(dict.fromkeys(names))
+    if not symbols:
+        raise InputError("give symbols=[...] or all_symbols=True")
+    return list(dict.fromkeys(normalize_symbol(s) for s in symbols))
+
+
+def _execute(
+    manager: DataManager,
+    exchange: str,
+    plans: list[SeriesResult],
+    span: tuple[pd.Timestamp, pd.Timestamp],
+    progress: _Progress,
+    concurrency: int,
+) -> None:
+    stop = threading.Event()
+    pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tradedata-dl")
+    futures = [pool.submit(_run_one, manager, exchange, p, span, progress, stop) for p in plans]
+    try:
+        pending = set(futures)
+        while pending:  # a short wait keeps the main thread responsive to Ctrl-C
+            _, pending = cf.wait(pending, timeout=0.5)
+    except BaseException:
+        stop.set()
+        for f in futures:
+            f.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for f in futures:
+        f.result()  # surface unexpected bugs in workers
+
+
+def download(
+    symbols: Sequence[str] | None = None,
+    timeframes: Sequence[str] = ("1h",),
+    days: float | None = None,
+    start: Any = None,
+    end: Any = None,
+    exchange: str = "binance",
+    all_symbols: bool = False,
+    manager: DataManager | None = None,
+    concurrency: int = 8,
+    progress: bool = True,
+    quote: str | None = None,
+) -> DownloadReport:
+    """Download ``symbols`` x ``timeframes`` from ``exchange`` into the cache; return a report.
+
+    The range is ``[start, end]``, or the last ``days`` up to ``end`` (default: the exchange's
+    now). ``all_symbols`` takes every active spot market (only those quoted in ``quote`` when
+    given). Only what the cache's coverage record lacks is fetched, so a second run fetches
+    nothing already stored and an interrupted run resumes. ``concurrency`` workers share the
+    exchange's rate limit. Ctrl-C stops the workers after their current page (everything
+    stored so far is kept) and re-raises ``KeyboardInterrupt``.
+    """
+    if concurrency < 1:
+        raise InputError(f"concurrency must be >= 1, got {concurrency}")
+    tfs = [parse_timeframe(t).name for t in timeframes]
+    if not tfs:
+        raise InputError("give at least one timeframe")
+    own = manager is None
+    if manager is None:
+        from tradedata.manager import DataManager
+
+        manager = DataManager()
+    try:
+        provider = manager.provider(exchange)
+        s, e = _resolve_range(provider, days, start, end)
+        names = _resolve_symbols(provider, symbols, all_symbols, quote)
+        plans = plan_series(manager, provider, names, tfs, s, e)
+        calls, limited = provider.stats.calls, provider.stats.rate_limited
+        began = time.monotonic()
+        bar = _Progress(sum(p.expected for p in plans), exchange, progress)
+        try:
+            _execute(manager, exchange, plans, (s, e), bar, concurrency)
+        finally:
+            bar.close()
+        return DownloadReport(
+            exchange=exchange,
+            start=s,
+            end=e,
+            series=plans,
+            seconds=time.monotonic() - began,
+            requests=provider.stats.calls - calls,
+            rate_limited=provider.stats.rate_limited - limited,
+        )
+    finally:
+        if own:
+            manager.close()
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``tradedata download`` options to ``parser``."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--symbols", help="comma-separated, e.g. BTC/USDT,ETH/USDT")
+    which.add_argument("--all-symbols", action="store_true", help="every active spot market")
+    parser.add_argument(
+        "--quote", help="with --all-symbols: only markets quoted in this, e.g. USDT"
+    )
+    parser.add_argument("--exchange", default="binance", help="ccxt exchange id (default binance)")
+    parser.add_argument("--timeframes", default="1h", help="comma-separated, e.g. 1m,5m,1h")
+    parser.add_argument("--days", type=float, help="history to fetch, in days up to --end/now")
+    parser.add_argument("--start", help="first bar (date or ISO time), instead of --days")
+    parser.add_argument("--end", help="last bar (default: now)")
+    parser.add_argument("--concurrency", type=int, default=8, help="parallel series (default 8)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _split(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def download_cli_main(args: argparse.Namespace) -> int:
+    """Run ``tradedata download``: 0 when every series is complete, 2 otherwise, 130 on Ctrl-C."""
+    from tradedata.manager import DataManager
+
+    dm = DataManager(
+        cache_dir=getattr(args, "cache_dir", None), config=getattr(args, "config", None)
+    )
+    try:
+        report = download(
+            symbols=_split(args.symbols) or None,
+            timeframes=_split(args.timeframes),
+            days=args.days,
+            start=args.start,
+            end=args.end,
+            exchange=args.exchange,
+            all_symbols=args.all_symbols,
+            manager=dm,
+            concurrency=args.concurrency,
+            progress=not args.no_progress,
+            quote=args.quote,
+        )
+    except KeyboardInterrupt:
+        print("interrupted: what was fetched is stored; run the same command to resume",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    finally:
+        dm.close()
+    print(report.to_json() if args.json else report)
+    return 0 if report.ok else 2
