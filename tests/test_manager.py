@@ -155,3 +155,13 @@ def test_singleton_and_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     dm = get_data_manager()
     assert dm is get_data_manager()
     assert Path(dm.cache_dir) == tmp_path / "c"
+
+
+def test_cache_only_warning_names_the_real_holes(manager: DataManager, data_dir: Path) -> None:
+    manager.import_csv(data_dir / "orcl-2014.txt", "ORCL", "1d")
+    with pytest.warns(UserWarning) as caught:
+        frame = manager.get_ohlcv("ORCL", "1d", "2013-12-30", "2014-03-31", provider="cache")
+    assert frame.attrs["unfetched"] == [
+        (pd.Timestamp("2013-12-30", tz="UTC"), pd.Timestamp("2014-01-01 23:59:59.999999999", tz="UTC"))
+    ] or frame.attrs["unfetched"][0][1] < pd.Timestamp("2014-01-02", tz="UTC")
+    assert "2013-12-30" in str(caught[0].message) and "2014-03" not in str(caught[0].message)

@@ -317,7 +317,12 @@ class DataManager:
         result = FetchResult()
         if not holes:
             return result
-        names = self._candidates(sym, tf, provider)
+        try:
+            names = self._candidates(sym, tf, provider)
+        except (ProviderError, MissingAPIKeyError) as exc:
+            result.errors["selection"] = str(exc)
+            result.unfetched.extend(holes)
+            return result
         for i, (h_start, h_end) in enumerate(holes):
             if i == len(holes) - 1:
                 h_start = max(s, self._recheck_start(sym, tf, h_start))
@@ -357,11 +362,7 @@ class DataManager:
         if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
             e = e if e is not None else pd.Timestamp.now(tz="UTC")
             s = s if s is not None else e - tf.delta * DEFAULT_BARS
-            try:
-                result = self.fetch_missing(sym, tf.name, s, e, provider=provider, refresh=refresh)
-            except (ProviderError, MissingAPIKeyError) as exc:
-                result.errors["selection"] = str(exc)
-                result.unfetched.append((s, e))
+            result = self.fetch_missing(sym, tf.name, s, e, provider=provider, refresh=refresh)
         frame = self.cache.read(sym, tf.name, s, e)
         unf = result.unfetched
         if unf:

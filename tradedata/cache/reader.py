@@ -1,0 +1,210 @@
+"""Range reads of :class:`~tradedata.cache.Cache`: only overlapping partitions and months.
+
+A read plans from the metadata first (which partitions and months overlap, how many rows),
+allocates the result once and inflates each month straight into it. A partition that changes
+while being read is read again; a damaged one is quarantined and left out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from tradedata.cache import partitions as parts
+from tradedata.cache.backend import Backend
+from tradedata.cache.partitions import Damaged
+from tradedata.errors import CacheError
+from tradedata.model import empty_frame, parse_range, parse_timeframe
+
+__all__ = ["ReaderMixin"]
+
+_RETRIES = 8
+_Chunk = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
+_READ_ERRORS = (Damaged, KeyError, TypeError, ValueError, AttributeError)
+
+
+class ReaderMixin:
+    """``read`` and its helpers."""
+
+    _db: Backend
+
+    if TYPE_CHECKING:
+
+        def years(self, symbol: str, timeframe: str) -> list[int]: ...
+        def _quarantine(
+            self, symbol: str, tf: str, year: int, seen: dict | None, reason: str
+        ) -> Any: ...
+
+    def read(self, symbol: str, timeframe: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """Bars with ``start <= open time <= end`` (either may be None) as a schema frame.
+
+        Only the partitions, and within them only the months, overlapping the range are read.
+        A damaged partition is quarantined (with a :class:`CacheCorruptionWarning`) and left
+        out, so it is fetched again; it never raises.
+        """
+        tf = parse_timeframe(timeframe).name
+        s, e = parse_range(start, end)
+        lo = None if s is None else int(s.value)
+        hi = None if e is None else int(e.value)
+        plan: list[tuple[int, dict | None, int]] = []
+        for year in self.years(symbol, tf):
+            if (s is not None and year < s.year) or (e is not None and year > e.year):
+                continue
+            meta = self._plan_meta(symbol, tf, year)
+            rows = 0 if meta is None else parts.planned_rows(meta, lo, hi)
+            plan.append((year, meta, rows))
+        columns = parts.column_order(
+            tuple(c for _, meta, n in plan if meta and n for c in meta["columns"])
+        )
+        total = sum(n for _, _, n in plan)
+        ts = np.empty(total, dtype=np.int64)
+        values = np.empty((len(columns), total), dtype=np.float64)
+        chunks: list[_Chunk] = []
+        exact, pos, touched = True, 0, []
+        for year, meta, n in plan:
+            out = (ts[pos : pos + n], values[:, pos : pos + n])
+            pos += n
+            got = self._decode_into(symbol, tf, year, meta, lo, hi, out, columns) if n else None
+            if got is None and (meta is None or n):  # changed or damaged: the careful path
+                exact = False
+                got = self._read_partition(symbol, tf, year, lo, hi)
+            if got is not None and got[0].size:
+                chunks.append(got)
+                touched.append(self._db.atime_key(symbol, tf, year))
+        self._db.touch(touched)
+        if exact:
+            return _frame(ts, values, columns, lo, hi)
+        return _assemble(chunks, lo, hi)
+
+    def partition_file(self, symbol: str, timeframe: str, year: int) -> Path | None:
+        """The data file of a partition (for diagnostics), or None when it is not stored."""
+        tf = parse_timeframe(timeframe).name
+        gen = self._generation(self._db.meta_key(symbol, tf, int(year)))
+        if gen is None:
+            return None
+        handle = self._db.open_data(self._db.data_key(symbol, tf, int(year), gen))
+        if handle is None or isinstance(handle, bytes):
+            return None
+        handle.close()
+        return Path(handle.name)
+
+    def _plan_meta(self, symbol: str, tf: str, year: int) -> dict | None:
+        try:
+            meta = self._db.get_json(self._db.meta_key(symbol, tf, year))
+            if meta is not None:
+                parts.planned_rows(meta, None, None)
+                tuple(meta["columns"])
+            return meta
+        except _READ_ERRORS:
+            return None
+
+    def _decode_into(
+        self,
+        symbol: str,
+        tf: str,
+        year: int,
+        meta: dict | None,
+        lo: int | None,
+        hi: int | None,
+        out: tuple[np.ndarray, np.ndarray],
+        columns: tuple[str, ...],
+    ) -> _Chunk | None:
+        """Fast path: decode into ``out``; None if anything is off (the caller retries)."""
+        if meta is None:
+            return None
+        try:
+            if tuple(meta["columns"]) == columns:
+                return self._decode_current(symbol, tf, year, meta, lo, hi, out)
+            got = self._decode_current(symbol, tf, year, meta, lo, hi, None)
+        except _READ_ERRORS:
+            return None
+        out[1][:] = _widen(got, columns)
+        out[0][:] = got[0]
+        return out[0], out[1], columns
+
+    def _read_partition(
+        self, symbol: str, tf: str, year: int, lo: int | None, hi: int | None
+    ) -> _Chunk | None:
+        """Decode the part of one partition in ``[lo, hi]``; None when missing or damaged."""
+        key = self._db.meta_key(symbol, tf, year)
+        for _ in range(_RETRIES):
+            try:
+                meta = self._db.get_json(key)
+            except ValueError:
+                meta = {"generation": None}
+            if meta is None:
+                return None
+            try:
+                return self._decode_current(symbol, tf, year, meta, lo, hi, None)
+            except _READ_ERRORS as exc:
+                if self._generation(key) != meta.get("generation"):
+                    continue  # replaced while we read it: read the new one
+                self._quarantine(symbol, tf, year, meta, str(exc) or type(exc).__name__)
+                return None
+        raise CacheError(f"{symbol} {tf} {year}: the partition kept changing while being read")
+
+    def _decode_current(
+        self,
+        symbol: str,
+        tf: str,
+        year: int,
+        meta: dict,
+        lo: int | None,
+        hi: int | None,
+        out: tuple[np.ndarray, np.ndarray] | None,
+    ) -> _Chunk:
+        gen = meta.get("generation")
+        if not isinstance(gen, str):
+            raise Damaged("unreadable metadata")
+        if not parts.planned_rows(meta, lo, hi):
+            columns = tuple(meta["columns"])
+            return np.zeros(0, np.int64), np.zeros((len(columns), 0)), columns
+        handle = self._db.open_data(self._db.data_key(symbol, tf, year, gen))
+        if handle is None:
+            raise Damaged("data file missing")
+        try:
+            return parts.decode(handle, meta, lo, hi, out)
+        finally:
+            if not isinstance(handle, bytes):
+                handle.close()
+
+    def _generation(self, meta_key: str) -> str | None:
+        try:
+            meta = self._db.get_json(meta_key)
+        except ValueError:
+            return None
+        return meta.get("generation") if isinstance(meta, dict) else None
+
+
+def _frame(
+    ts: np.ndarray, values: np.ndarray, columns: tuple[str, ...], lo: int | None, hi: int | None
+) -> pd.DataFrame:
+    """A schema frame of the rows in ``[lo, hi]`` (ts ascending; whole months were decoded)."""
+    if not ts.size:
+        return empty_frame()
+    a = 0 if lo is None else int(np.searchsorted(ts, lo, side="left"))
+    b = ts.size if hi is None else int(np.searchsorted(ts, hi, side="right"))
+    return parts.Rows(ts[a:b], values[:, a:b], columns).frame()
+
+
+def _assemble(chunks: list[_Chunk], lo: int | None, hi: int | None) -> pd.DataFrame:
+    """One frame from separately decoded partitions (ascending years)."""
+    if not chunks:
+        return empty_frame()
+    columns = parts.column_order(tuple(c for chunk in chunks for c in chunk[2]))
+    ts = np.concatenate([c[0] for c in chunks])
+    values = np.concatenate([_widen(c, columns) for c in chunks], axis=1)
+    return _frame(ts, values, columns, lo, hi)
+
+
+def _widen(chunk: _Chunk, columns: tuple[str, ...]) -> np.ndarray:
+    if chunk[2] == columns:
+        return chunk[1]
+    out = np.full((len(columns), chunk[0].size), np.nan)
+    for i, name in enumerate(columns):
+        if name in chunk[2]:
+            out[i] = chunk[1][chunk[2].index(name)]
+    return out
