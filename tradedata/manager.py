@@ -277,20 +277,20 @@ class DataManager:
         """Write consecutive chunks of one provider and record their coverage."""
         if not chunks:
             return
+        first, last = chunks[0], chunks[-1]
         frames = [c.frame for c in chunks if len(c.frame)]
         if frames:
             data = pd.concat(frames) if len(frames) > 1 else frames[0]
-            data = data[~data.index.duplicated(keep="last")]
             self.cache.write(
                 symbol,
                 tf.name,
                 data,
-                source=chunks[0].provider,
+                source=first.provider,
                 quality=self._quality_fn(symbol, tf),
+                coverage=(first.start, last.end),  # data and coverage in one transaction
             )
-        self.cache.add_coverage(
-            symbol, tf.name, chunks[0].start, chunks[-1].end, chunks[0].provider
-        )
+        else:
+            self.cache.add_coverage(symbol, tf.name, first.start, last.end, first.provider)
         cursor.start = tf.next_open(chunks[-1].end)
 
     def fetch_missing(
@@ -417,8 +417,14 @@ class DataManager:
             )
         if data.empty:
             raise DataValidationError(f"nothing to import for {sym} {tf.name}: no bars")
-        self.cache.write(sym, tf.name, data, source=source, quality=self._quality_fn(sym, tf))
-        self.cache.add_coverage(sym, tf.name, data.index[0], data.index[-1], source)
+        self.cache.write(
+            sym,
+            tf.name,
+            data,
+            source=source,
+            quality=self._quality_fn(sym, tf),
+            coverage=(data.index[0], data.index[-1]),
+        )
         return self._validate(data, sym, tf)
 
     def import_csv(
