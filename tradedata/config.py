@@ -11,6 +11,9 @@ the config dict or YAML file, built-in defaults. The file is read from ``TRADEDA
       alpha_vantage: {api_key: "..."}   # or ALPHA_VANTAGE_API_KEY
     rules:                              # provider selection (see tradedata.selection)
       crypto: {primary: binance, backup: [bybit, coingecko], timeframes: [1m, 1h, 1d]}
+    fundamentals:                       # see tradedata.fundamentals
+      providers: [fmp, yahoo, alpha_vantage]
+      ttl: {market: 86400, financials: 604800, profile: 2592000}   # seconds
 
 Per provider, ``TRADEDATA_<PROVIDER>_URL`` and ``TRADEDATA_<PROVIDER>_WS_URL`` override the
 endpoints; API keys come from the variables each provider declares (``FMP_API_KEY`` ...).
@@ -31,6 +34,7 @@ __all__ = ["Config", "load_config", "provider_settings"]
 
 _KNOWN_TOP = {"cache_dir", "cache_max_size_gb", "providers", "rules", "fundamentals"}
 _KNOWN_PROVIDER_KEYS = {"url", "ws_url", "api_key", "secret", "sandbox", "timeout", "options"}
+_KNOWN_FUNDAMENTALS_KEYS = {"providers", "ttl"}
 
 #: Environment variables holding each provider's key and secret.
 KEY_ENV: dict[str, tuple[str | None, str | None]] = {
@@ -85,6 +89,12 @@ def _check(data: Mapping[str, Any]) -> None:
     unknown = set(data) - _KNOWN_TOP
     if unknown:
         raise ConfigurationError(f"unknown config key(s): {', '.join(sorted(unknown))}")
+    fundamentals = data.get("fundamentals") or {}
+    if not isinstance(fundamentals, Mapping):
+        raise ConfigurationError("config 'fundamentals' must be a mapping (providers, ttl)")
+    bad_f = set(fundamentals) - _KNOWN_FUNDAMENTALS_KEYS
+    if bad_f:
+        raise ConfigurationError(f"unknown fundamentals key(s): {', '.join(sorted(bad_f))}")
     providers = data.get("providers") or {}
     if not isinstance(providers, Mapping):
         raise ConfigurationError("config 'providers' must be a mapping of name -> settings")
