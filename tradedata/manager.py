@@ -166,6 +166,7 @@ class DataManager:
     def _validate(self, frame: pd.DataFrame, symbol: str, tf: Timeframe) -> QualityReport:
         from tradedata.validation import validate
 
+        frame.attrs["symbol"] = symbol  # the report names its series
         return validate(frame, tf.name, calendar=self._calendar(symbol))
 
     @staticmethod
@@ -345,6 +346,7 @@ class DataManager:
         end: Any = None,
         provider: str | None = None,
         refresh: bool = False,
+        on_chunk: Callable[[Chunk], None] | None = None,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
 
@@ -354,7 +356,8 @@ class DataManager:
         Missing parts are fetched first; a part
         no provider could deliver is reported (a warning and ``attrs["unfetched"]``), never
         filled. ``attrs["quality"]`` holds the :class:`~tradedata.validation.QualityReport`,
-        ``attrs["provider"]`` the source(s).
+        ``attrs["provider"]`` the source(s). ``on_chunk`` is called with each fetched page
+        (for progress bars).
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
         s, e = parse_range(start, end)
@@ -362,7 +365,9 @@ class DataManager:
         if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
             e = e if e is not None else pd.Timestamp.now(tz="UTC")
             s = s if s is not None else e - tf.delta * DEFAULT_BARS
-            result = self.fetch_missing(sym, tf.name, s, e, provider=provider, refresh=refresh)
+            result = self.fetch_missing(
+                sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
+            )
         frame = self.cache.read(sym, tf.name, s, e)
         unf = result.unfetched
         if unf:
