@@ -122,8 +122,15 @@ def _cache_info(args: argparse.Namespace, cache: Any) -> int:
     return 0
 
 
+def _progress(desc: str) -> Any:
+    """A tqdm wrapper for long work (quiet when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    return lambda items: tqdm(items, desc=desc, unit="part", disable=not sys.stderr.isatty())
+
+
 def _cache_verify(args: argparse.Namespace, cache: Any) -> int:
-    damage = cache.verify()
+    damage = cache.verify(progress=_progress("verify"))
     if args.json:
         _print_json([getattr(d, "__dict__", str(d)) for d in damage])
     else:
@@ -138,9 +145,9 @@ def _cache_transfer(args: argparse.Namespace, cache: Any) -> int:
     if not args.directory:
         raise _usage(f"cache {args.action} needs a DIR")
     if args.action == "export":
-        count = cache.export_tree(args.directory)
+        count = cache.export_tree(args.directory, progress=_progress("export"))
     else:
-        count = cache.import_tree(args.directory)
+        count = cache.import_tree(args.directory, progress=_progress("import"))
     print(f"{args.action}ed {count} partitions ({args.directory})")
     return 0
 

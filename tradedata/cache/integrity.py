@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,13 +150,17 @@ class IntegrityMixin:
         return count
 
     # -- verification --------------------------------------------------------------------------
-    def verify(self) -> list[Damage]:
+    def verify(
+        self, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None
+    ) -> list[Damage]:
         """Check every partition fully; quarantine damaged ones; clean up leftovers.
 
         Returns every quarantined item (those found now and earlier), oldest first. Leftovers
-        of interrupted writes (unreferenced data files) are removed.
+        of interrupted writes (unreferenced data files) are removed. ``progress`` wraps the
+        iteration over partitions (e.g. ``tqdm``).
         """
-        for key in list(self._db.keys("p|")):
+        keys = list(self._db.keys("p|"))
+        for key in progress(keys) if progress else keys:
             found = _split_key(key)
             if found is None:
                 self._db.delete(key)

@@ -20,6 +20,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,14 @@ __all__ = ["TreeMixin"]
 
 _TREE_FORMAT = "tradedata-tree-1"
 _INTERNAL = ("generation", "members", "bytes", "checksum", "format")
+
+
+#: A wrapper around an iterable that reports progress (``tqdm`` fits).
+Progress = Callable[[Iterable[Any]], Iterable[Any]]
+
+
+def _no_progress(items: Iterable[Any]) -> Iterable[Any]:
+    return items
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -76,14 +85,20 @@ class TreeMixin:
         def _enforce_limit(self, keep: set[tuple[str, str, int]]) -> list: ...
 
     # -- export --------------------------------------------------------------------------------
-    def export_tree(self, directory: str | os.PathLike[str]) -> int:
-        """Write every series and fundamentals entry as the plain-file tree; returns partitions."""
+    def export_tree(
+        self, directory: str | os.PathLike[str], progress: Progress | None = None
+    ) -> int:
+        """Write every series and fundamentals entry as the plain-file tree; returns partitions.
+
+        ``progress`` wraps the iteration over series (e.g. ``tqdm``) to show progress.
+        """
         root = Path(directory)
         names: dict[str, str] = {}
         keys: dict[str, str] = {}
         count = 0
+        wrap = progress or _no_progress
         try:
-            for symbol, tf in self._all_series():
+            for symbol, tf in wrap(self._all_series()):
                 count += self._export_series(root / "ohlcv", symbol, tf, names)
             for key, value, expires in self._fundamentals_items():
                 when = iso(int(expires * 1e9)) if expires else None
@@ -141,11 +156,14 @@ class TreeMixin:
         return sum(1 for r in written.values() if r.get("bars"))
 
     # -- import --------------------------------------------------------------------------------
-    def import_tree(self, directory: str | os.PathLike[str]) -> int:
+    def import_tree(
+        self, directory: str | os.PathLike[str], progress: Progress | None = None
+    ) -> int:
         """Read a tree written by :meth:`export_tree`; returns the partitions imported.
 
         Partitions in the tree replace those stored; coverage and fundamentals are added.
-        The whole tree is checked before anything is written.
+        The whole tree is checked before anything is written. ``progress`` wraps the
+        iteration over partitions (e.g. ``tqdm``).
         """
         root = Path(directory)
         if not (root / "ohlcv").is_dir() and not (root / "fundamentals").is_dir():
@@ -156,7 +174,7 @@ class TreeMixin:
             check_partition(path, load_rows=False)
         funds = [check_fundamentals(p) for p in sorted((root / "fundamentals").glob("*.json"))]
         count = 0
-        for path in metas:
+        for path in (progress or _no_progress)(metas):
             entry = check_partition(path, load_rows=True)
             count += self._import_entry(entry)
         now = time.time()
