@@ -20,6 +20,10 @@ during ``cerebro.run()`` (``VmHWM`` after resetting it through ``/proc/self/clea
 are wall clock and process CPU time (the CPU figure is steadier on a shared machine).
 Targets: the load phase from the cache at least 200x faster than PandasData, the whole run
 at least 2x faster. The table is printed and written to ``benchmarks/out/bench_backtrader.txt``.
+
+Live part (``--no-live`` skips it): the time from a simulator websocket message to the
+strategy's ``next()`` for 20 symbols, median and p99 (target p99 < 20 ms on loopback); the
+measurement itself lives in ``bench_live.py``.
 """
 
 from __future__ import annotations
@@ -266,6 +270,14 @@ def header() -> list[str]:
     ]
 
 
+def live_section(symbols: int) -> list[str]:
+    """Live latency: simulator websocket message -> strategy ``next()`` (see bench_live.py)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_live import render, run_live_latency
+
+    return render(run_live_latency(symbols=symbols)).splitlines()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point (``--child`` runs one contender and prints JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -274,11 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help="where to write the figures")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
+    parser.add_argument("--no-live", action="store_true", help="skip the live latency part")
+    parser.add_argument("--live-symbols", type=int, default=20, help="symbols for live latency")
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(run_child(args.child, args.bars, args.cache)))
         return 0
     lines = header() + historical_section(args.bars, args.only or list(CONTENDERS))
+    if not args.no_live:
+        lines += ["", *live_section(args.live_symbols)]
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
