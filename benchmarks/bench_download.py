@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import sys
 import tempfile
@@ -46,11 +47,12 @@ def serve(limit: int, symbols: int, commands: Any, answers: Any) -> None:
     names = generated_symbols(symbols)
     faults = Faults(rate_limit=limit, rate_window=60.0)
     with ExchangeSimulator(exchanges=("binance",), symbols=names, seed=3, faults=faults) as sim:
+        began = _cpu_seconds()
         answers.put((sim.url, names))
         while True:
             command = commands.get()
             if command == "stats":
-                answers.put(sim.stats)
+                answers.put((sim.stats, _cpu_seconds() - began))
             else:
                 return
 
@@ -70,6 +72,9 @@ class Result:
     base_mb: float
     peak_mb: float
     complete: bool
+    client_cpu: float
+    sim_cpu: float
+    load: float
 
     @property
     def minimum_seconds(self) -> float:
@@ -86,22 +91,29 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _cpu_seconds() -> float:
+    """CPU time (user + system, all threads) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def client(url: str, names: list[str], days: float, concurrency: int, answers: Any) -> None:
     """Child process: download everything into an empty cache; report figures and peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:
         dm = DataManager(cache_dir=tmp, providers={"binance": {"url": url}})
         dm.provider("binance").load_markets()  # imports done: the baseline
         base = _rss_mb()
-        began = time.perf_counter()
+        cpu, began = _cpu_seconds(), time.perf_counter()
         report = download(names, TIMEFRAMES, days=days, manager=dm, concurrency=concurrency)
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, _cpu_seconds() - cpu
         dm.close()
     user_429 = sum(1 for s in report.series if s.error and "rate limit" in s.error)
-    answers.put((seconds, report.bars, report.ok, user_429, base, _rss_mb()))
+    answers.put((seconds, report.bars, report.ok, user_429, base, _rss_mb(), cpu))
 
 
 def run(limit: int, symbols: int, days: float, concurrency: int) -> Result:
     """Download everything once under ``limit`` weight per minute (each side in a process)."""
+    load = os.getloadavg()[0]  # other work on the machine competes for the same cores
     ctx = mp.get_context("spawn")
     commands, answers = ctx.Queue(), ctx.Queue()
     server = ctx.Process(target=serve, args=(limit, symbols, commands, answers), daemon=True)
@@ -111,10 +123,10 @@ def run(limit: int, symbols: int, days: float, concurrency: int) -> Result:
         done = ctx.Queue()
         worker = ctx.Process(target=client, args=(url, names, days, concurrency, done))
         worker.start()
-        seconds, bars, ok, user_429, base, peak = done.get()
+        seconds, bars, ok, user_429, base, peak, client_cpu = done.get()
         worker.join(timeout=60)
         commands.put("stats")
-        stats = answers.get(timeout=60)
+        stats, sim_cpu = answers.get(timeout=60)
     finally:
         commands.put("stop")
         server.join(timeout=30)
@@ -123,7 +135,7 @@ def run(limit: int, symbols: int, days: float, concurrency: int) -> Result:
     weight = klines * KLINES_WEIGHT + paths.get("/api/v3/exchangeInfo", 0) * 20
     weight += paths.get("/api/v3/time", 0)
     return Result(limit, seconds, klines, weight, bars, stats.http_429, user_429,
-                  stats.http_418, base, peak, ok)  # fmt: skip
+                  stats.http_418, base, peak, ok, client_cpu, sim_cpu, load)  # fmt: skip
 
 
 def table(results: list[Result], symbols: int, days: float) -> str:
@@ -133,14 +145,16 @@ def table(results: list[Result], symbols: int, days: float) -> str:
         f"simulator (Binance dialect, klines weight {KLINES_WEIGHT}), 8 workers\n"
     )
     cols = ("limit w/min", "requests", "bars", "seconds", "min s", "req/min", "bars/s",
-            "of limit", "429 seen", "429 user", "418", "RSS MB", "peak MB", "complete")  # fmt: skip
+            "of limit", "429 seen", "429 user", "418", "RSS MB", "peak MB", "client CPU s",
+            "sim CPU s", "complete")  # fmt: skip
     rows = [cols]
     for r in results:
         rows.append((
             str(r.limit), str(r.requests), str(r.bars), f"{r.seconds:.1f}",
             f"{r.minimum_seconds:.1f}", f"{r.requests / r.seconds * 60:.0f}",
             f"{r.bars / r.seconds:,.0f}", f"{r.share:.0%}", str(r.http_429), str(r.user_429),
-            str(r.bans), f"{r.base_mb:.0f}", f"{r.peak_mb:.0f}", "yes" if r.complete else "NO",
+            str(r.bans), f"{r.base_mb:.0f}", f"{r.peak_mb:.0f}", f"{r.client_cpu:.1f}",
+            f"{r.sim_cpu:.1f}", "yes" if r.complete else "NO",
         ))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
@@ -150,11 +164,18 @@ def table(results: list[Result], symbols: int, days: float) -> str:
         notes.append(
             f"limit {r.limit}/min: {bound}; minimum {r.minimum_seconds:.1f}s for "
             f"{r.weight:.0f} weight, took {r.seconds:.1f}s ({r.share:.0%} of the "
-            f"rate-limit-bound throughput)"
+            f"rate-limit-bound throughput); load average {r.load:.1f} on {os.cpu_count()} cores "
+            "when it started"
+        )
+    if any(r.share > 1 for r in results):
+        notes.append(
+            "Shares above 100%: the shared token bucket starts full (a burst of 2% of the limit, "
+            "see tradedata.adapters.ccxt_.traits), which the limit-bound minimum does not count."
         )
     notes.append(
         "RSS MB: resident memory of the downloading process once imports are done and the "
-        "markets loaded; peak MB: its peak during the download."
+        "markets loaded; peak MB: its peak during the download. CPU s: user + system seconds "
+        "used during the download by the downloading process (all threads) and by the simulator."
     )
     return head + "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.adapters.ccxt_conftest_fixtures import (
     klines_requests,
@@ -20,9 +22,10 @@ from tests.adapters.ccxt_conftest_fixtures import (
     sim_server,  # noqa: F401 - fixture
 )
 from tradedata.cli import main as cli_main
-from tradedata.download import download
+from tradedata.download import _count_bars, download
 from tradedata.errors import InputError
 from tradedata.manager import DataManager
+from tradedata.model import parse_timeframe
 from tradedata.sim.faults import Faults
 from tradedata.sim.simulator import ExchangeSimulator
 
@@ -174,3 +177,17 @@ def test_cli_download_exit_code_2_when_a_series_fails(sim, tmp_path, monkeypatch
 
     assert cli_main(argv) == 2
     assert "failed" in capsys.readouterr().out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    timeframe=st.sampled_from(["1m", "3m", "5m", "1h", "4h", "1d", "3d", "1w", "1M"]),
+    start_s=st.integers(min_value=0, max_value=4 * 10**8),
+    span_s=st.integers(min_value=-(10**6), max_value=10**8),
+)
+def test_bars_are_counted_as_bar_opens_lists_them(timeframe, start_s, span_s):
+    tf = parse_timeframe(timeframe)
+    start = pd.Timestamp("2015-01-01", tz="UTC") + pd.Timedelta(seconds=start_s)
+    end = start + pd.Timedelta(seconds=span_s)
+
+    assert _count_bars(tf, start, end) == len(tf.bar_opens(start, end))

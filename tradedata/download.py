@@ -10,8 +10,9 @@ or ``tradedata download --exchange binance --symbols BTC/USDT,ETH/USDT --timefra
 --days 30`` (``--all-symbols [--quote USDT]`` takes every active spot market).
 
 Each series is fetched by :meth:`~tradedata.manager.DataManager.fetch_missing`, which asks only
-for what the coverage record lacks and writes every chunk as it arrives: memory stays bounded by
-one page per worker, and a run that is interrupted (Ctrl-C, a crash) resumes where it stopped.
+for what the coverage record lacks and writes the pages in batches as they arrive (at most
+:data:`~tradedata.manager.FLUSH_BARS` bars held per worker), so memory stays bounded and a run
+that is interrupted (Ctrl-C, a crash) resumes from the last batch stored.
 All workers share the exchange's provider and so its token bucket: concurrency buys overlap of
 network waits, never more than the exchange's published rate limit.
 """
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tradedata.errors import InputError, TradeDataError
-from tradedata.model import parse_range, parse_timeframe
+from tradedata.model import Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol, symbol_info
 
 if TYPE_CHECKING:
@@ -139,6 +140,16 @@ class _Stopped(Exception):
     """Raised inside a worker's chunk callback once the run is being interrupted."""
 
 
+def _count_bars(tf: Timeframe, start: pd.Timestamp, end: pd.Timestamp) -> int:
+    """``len(tf.bar_opens(start, end))``, by arithmetic where bars have a fixed length."""
+    if tf.is_calendar:
+        return len(tf.bar_opens(start, end))
+    first = tf.floor(start)
+    if first < start:
+        first = tf.next_open(first)
+    return max(0, (end - first) // tf.delta + 1)
+
+
 def plan_series(
     manager: DataManager,
     provider: Provider,
@@ -155,7 +166,7 @@ def plan_series(
         stop = min(end, provider.last_closed_open(tf, now))
         for symbol in symbols:
             holes = manager.cache.missing_ranges(symbol, tf.name, start, stop)
-            expected = sum(len(tf.bar_opens(a, b)) for a, b in holes) if start <= stop else 0
+            expected = sum(_count_bars(tf, a, b) for a, b in holes) if start <= stop else 0
             plans.append(SeriesResult(symbol, tf.name, expected=expected))
     return plans
 
@@ -211,7 +222,7 @@ def _run_one(
 
     def on_chunk(chunk: Chunk) -> None:
         res.pages += 1
-        covered = min(budget[0], len(tf.bar_opens(chunk.start, chunk.end)))
+        covered = min(budget[0], _count_bars(tf, chunk.start, chunk.end))
         budget[0] -= covered
         progress.advance(covered)
         if stop.is_set():

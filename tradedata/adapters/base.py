@@ -17,8 +17,10 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from tradedata.adapters.resilience import (
@@ -34,7 +36,7 @@ from tradedata.errors import (
     MissingAPIKeyError,
     UnsupportedError,
 )
-from tradedata.model import Timeframe, normalize_frame, parse_timeframe, to_utc
+from tradedata.model import OHLCV_COLUMNS, Timeframe, normalize_frame, parse_timeframe, to_utc
 from tradedata.symbols import AssetClass, SymbolInfo, symbol_info
 
 __all__ = [
@@ -147,6 +149,22 @@ class Chunk:
     provider: str
     #: requests this chunk took (empty pages asked again included; retries not)
     requests: int = 1
+
+
+def _in_schema(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` normalised; a page already in the OHLCV schema is passed as is (cheaply)."""
+    index = frame.index
+    if (
+        isinstance(index, pd.DatetimeIndex)
+        and index.tz is timezone.utc
+        and index.unit == "ns"
+        and index.name == "timestamp"
+        and tuple(frame.columns) == OHLCV_COLUMNS
+        and all(dtype == np.float64 for dtype in frame.dtypes)
+        and index.is_monotonic_increasing
+    ):
+        return frame
+    return normalize_frame(frame)
 
 
 class Provider(ABC):
@@ -281,7 +299,7 @@ class Provider(ABC):
             requests += 1
             raw = self.call(lambda s=since: self.fetch_page(info.symbol, tf, s, until, limit))
             page = raw if isinstance(raw, Page) else Page(raw)
-            frame = normalize_frame(page.frame)
+            frame = _in_schema(page.frame)
             received = len(frame)
             frame = frame[(frame.index >= since) & (frame.index <= until)]
             frame = frame[~frame.index.duplicated(keep="last")]

@@ -156,6 +156,19 @@ def format_fixed(values: np.ndarray, decimals: int = 8) -> list[str]:
     return out
 
 
+def fixed_exact(values: np.ndarray, decimals: int = 8) -> bool:
+    """True when :func:`format_fixed` prints every value as plain fixed decimals.
+
+    That is when each value is the double nearest to a multiple of ``10**-decimals``: below
+    ``2**26`` a double is precise enough for its fixed-decimal print to be that multiple, which
+    parses back exactly. One vectorised test, so callers can format whole columns at once.
+    """
+    scale = 10.0**decimals
+    with np.errstate(invalid="ignore", over="ignore"):
+        ok = (np.abs(values) < 2.0**26) & (np.rint(values * scale) / scale == values)
+    return bool(ok.all())
+
+
 def format_plain(values: np.ndarray) -> list[str]:
     """Bybit-style decimals without trailing zeros, parsing back exactly to the value."""
     out = []

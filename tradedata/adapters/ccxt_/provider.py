@@ -22,6 +22,7 @@ import pandas as pd
 from tradedata.adapters.base import Capabilities, Chunk, Page, Provider, ProviderSettings
 from tradedata.adapters.ccxt_.client import ClientPool, check_options
 from tradedata.adapters.ccxt_.clock import ServerClock
+from tradedata.adapters.ccxt_.klines import RAW_KLINES, KlineRequest
 from tradedata.adapters.ccxt_.traits import (
     LIMIT_PARSERS,
     capabilities_from,
@@ -83,6 +84,7 @@ class CcxtProvider(Provider):
         self._clock = ServerClock(self._server_ms, ttl=ttl)
         self._has_time = bool(self._pool.prototype.has.get("fetchTime"))
         self._markets_lock = threading.Lock()
+        self._raw_klines = RAW_KLINES.get(self.traits.raw_klines or "")
 
     @classmethod
     def capabilities_for(
@@ -169,7 +171,34 @@ class CcxtProvider(Provider):
         until: pd.Timestamp,
         limit: int,
     ) -> Page:
-        """Up to ``limit`` bars opening in ``[since, until]``, oldest first, via ccxt."""
+        """Up to ``limit`` bars opening in ``[since, until]``, oldest first, via ccxt.
+
+        Spot pages of exchanges with a raw reader (:mod:`~tradedata.adapters.ccxt_.klines`)
+        come through ccxt's implicit API once the markets are loaded; everything else through
+        ccxt's ``fetch_ohlcv`` (which loads the markets itself when they are not).
+        """
+        if self._raw_klines is not None and self._pool.markets_loaded:
+            req = KlineRequest(
+                symbol,
+                timeframe.name,
+                _ms(since),
+                _ms(until) if self.traits.end_param else None,
+                limit,
+            )
+            reader = self._raw_klines
+            frame = self._pool.run(lambda c: reader(c, req))
+            if frame is not None:
+                return Page(frame)
+        return Page(self._unified_page(symbol, timeframe, since, until, limit))
+
+    def _unified_page(
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        since: pd.Timestamp,
+        until: pd.Timestamp,
+        limit: int,
+    ) -> pd.DataFrame:
         params = {"until": _ms(until)} if self.traits.end_param else {}
         rows = self._pool.run(
             lambda c: c.fetch_ohlcv(
@@ -181,12 +210,11 @@ class CcxtProvider(Provider):
                 f"{self.name} sent {type(rows).__name__} instead of candles", provider=self.name
             )
         try:
-            frame = frame_from_rows(rows)
+            return frame_from_rows(rows)
         except DataValidationError as exc:
             raise InvalidResponseError(
                 f"{self.name} sent bad candles: {exc}", provider=self.name
             ) from exc
-        return Page(frame)
 
     def close(self) -> None:
         """Close the HTTP sessions of this provider's ccxt clients."""

@@ -54,7 +54,9 @@ class ExchangeTraits:
     ``time_weight`` are what one klines, markets and server-time request cost. ``end_param``
     passes the requested end (Binance ``endTime``, Bybit ``end``) through ccxt's ``until``;
     ``history_days`` is the depth served per timeframe (missing: unlimited). ``learn_limits``
-    names a parser that reads the live limit from the exchange's own market listing.
+    names a parser that reads the live limit from the exchange's own market listing;
+    ``raw_klines`` a reader in :data:`~tradedata.adapters.ccxt_.klines.RAW_KLINES` that fetches
+    spot pages through ccxt's implicit API and parses them with numpy (None: ``fetch_ohlcv``).
     """
 
     max_candles: int = DEFAULT_MAX_CANDLES
@@ -66,6 +68,7 @@ class ExchangeTraits:
     end_param: bool = True
     history_days: Mapping[str, int | None] = field(default_factory=dict)
     learn_limits: str | None = None
+    raw_klines: str | None = None
 
 
 #: Known exchanges. Sources: Binance spot REST docs (klines weight 2, exchangeInfo 20, time 1,
@@ -80,6 +83,7 @@ TRAITS: dict[str, ExchangeTraits] = {
         markets_weight=20,
         time_weight=1,
         learn_limits="binance",
+        raw_klines="binance",
     ),
     "binanceus": ExchangeTraits(
         max_candles=1000,
@@ -88,7 +92,9 @@ TRAITS: dict[str, ExchangeTraits] = {
         markets_weight=20,
         learn_limits="binance",
     ),
-    "bybit": ExchangeTraits(max_candles=1000, page_weight=1, weight_limit=600, weight_window=5.0),
+    "bybit": ExchangeTraits(
+        max_candles=1000, page_weight=1, weight_limit=600, weight_window=5.0, raw_klines="bybit"
+    ),
 }
 
 
