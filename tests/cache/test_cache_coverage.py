@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -96,6 +97,16 @@ def test_month_and_week_timeframes(cache: Cache) -> None:
     assert weeks == [(ts("2024-01-22", tz="UTC"), ts("2024-01-29", tz="UTC"))]
 
 
+def test_month_coverage_near_the_last_representable_time(cache: Cache) -> None:
+    cache.add_coverage("BTC/USDT", "1M", "2262-03-01", "2262-04-10", "a")
+
+    cache.remove_coverage("BTC/USDT", "1M", "2262-03-05", "2262-04-10")  # next open: 2262-05
+
+    ts = pd.Timestamp
+    holes = cache.missing_ranges("BTC/USDT", "1M", "2262-03-01", "2262-04-10")
+    assert holes == [(ts("2262-04-01", tz="UTC"), ts("2262-04-01", tz="UTC"))]
+
+
 def test_coverage_needs_a_valid_range(cache: Cache) -> None:
     with pytest.raises(InvalidDateRangeError):
         cache.add_coverage("BTC/USDT", "1m", at(10), at(0), "a")
@@ -118,46 +129,54 @@ _OFFSET = st.integers(0, 240).map(lambda m: m * MINUTE) | st.integers(0, 240 * 6
     lambda s: s * 10**9
 )
 _OP = st.tuples(st.sampled_from(["add", "add", "remove"]), _OFFSET, _OFFSET, _PROVIDERS)
+_MINUTE_OPENS = range(0, 241 * MINUTE, MINUTE)  # every bar open the 1m ops can reach
 
 
-def _grid_model(ops: list[tuple[str, int, int, str]]) -> dict[int, str]:
-    """What each bar open (minute) should say after ``ops``: its provider, or absent."""
+def _grid_model(ops: list[tuple[str, int, int, str]], opens: Iterable[int]) -> dict[int, str]:
+    """What each bar open should say after ``ops``: its provider, or absent."""
     model: dict[int, str] = {}
     for kind, a, b, provider in ops:
         lo, hi = min(a, b), max(a, b)
-        for t in range(-(-lo // MINUTE) * MINUTE, hi + 1, MINUTE):
-            if kind == "add":
+        for t in opens:
+            if lo <= t <= hi and kind == "add":
                 model[t] = provider
-            else:
+            elif lo <= t <= hi:
                 model.pop(t, None)
     return model
 
 
-def _check(spans: list[coverage.Span], model: dict[int, str], lo: int, hi: int) -> None:
-    grid = Grid(parse_timeframe("1m"))
+def _check(
+    spans: list[coverage.Span],
+    model: dict[int, str],
+    request: tuple[int, int],
+    grid: Grid,
+    opens: Sequence[int],
+) -> None:
+    """Spans agree with ``model`` on every bar open; ``missing`` partitions the request.
+
+    ``opens`` must hold every bar open from before the first to after the last instant used.
+    """
+    lo, hi = min(request), max(request)
     for (s1, e1, p1, _), (s2, _, p2, _) in itertools.pairwise(spans):
         assert s1 <= e1 < s2  # sorted, disjoint
-        assert not (p1 == p2 and grid.touching(e1, s2))  # merged when they could be
-    for t in range(0, 241 * MINUTE, MINUTE):
+        if p1 == p2:  # else they would have been merged: a bar open lies between them
+            assert any(e1 < t < s2 for t in opens)
+    for t in opens:
         assert coverage.provider_at(spans, t) == model.get(t)
     holes = coverage.missing(spans, lo, hi, grid)
     for (_, b1), (a2, _) in itertools.pairwise(holes):
         assert b1 < a2
+    on_grid = set(opens)
     for a, b in holes:
-        assert lo <= a <= b <= hi and a % MINUTE == 0 and b % MINUTE == 0
+        assert lo <= a <= b <= hi and a in on_grid and b in on_grid
         assert all(e < a or s > b for s, e, _, _ in spans)  # never overlaps coverage
-    for t in range(-(-lo // MINUTE) * MINUTE, hi + 1, MINUTE):
-        in_hole = any(a <= t <= b for a, b in holes)
-        assert in_hole != (t in model)  # missing + covered == requested, disjoint
+    for t in opens:
+        if lo <= t <= hi:
+            in_hole = any(a <= t <= b for a, b in holes)
+            assert in_hole != (t in model)  # missing + covered == requested, disjoint
 
 
-@settings(max_examples=300, deadline=None)
-@given(ops=st.lists(_OP, max_size=12), request=st.tuples(_OFFSET, _OFFSET))
-@example(ops=[("add", 0, MINUTE, "a"), ("remove", 10**9, 10**9, "a")], request=(0, 0))
-def test_span_algebra_partitions_every_request(
-    ops: list[tuple[str, int, int, str]], request: tuple[int, int]
-) -> None:
-    grid = Grid(parse_timeframe("1m"))
+def _apply(ops: list[tuple[str, int, int, str]], grid: Grid) -> list[coverage.Span]:
     spans: list[coverage.Span] = []
     for fetched, (kind, a, b, provider) in enumerate(ops):
         lo, hi = min(a, b), max(a, b)
@@ -165,8 +184,73 @@ def test_span_algebra_partitions_every_request(
             spans = coverage.add_span(spans, lo, hi, provider, fetched, grid)
         else:
             spans = coverage.remove_span(spans, lo, hi, grid)
+    return spans
 
-    _check(spans, _grid_model(ops), min(request), max(request))
+
+@settings(max_examples=300, deadline=None)
+@given(ops=st.lists(_OP, max_size=12), request=st.tuples(_OFFSET, _OFFSET))
+@example(ops=[("add", 0, MINUTE, "a"), ("remove", 10**9, 10**9, "a")], request=(0, 0))
+@example(  # as Hypothesis found it: removing an instant that holds no bar open left two pieces
+    ops=[("add", 0, 0, "a")] * 6
+    + [("add", 0, 1 * MINUTE, "a"), ("remove", 1000000000, 1000000000, "a")],
+    request=(0, 0),
+)
+def test_span_algebra_partitions_every_request(
+    ops: list[tuple[str, int, int, str]], request: tuple[int, int]
+) -> None:
+    grid = Grid(parse_timeframe("1m"))
+
+    spans = _apply(ops, grid)
+
+    _check(spans, _grid_model(ops, _MINUTE_OPENS), request, grid, _MINUTE_OPENS)
+
+
+DAY = 86_400 * 10**9
+#: An instant as (bar index, nudge in ns from that bar's open); a nudge may pass a 3d bar.
+_BAR_INSTANT = st.tuples(
+    st.integers(0, 9), st.sampled_from([-1, 0, 1]) | st.integers(0, 7 * DAY - 1)
+)
+_BAR_OP = st.tuples(
+    st.sampled_from(["add", "add", "remove"]), _BAR_INSTANT, _BAR_INSTANT, _PROVIDERS
+)
+
+
+@pytest.mark.parametrize("timeframe", ["1w", "2w", "1M", "3d"])
+@settings(max_examples=100, deadline=None)
+@given(ops=st.lists(_BAR_OP, max_size=8), request=st.tuples(_BAR_INSTANT, _BAR_INSTANT))
+@example(  # a month covered, then one instant inside it (no bar open) removed: it stays whole
+    ops=[("add", (0, 0), (1, 0), "a"), ("remove", (0, DAY), (0, DAY), "a")],
+    request=((0, 0), (1, 0)),
+)
+@example(  # a sub-bar fetch of another provider between two bars of one provider
+    ops=[
+        ("add", (0, 0), (2, 0), "a"),
+        ("add", (1, -1), (1, -1), "b"),
+        ("remove", (1, 1), (2, 0), "c"),
+    ],
+    request=((0, -1), (3, 1)),
+)
+def test_span_algebra_on_week_and_month_grids(
+    timeframe: str,
+    ops: list[tuple[str, tuple[int, int], tuple[int, int], str]],
+    request: tuple[tuple[int, int], tuple[int, int]],
+) -> None:
+    tf = parse_timeframe(timeframe)
+    grid = Grid(tf)
+    # Bar 0 opens mid-November 2023 so months of 28-31 days (leap February) are all reached.
+    first = tf.floor(pd.Timestamp("2023-11-15", tz="UTC"))
+    bars = tf.bar_opens(first - tf.delta * 2, first + tf.delta * 14)
+    opens = [int(t.value) for t in bars]
+    base = opens.index(int(first.value))
+
+    def ns(instant: tuple[int, int]) -> int:
+        return opens[base + instant[0]] + instant[1]
+
+    flat = [(kind, ns(a), ns(b), provider) for kind, a, b, provider in ops]
+
+    spans = _apply(flat, grid)
+
+    _check(spans, _grid_model(flat, opens), (ns(request[0]), ns(request[1])), grid, opens)
 
 
 @settings(
@@ -191,6 +275,7 @@ def test_cache_coverage_api_partitions_every_request(
         base = T0.value
 
     internal = [(s.start.value - base, s.end.value - base, s.provider, 0) for s in spans]
-    _check(internal, _grid_model(ops), min(request), max(request))
+    grid = Grid(parse_timeframe("1m"))
+    _check(internal, _grid_model(ops, _MINUTE_OPENS), request, grid, _MINUTE_OPENS)
     expected = coverage.missing(internal, min(request), max(request), Grid(parse_timeframe("1m")))
     assert [(a.value - base, b.value - base) for a, b in holes] == expected

@@ -22,6 +22,8 @@ __all__ = ["CoverageSpan", "Grid", "Span", "add_span", "missing", "provider_at",
 
 #: (start_ns, end_ns, provider, fetched_at_ns), inclusive bounds.
 Span = tuple[int, int, str, int]
+#: Stands for a bar open past ``pd.Timestamp.max`` (only ever compared, never stored).
+_BEYOND = 2**63
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,10 @@ class Grid:
         """The first bar open strictly after ``ns``."""
         if self._step:
             return ns // self._step * self._step + self._step
-        return int(self.timeframe.next_open(pd.Timestamp(ns, tz="UTC")).value)
+        try:
+            return int(self.timeframe.next_open(pd.Timestamp(ns, tz="UTC")).value)
+        except (OverflowError, pd.errors.OutOfBoundsDatetime):
+            return _BEYOND  # the next week/month opens after the last representable instant
 
     def ceil(self, ns: int) -> int:
         """The first bar open at or after ``ns``."""
