@@ -11,7 +11,7 @@ or ``tradedata download --exchange binance --symbols BTC/USDT,ETH/USDT --timefra
 
 Each series is fetched by :meth:`~tradedata.manager.DataManager.fetch_missing`, which asks only
 for what the coverage record lacks and writes the pages in batches as they arrive (at most
-:data:`~tradedata.manager.FLUSH_BARS` bars held per worker), so memory stays bounded and a run
+:data:`~tradedata.fetching.FLUSH_BARS` bars held per worker), so memory stays bounded and a run
 that is interrupted (Ctrl-C, a crash) resumes from the last batch stored.
 All workers share the exchange's provider and so its token bucket: concurrency buys overlap of
 network waits, never more than the exchange's published rate limit.
