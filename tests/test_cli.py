@@ -106,3 +106,10 @@ def test_malformed_csv_leaves_cache_unchanged(cache_dir: Path, tmp_path: Path) -
     assert proc.returncode == 2 and "line 3" in proc.stderr
     listing = _run("cache", "info", "--json", cache=cache_dir)
     assert json.loads(listing.stdout)["series"] == []
+
+
+def test_import_with_flags(cache_dir: Path, data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    path = str(data_dir / "nvda-2014.txt")
+    assert main(_cli(cache_dir, "import", path, "--symbol", "NVDA", "--timeframe", "1d")) == 0
+    assert "imported 252 bars" in capsys.readouterr().out
+    assert main(_cli(cache_dir, "import", path)) == 2

@@ -94,3 +94,13 @@ def test_no_usable_provider_is_a_clear_error() -> None:
     sel = ProviderSelector({"stock_intraday": {"primary": "fmp", "backup": ["polygon"]}})
     with pytest.raises(AllProvidersFailedError, match="no usable provider"):
         sel.get_provider_with_failover("AAPL", "5m")
+
+
+def test_rules_as_yaml_text() -> None:
+    sel = ProviderSelector(
+        "crypto: {primary: bybit, backup: [binance], timeframes: [1m, 1h]}\n"
+        "stock_daily: {primary: yahoo, backup: [], timeframes: [1d]}\n"
+    )
+    assert sel.get_best_provider("BTCUSDT", "1m") == "bybit"
+    with pytest.raises(ConfigurationError):
+        ProviderSelector("crypto: [unclosed\n")

@@ -30,6 +30,10 @@ def _print_json(obj: Any) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a CSV file into the cache and print its quality report."""
+    args.symbol = args.symbol or args.symbol_opt
+    args.timeframe = args.timeframe or args.timeframe_opt
+    if not args.symbol or not args.timeframe:
+        raise _usage("import needs PATH SYMBOL TIMEFRAME (or --symbol and --timeframe)")
     dm = _manager(args)
     report = dm.import_csv(args.path, args.symbol, args.timeframe, label=args.label)
     if args.json:
@@ -219,8 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="import a backtrader, Yahoo or generic CSV file")
     p.add_argument("path")
-    p.add_argument("symbol")
-    p.add_argument("timeframe")
+    p.add_argument("symbol", nargs="?", help="symbol to store it as (or --symbol)")
+    p.add_argument("timeframe", nargs="?", help="bar timeframe, e.g. 1d (or --timeframe)")
+    p.add_argument("--symbol", dest="symbol_opt", metavar="SYMBOL")
+    p.add_argument("--timeframe", dest="timeframe_opt", metavar="TIMEFRAME")
     p.add_argument("--label", choices=["open", "end"], help="intraday stamps mark bar open/end")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import)

@@ -80,6 +80,26 @@ def _parse_rules(rules: Mapping[str, Any]) -> dict[str, Rule]:
     return parsed
 
 
+def _load_rules(source: str | os.PathLike[str]) -> Mapping[str, Any]:
+    """Rules from a YAML file path, or from YAML text given directly."""
+    import yaml
+
+    text_given = isinstance(source, str) and ("\n" in source or ":" in source.split("/")[0])
+    try:
+        if text_given and not Path(str(source)).exists():
+            loaded = yaml.safe_load(str(source))
+        else:
+            loaded = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"cannot read provider rules {str(source)[:60]!r}: {exc}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, Mapping):
+        raise ConfigurationError("provider rules must be a mapping of category -> rule")
+    inner = loaded.get("rules", loaded)
+    return inner if isinstance(inner, Mapping) else {}
+
+
 class ProviderSelector:
     """Chooses providers for a symbol and timeframe from YAML rules (defaults built in)."""
 
@@ -89,13 +109,7 @@ class ProviderSelector:
         config: Config | None = None,
     ) -> None:
         if isinstance(rules, (str, os.PathLike)):
-            import yaml
-
-            try:
-                loaded = yaml.safe_load(Path(rules).read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise ConfigurationError(f"cannot read rules file {rules}: {exc}") from exc
-            rules = loaded.get("rules", loaded)
+            rules = _load_rules(rules)
         given: Mapping[str, Any] = rules if isinstance(rules, Mapping) else {}
         merged = {**DEFAULT_RULES, **dict(given)}
         self.rules = _parse_rules(merged)
