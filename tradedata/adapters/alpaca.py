@@ -18,7 +18,8 @@ from urllib.parse import quote
 import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Page, RateLimit
-from tradedata.adapters.http import HttpResponse, RestProvider, bars_frame, session_labels
+from tradedata.adapters.http import HttpResponse, RestProvider
+from tradedata.adapters.rest_common import OHLCV_LETTERS, bars_frame, row_columns, session_labels
 from tradedata.errors import ProviderError, SymbolNotFoundError
 from tradedata.model import Timeframe
 from tradedata.symbols import AssetClass
@@ -61,7 +62,7 @@ class AlpacaProvider(RestProvider):
 
     def classify_response(self, response: HttpResponse) -> ProviderError | None:
         """Alpaca reports a malformed ticker as 400/422 ``invalid symbol``."""
-        message = str((response.data or {}).get("message", "")) if response.data else ""
+        message = str(response.body.get("message", ""))
         if response.status in (400, 422) and "symbol" in message.lower():
             return SymbolNotFoundError(f"alpaca: {message}", provider=self.name)
         return None
@@ -91,16 +92,14 @@ class AlpacaProvider(RestProvider):
     ) -> Page:
         """One page of bars; a ``next_page_token`` is kept for the base's next call."""
         ticker = alpaca_symbol(symbol)
-        stored = self.continuations.pop((symbol, timeframe.name, since, until))
+        stored = self.continuations.resume(symbol, timeframe, since, until)
         params = stored or self._params(timeframe, since, until, limit)
         data = self.http.get_json(f"/v2/stocks/{quote(ticker, safe='.')}/bars", params)
         frame = parse_bars(data.get("bars") or [], timeframe)
         token = data.get("next_page_token")
         if token and len(frame):
-            nxt = timeframe.next_open(frame.index[-1])
-            self.continuations.put(
-                (symbol, timeframe.name, nxt, until), {**params, "page_token": token}
-            )
+            cursor = {**params, "page_token": token}
+            self.continuations.follow(symbol, timeframe, frame, until, cursor)
         return Page(frame, complete=not token)
 
 
@@ -111,13 +110,4 @@ def parse_bars(bars: list[dict[str, Any]], timeframe: Timeframe) -> pd.DataFrame
         index = pd.DatetimeIndex(pd.to_datetime(times, utc=True))
     else:
         index = session_labels(times, timeframe, "America/New_York")
-    return bars_frame(
-        index,
-        {
-            "open": [b.get("o") for b in bars],
-            "high": [b.get("h") for b in bars],
-            "low": [b.get("l") for b in bars],
-            "close": [b.get("c") for b in bars],
-            "volume": [b.get("v") for b in bars],
-        },
-    )
+    return bars_frame(index, row_columns(bars, OHLCV_LETTERS))

@@ -22,13 +22,8 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Page, RateLimit
-from tradedata.adapters.http import (
-    HttpResponse,
-    RestProvider,
-    bars_frame,
-    local_to_utc,
-    session_labels,
-)
+from tradedata.adapters.http import HttpResponse, RestProvider
+from tradedata.adapters.rest_common import bars_frame, local_to_utc, session_labels
 from tradedata.errors import (
     AuthenticationError,
     InvalidResponseError,
@@ -109,7 +104,7 @@ class AlphaVantageProvider(RestProvider):
 
     def classify_response(self, response: HttpResponse) -> ProviderError | None:
         """Recognise the 200-with-``Note``/``Information``/``Error Message`` answers."""
-        data = response.data if isinstance(response.data, dict) else {}
+        data = response.body
         for field in ("Note", "Information", "Error Message"):
             if field in data:
                 return self._classify_message(field, self.http.redact(str(data[field])))
@@ -164,7 +159,7 @@ class AlphaVantageProvider(RestProvider):
     def _intraday(
         self, symbol: str, timeframe: Timeframe, since: pd.Timestamp, until: pd.Timestamp
     ) -> Page:
-        month = self.continuations.pop((symbol, timeframe.name, since, until))
+        month = self.continuations.resume(symbol, timeframe, since, until)
         if month is None:
             month = since.tz_convert(_US_TZ).tz_localize(None).to_period("M")
         while True:
@@ -183,8 +178,7 @@ class AlphaVantageProvider(RestProvider):
             complete = month_end > until
             if len(frame) or complete:
                 if not complete:  # the next call starts in the next month, not this one again
-                    key = (symbol, timeframe.name, timeframe.next_open(frame.index[-1]), until)
-                    self.continuations.put(key, month + 1)
+                    self.continuations.follow(symbol, timeframe, frame, until, month + 1)
                 return Page(frame, complete=complete)
             month += 1
 

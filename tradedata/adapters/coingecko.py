@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Page, ProviderSettings, RateLimit
-from tradedata.adapters.http import HttpResponse, RestProvider, bars_frame
+from tradedata.adapters.http import HttpResponse, RestProvider
+from tradedata.adapters.rest_common import bars_frame
 from tradedata.errors import (
     InvalidResponseError,
     ProviderError,
@@ -92,7 +93,7 @@ class CoinGeckoProvider(RestProvider):
 
     def classify_response(self, response: HttpResponse) -> ProviderError | None:
         """CoinGecko's ``{"status": {"error_code": 429, ...}}`` and ``{"error": ...}`` bodies."""
-        data = response.data if isinstance(response.data, dict) else {}
+        data = response.body
         raw_status = data.get("status")
         status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
         code = status.get("error_code")

@@ -20,12 +20,12 @@ from urllib.parse import quote
 import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Page, RateLimit
-from tradedata.adapters.http import (
-    HttpResponse,
-    RestProvider,
+from tradedata.adapters.http import HttpResponse, RestProvider
+from tradedata.adapters.rest_common import (
     bars_frame,
     fetch_windows,
     local_to_utc,
+    row_columns,
     session_labels,
 )
 from tradedata.errors import (
@@ -81,7 +81,7 @@ class FMPProvider(RestProvider):
 
     def classify_response(self, response: HttpResponse) -> ProviderError | None:
         """FMP's ``{"Error Message": ...}`` bodies (sent with 200, 401, 403 or 429)."""
-        data = response.data if isinstance(response.data, dict) else {}
+        data = response.body
         message = data.get("Error Message") or data.get("error") or ""
         if not message:
             return None
@@ -150,7 +150,7 @@ class FMPProvider(RestProvider):
 def parse_daily(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """``historical-price-full`` rows (newest first) as an OHLCV frame with ``adj_close``."""
     index = session_labels([r.get("date") for r in rows], Timeframe(1, "d"))
-    columns = {c: [r.get(c) for r in rows] for c in ("open", "high", "low", "close", "volume")}
+    columns = row_columns(rows)
     if rows and all(r.get("adjClose") is not None for r in rows):
         columns["adj_close"] = [r["adjClose"] for r in rows]
     return bars_frame(index, columns)
@@ -159,7 +159,4 @@ def parse_daily(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def parse_intraday(rows: list[dict[str, Any]], tz: str) -> pd.DataFrame:
     """``historical-chart`` rows (local bar opens, newest first) as a UTC OHLCV frame."""
     index = local_to_utc([r.get("date") for r in rows], tz)
-    return bars_frame(
-        index,
-        {c: [r.get(c) for r in rows] for c in ("open", "high", "low", "close", "volume")},
-    )
+    return bars_frame(index, row_columns(rows))

@@ -7,8 +7,9 @@
 * :class:`RestProvider`: a :class:`~tradedata.adapters.base.Provider` holding an
   :class:`HttpClient` built from its settings; retries, rate limits and the circuit breaker stay
   in :meth:`Provider.call`.
-* Small helpers for providers that page by cursor (:class:`Continuations`) or by time window
-  (:func:`fetch_windows`).
+* Re-exported from :mod:`tradedata.adapters.rest_common`: helpers for providers that page by
+  cursor (:class:`Continuations`) or by time window (:func:`fetch_windows`), and the time and
+  frame helpers (:func:`local_to_utc`, :func:`session_labels`, :func:`bars_frame`).
 
 Secrets never reach a message, a log record or an exception chain: errors carry the request path
 without its query, library exceptions are replaced by a redacted stand-in before chaining, and a
@@ -20,8 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
@@ -30,7 +30,14 @@ import pandas as pd
 import requests
 from requests.adapters import HTTPAdapter
 
-from tradedata.adapters.base import Page, Provider, ProviderSettings
+from tradedata.adapters.base import Provider, ProviderSettings
+from tradedata.adapters.rest_common import (
+    Continuations,
+    bars_frame,
+    fetch_windows,
+    local_to_utc,
+    session_labels,
+)
 from tradedata.errors import (
     AuthenticationError,
     InvalidResponseError,
@@ -40,7 +47,6 @@ from tradedata.errors import (
     TemporaryProviderError,
     UnsupportedError,
 )
-from tradedata.model import Timeframe, empty_frame, normalize_frame
 
 __all__ = [
     "Continuations",
@@ -154,6 +160,11 @@ class HttpResponse:
         self.data = data
         self.text = text
         self.path = path
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The parsed JSON when it is an object (where providers put error fields), else ``{}``."""
+        return self.data if isinstance(self.data, dict) else {}
 
     @property
     def retry_after(self) -> float | None:
@@ -324,97 +335,3 @@ class RestProvider(Provider):
     def close(self) -> None:
         """Close the HTTP session."""
         self.http.close()
-
-
-class Continuations:
-    """Cursors of paged requests, keyed by where the base class will ask next.
-
-    A provider whose API pages with a token (Alpaca's ``next_page_token``, Polygon's
-    ``next_url``) returns one page per :meth:`Provider.fetch_page` and stores the cursor under
-    ``(symbol, timeframe, next since, until)``; the base's next call with exactly that key picks
-    it up, so every page goes through :meth:`Provider.call` on its own.
-    """
-
-    def __init__(self, maxsize: int = 64) -> None:
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self._maxsize = maxsize
-
-    def put(self, key: Hashable, cursor: Any) -> None:
-        """Remember ``cursor`` for ``key`` (the oldest entries are dropped past ``maxsize``)."""
-        with self._lock:
-            self._items[key] = cursor
-            while len(self._items) > self._maxsize:
-                self._items.popitem(last=False)
-
-    def pop(self, key: Hashable) -> Any:
-        """The cursor stored for ``key`` (removed), or None."""
-        with self._lock:
-            return self._items.pop(key, None)
-
-
-def fetch_windows(
-    fetch: Callable[[pd.Timestamp, pd.Timestamp], pd.DataFrame],
-    since: pd.Timestamp,
-    until: pd.Timestamp,
-    span: pd.Timedelta,
-) -> Page:
-    """Fetch ``[since, until]`` in windows of at most ``span`` until one holds bars.
-
-    For APIs that limit the range of one request: empty windows (holidays) are skipped inside
-    one call, and the page is complete when the last window reached ``until``.
-    """
-    start = since
-    while True:
-        end = min(until, start + span)
-        frame = fetch(start, end)
-        if len(frame):
-            frame = frame[(frame.index >= start) & (frame.index <= end)]
-        if len(frame) or end >= until:
-            return Page(frame, complete=end >= until)
-        start = end + pd.Timedelta(seconds=1)
-
-
-# -- time helpers shared by the REST providers ---------------------------------------------------
-def local_to_utc(values: Iterable[Any], tz: str) -> pd.DatetimeIndex:
-    """Naive local wall-clock times (strings or datetimes) in ``tz`` as a UTC index.
-
-    Times that do not exist or are ambiguous at a DST switch (no exchange trades then) become
-    NaT; callers drop those rows.
-    """
-    index = pd.DatetimeIndex(pd.to_datetime(list(values)))
-    if index.tz is None:
-        index = index.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-    return index.tz_convert("UTC")
-
-
-def session_labels(
-    values: Iterable[Any], timeframe: Timeframe, tz: str | None = None
-) -> pd.DatetimeIndex:
-    """Bar labels for daily and longer bars: the session date at 00:00 UTC.
-
-    ``values`` are dates or timestamps; aware timestamps are first converted to ``tz`` (the
-    exchange's zone) so that e.g. Alpaca's ``05:00Z`` means the New York date. Weekly and
-    monthly bars are labelled by the start of their period (Monday, first of month), whatever
-    day the provider used (Tiingo and Alpha Vantage label by the period's last trading day).
-    """
-    index = pd.DatetimeIndex(pd.to_datetime(list(values)))
-    if index.tz is not None:
-        index = index.tz_convert(tz or "UTC").tz_localize(None)
-    days = index.normalize().tz_localize("UTC")
-    if timeframe.unit in ("w", "M"):
-        days = pd.DatetimeIndex([timeframe.floor(d) for d in days])
-    return pd.DatetimeIndex(days, name="timestamp")
-
-
-def bars_frame(index: pd.DatetimeIndex, columns: Mapping[str, Iterable[Any]]) -> pd.DataFrame:
-    """An OHLCV frame from a UTC index and columns; rows with a NaT time are dropped."""
-    frame = pd.DataFrame(
-        {
-            k: pd.to_numeric(pd.Series(list(v)), errors="coerce").to_numpy(dtype="float64")
-            for k, v in columns.items()
-        }
-    )
-    frame.index = pd.DatetimeIndex(index, name="timestamp")
-    frame = frame[~frame.index.isna()]
-    return normalize_frame(frame) if len(frame) else empty_frame(adj_close="adj_close" in columns)

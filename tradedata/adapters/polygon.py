@@ -19,7 +19,8 @@ from urllib.parse import quote
 import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Page, RateLimit
-from tradedata.adapters.http import HttpResponse, RestProvider, bars_frame, session_labels
+from tradedata.adapters.http import HttpResponse, RestProvider
+from tradedata.adapters.rest_common import OHLCV_LETTERS, bars_frame, row_columns, session_labels
 from tradedata.errors import (
     AuthenticationError,
     ProviderError,
@@ -75,7 +76,7 @@ class PolygonProvider(RestProvider):
 
     def classify_response(self, response: HttpResponse) -> ProviderError | None:
         """Plan limits (``NOT_AUTHORIZED``) are not credential errors."""
-        data = response.data if isinstance(response.data, dict) else {}
+        data = response.body
         status = str(data.get("status", ""))
         message = self.http.redact(str(data.get("message") or data.get("error") or ""))
         if status == "NOT_AUTHORIZED":
@@ -101,7 +102,7 @@ class PolygonProvider(RestProvider):
         limit: int,
     ) -> Page:
         """One response of aggregates; its ``next_url`` is kept for the base's next call."""
-        cursor = self.continuations.pop((symbol, timeframe.name, since, until))
+        cursor = self.continuations.resume(symbol, timeframe, since, until)
         if cursor is not None:
             data = self.http.get_json(self.http.rebase(cursor))
         else:
@@ -109,8 +110,7 @@ class PolygonProvider(RestProvider):
         frame = parse_aggregates(data.get("results") or [], timeframe)
         next_url = data.get("next_url")
         if next_url and len(frame):
-            key = (symbol, timeframe.name, timeframe.next_open(frame.index[-1]), until)
-            self.continuations.put(key, next_url)
+            self.continuations.follow(symbol, timeframe, frame, until, next_url)
         return Page(frame, complete=not next_url)
 
     def _path(
@@ -142,13 +142,4 @@ def parse_aggregates(results: list[dict[str, Any]], timeframe: Timeframe) -> pd.
         if timeframe.unit == "w":  # Polygon weeks start on Sunday, New York time
             times = times + pd.Timedelta(days=1)
         index = session_labels(times, timeframe, "America/New_York")
-    return bars_frame(
-        index,
-        {
-            "open": [r.get("o") for r in results],
-            "high": [r.get("h") for r in results],
-            "low": [r.get("l") for r in results],
-            "close": [r.get("c") for r in results],
-            "volume": [r.get("v") for r in results],
-        },
-    )
+    return bars_frame(index, row_columns(results, OHLCV_LETTERS))

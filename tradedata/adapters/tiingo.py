@@ -18,11 +18,12 @@ from urllib.parse import quote
 import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Page, RateLimit
-from tradedata.adapters.http import (
-    HttpResponse,
-    RestProvider,
+from tradedata.adapters.http import HttpResponse, RestProvider
+from tradedata.adapters.rest_common import (
+    OHLCV_KEYS,
     bars_frame,
     fetch_windows,
+    row_columns,
     session_labels,
 )
 from tradedata.errors import (
@@ -72,7 +73,7 @@ class TiingoProvider(RestProvider):
 
     def classify_response(self, response: HttpResponse) -> ProviderError | None:
         """Tiingo's quota answers and not-found details."""
-        data = response.data if isinstance(response.data, dict) else {}
+        data = response.body
         detail = self.http.redact(str(data.get("detail", "")))
         low = detail.lower()
         if "allocation" in low or "rate limit" in low:
@@ -129,23 +130,10 @@ class TiingoProvider(RestProvider):
 def parse_daily(rows: list[dict[str, Any]], timeframe: Timeframe) -> pd.DataFrame:
     """Tiingo end-of-day rows as an OHLCV frame with ``adj_close``."""
     index = session_labels([r.get("date") for r in rows], timeframe)
-    return bars_frame(
-        index,
-        {
-            "open": [r.get("open") for r in rows],
-            "high": [r.get("high") for r in rows],
-            "low": [r.get("low") for r in rows],
-            "close": [r.get("close") for r in rows],
-            "volume": [r.get("volume") for r in rows],
-            "adj_close": [r.get("adjClose") for r in rows],
-        },
-    )
+    return bars_frame(index, row_columns(rows, {**OHLCV_KEYS, "adj_close": "adjClose"}))
 
 
 def parse_intraday(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Tiingo IEX rows (``date`` is the bar open in UTC) as an OHLCV frame."""
     index = pd.DatetimeIndex(pd.to_datetime([r.get("date") for r in rows], utc=True))
-    return bars_frame(
-        index,
-        {c: [r.get(c) for r in rows] for c in ("open", "high", "low", "close", "volume")},
-    )
+    return bars_frame(index, row_columns(rows))
