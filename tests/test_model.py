@@ -67,7 +67,7 @@ def test_offsets_step_between_bar_opens() -> None:
 
 @given(
     minutes=st.integers(min_value=0, max_value=10_000_000),
-    tf=st.sampled_from(["1m", "5m", "15m", "1h", "4h", "1d", "1w", "1M"]),
+    tf=st.sampled_from(["1m", "5m", "15m", "1h", "4h", "1d", "1w", "2w", "1M", "3M", "7M"]),
 )
 def test_floor_is_a_bar_open_at_or_before(minutes: int, tf: str) -> None:
     ts = pd.Timestamp("2000-01-01", tz="UTC") + pd.Timedelta(minutes=minutes)
@@ -127,3 +127,10 @@ def test_frame_from_rows_and_empty() -> None:
     assert len(empty_frame()) == 0 and "adj_close" in empty_frame(adj_close=True)
     with pytest.raises(DataValidationError):
         frame_from_rows([[1, "a", 2, 3, 4, 5]])
+
+
+def test_multi_month_and_week_bars_align_to_the_epoch() -> None:
+    assert parse_timeframe("7M").floor("1970-08-15") == pd.Timestamp("1970-08-01", tz="UTC")
+    assert parse_timeframe("7M").floor("1970-07-31") == pd.Timestamp("1970-01-01", tz="UTC")
+    assert parse_timeframe("2w").floor("1970-01-18") == pd.Timestamp("1970-01-05", tz="UTC")
+    assert parse_timeframe("2w").floor("1970-01-19") == pd.Timestamp("1970-01-19", tz="UTC")

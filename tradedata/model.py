@@ -146,9 +146,9 @@ class Timeframe:
         """The open time of the bar containing ``ts`` (UTC, epoch-aligned like exchanges)."""
         ts = to_utc(ts)
         if self.unit == "M":
-            start = ts.normalize().replace(day=1)
-            months = (start.year * 12 + start.month - 1) // self.amount * self.amount
-            return pd.Timestamp(year=months // 12, month=months % 12 + 1, day=1, tz="UTC")
+            months = (ts.year - 1970) * 12 + ts.month - 1  # epoch-aligned, like the rest
+            months = months // self.amount * self.amount
+            return pd.Timestamp(year=1970 + months // 12, month=months % 12 + 1, day=1, tz="UTC")
         if self.unit == "w":
             monday = ts.normalize() - pd.Timedelta(days=ts.weekday())
             weeks = (monday - _EPOCH_MONDAY).days // 7
