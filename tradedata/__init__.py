@@ -11,9 +11,9 @@ imports ccxt, backtrader, zipline, yfinance or ipywidgets.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tradedata._lazy import lazy_module
 from tradedata.errors import TradeDataError
 
 __version__ = "0.1.0"
@@ -87,14 +87,4 @@ if TYPE_CHECKING:
     from tradedata.validation import Gap, QualityReport, repair, validate
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tradedata' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_module(__name__, _LAZY)

@@ -6,8 +6,9 @@ until a feed is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tradedata._lazy import lazy_module
 
 __all__ = ["TradeDataFeed", "TradeDataLiveFeed", "TradeDataStore", "register_bundle"]
 
@@ -24,10 +25,4 @@ if TYPE_CHECKING:
     from tradedata.feeds.zipline import register_bundle
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tradedata.feeds' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_module(__name__, _LAZY)

@@ -6,8 +6,9 @@ alone too: ``QualityPanel(report)``, ``CandleChart(frame)``. Needs the ``widgets
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tradedata._lazy import lazy_module
 
 __all__ = ["CacheTable", "CandleChart", "DataExplorer", "QualityPanel"]
 
@@ -25,10 +26,4 @@ if TYPE_CHECKING:
     from tradedata.widgets.quality import QualityPanel
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tradedata.widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_module(__name__, _LAZY)
