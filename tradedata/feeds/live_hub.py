@@ -72,6 +72,7 @@ class StreamHub:
         self._rng = random.Random()
         self._closing = False
         self._ws: ClientConnection | None = None
+        self._announced = False  # this connection told its sinks CONNECTED/RECONNECTED
         self._subscribed: set[str] = set()
         self._requests: dict[Any, tuple[str, ...]] = {}
         self._alone: set[str] = set()  # topics to subscribe one per request
@@ -173,7 +174,7 @@ class StreamHub:
 
     def _greet(self, sink: Sink) -> None:
         """Tell a sink added to an open connection that it is connected."""
-        if self._ws is not None:
+        if self._announced:  # a connection still being set up announces itself to all sinks
             sink.on_event(Connection.CONNECTED)
 
     def _topics_changed(self) -> None:
@@ -237,12 +238,14 @@ class StreamHub:
             await self._subscribe_missing(ws)
             event = Connection.RECONNECTED if broken else Connection.CONNECTED
             self._broadcast(event)
+            self._announced = True
             self._notice(event)
             reason = await self._serve(ws)
         except _CONNECT_ERRORS as exc:
             reason = f"{type(exc).__name__}: {exc}"
         finally:
             self._ws = None
+            self._announced = False
             if self._closing:
                 with contextlib.suppress(*_CONNECT_ERRORS):
                     await ws.close()
