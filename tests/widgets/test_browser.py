@@ -161,6 +161,8 @@ def test_the_explorer_loads_a_symbol_draws_candles_and_scores_it(page, sample_ca
 
     _choose_symbol(page, ORCL[0])
     page.wait_for_function(f"{CANDLES_JS} === 252")
+    # the chart and the badge are separate widgets: wait for the badge to catch up too
+    page.wait_for_selector(".tradedata-quality .tradedata-badge:has-text('quality 1.0000')")
     badge = page.locator(".tradedata-quality .tradedata-badge").inner_text()
     assert badge == _expected_score(sample_cache, *ORCL) == "quality 1.0000"
     page.wait_for_selector(".tradedata-status:has-text('252 bars of ORCL 1d')")
