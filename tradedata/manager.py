@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tradedata.cache import Cache
     from tradedata.fundamentals import Fundamentals
     from tradedata.selection import ProviderSelector
+    from tradedata.stats import Stats
     from tradedata.validation import QualityReport
 
 __all__ = ["CACHE_ONLY", "DataManager", "FetchResult", "get_data_manager"]
@@ -76,6 +77,9 @@ class DataManager(FetchingMixin):
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
+        from tradedata import stats
+
+        stats.track(self)
 
     def __repr__(self) -> str:
         return f"<DataManager cache_dir={str(self.cache_dir)!r}>"
@@ -119,6 +123,10 @@ class DataManager(FetchingMixin):
             for prov in self._providers.values():
                 prov.close()
             self._providers.clear()
+        from tradedata import stats
+
+        if self.cache.directory.is_dir():
+            stats.flush(self.cache.directory)
         self.cache.close()
 
     def __enter__(self) -> DataManager:
@@ -260,6 +268,22 @@ class DataManager(FetchingMixin):
         return self.import_frame(frame, symbol, timeframe, source=f"csv:{os.path.basename(path)}")
 
     # -- the rest --------------------------------------------------------------------------
+    def stats(self) -> Stats:
+        """Requests, errors, retries, latency, circuits and cache traffic (see tradedata.stats).
+
+        ``.process`` counts since process start, ``.persisted`` since the last
+        :meth:`reset_stats` (kept in the cache directory, summed over processes).
+        """
+        from tradedata import stats
+
+        return stats.collect(self.cache.directory)
+
+    def reset_stats(self) -> None:
+        """Start the persisted statistics of this cache directory again from zero."""
+        from tradedata import stats
+
+        stats.reset(self.cache.directory)
+
     def cache_info(self) -> dict[str, Any]:
         """Size, location, limit and contents of the cache."""
         return self.cache.info()

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from tradedata import metrics
 from tradedata.errors import (
     ProviderUnavailableError,
     RateLimitError,
@@ -29,6 +30,7 @@ __all__ = [
     "CircuitBreaker",
     "RetryPolicy",
     "TokenBucket",
+    "breaker_states",
     "call_with_resilience",
     "shared_breaker",
     "shared_bucket",
@@ -177,6 +179,13 @@ def shared_bucket(key: str, capacity: float, rate: float) -> TokenBucket:
         return bucket
 
 
+def breaker_states() -> dict[str, str]:
+    """The state of every circuit breaker in this process, by key (``provider@url``)."""
+    with _registry_lock:
+        breakers = dict(_breakers)
+    return {key: breaker.state for key, breaker in sorted(breakers.items())}
+
+
 def shared_breaker(key: str, threshold: int = 3, reset_after: float = 60.0) -> CircuitBreaker:
     """The process-wide circuit breaker for ``key``."""
     with _registry_lock:
@@ -226,13 +235,19 @@ def call_with_resilience(
                 provider=name,
             )
         if bucket is not None:
-            stats.waited += bucket.acquire(weight)
+            waited = bucket.acquire(weight)
+            stats.waited += waited
+            metrics.record_wait(name, waited)
         stats.calls += 1
+        began = time.perf_counter()
         try:
             result = fn()
-        except ProviderUnavailableError:
-            raise
-        except TemporaryProviderError as exc:
+        except Exception as exc:
+            metrics.record_call(name, time.perf_counter() - began, exc)
+            if isinstance(exc, ProviderUnavailableError) or not isinstance(
+                exc, TemporaryProviderError
+            ):
+                raise
             stats.failures += 1
             if isinstance(exc, RateLimitError):
                 stats.rate_limited += 1
@@ -244,10 +259,12 @@ def call_with_resilience(
                     breaker.record_failure()
                 raise
             stats.retries += 1
+            metrics.record_retry(name)
             if isinstance(exc, RateLimitError) and bucket is not None and exc.retry_after:
                 wait = 0.0  # the bucket's penalty already makes the next acquire wait
             sleep(wait)
             continue
+        metrics.record_call(name, time.perf_counter() - began)
         if breaker is not None:
             breaker.record_success()
         return result

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from tradedata import metrics
 from tradedata.cache import coverage as cov
 from tradedata.cache.backend import Backend
 from tradedata.cache.coverage import CoverageSpan, Grid, Span
@@ -102,6 +103,7 @@ class CoverageMixin:
         tf = parse_timeframe(timeframe)
         lo, hi = _range(start, end)
         holes = cov.missing(self._spans(symbol, tf.name), lo, hi, Grid(tf))
+        metrics.record_cache_lookup(hit=not holes)
         return [(pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC")) for a, b in holes]
 
     def provider_at(self, symbol: str, timeframe: str, ts: Any) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+from tradedata import metrics
 from tradedata.cache import codec
 from tradedata.cache.codec import MemberInfo
 from tradedata.cache.layout import iso, month_edges
@@ -116,6 +117,7 @@ def decode(
         values = np.empty((len(columns), n), dtype=np.float64)
     try:
         raw = _read_members(handle, chosen, meta)
+        metrics.record_cache_read(sum(len(data) for data in raw))
         pos = 0
         for m, data in zip(chosen, raw, strict=True):
             payload = codec.inflate(data)

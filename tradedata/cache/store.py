@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tradedata import metrics
 from tradedata.cache import partitions as parts
 from tradedata.cache.backend import Backend
 from tradedata.cache.coverage_api import CoverageMixin
@@ -174,6 +175,7 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
         blob, members = parts.encode(rows, year, parts.unchanged_members(old, new, rows, year))
         gen = uuid.uuid4().hex
         self._db.put_data(self._db.data_key(symbol, tf, year, gen), blob)
+        metrics.record_cache_write(len(blob), rows.timestamps.nbytes + rows.values.nbytes)
         info = dict((previous or {}).get("provider_info") or {})
         if provider_info is not None:
             info[source] = provider_info
