@@ -77,9 +77,10 @@ class DataManager(FetchingMixin):
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
-        from tradedata import stats
+        from tradedata import logs, stats
 
         stats.track(self)
+        logs.configure_from_env()
 
     def __repr__(self) -> str:
         return f"<DataManager cache_dir={str(self.cache_dir)!r}>"
@@ -125,8 +126,7 @@ class DataManager(FetchingMixin):
             self._providers.clear()
         from tradedata import stats
 
-        if self.cache.directory.is_dir():
-            stats.flush(self.cache.directory)
+        stats.untrack(self)
         self.cache.close()
 
     def __enter__(self) -> DataManager:

@@ -22,7 +22,6 @@ import atexit
 import contextlib
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,13 +31,14 @@ from tradedata import metrics
 if TYPE_CHECKING:
     from tradedata.manager import DataManager
 
-__all__ = ["Stats", "collect", "flush", "reset", "track"]
+__all__ = ["Stats", "collect", "flush", "human_bytes", "reset", "track", "untrack"]
 
 _KEY = "stats"
 _lock = threading.Lock()
 #: per cache directory: the process counters already added to its persisted record
 _baselines: dict[str, dict[str, Any]] = {}
-_tracked: weakref.WeakSet[Any] = weakref.WeakSet()
+#: cache directories of managers not closed yet (flushed at interpreter exit)
+_open_dirs: dict[str, int] = {}
 
 
 def _store(directory: Path) -> Any:
@@ -84,16 +84,34 @@ def reset(directory: str | Path) -> None:
 
 def track(manager: DataManager) -> None:
     """Count from now for ``manager``'s cache directory; flush it at interpreter exit."""
+    key = str(Path(manager.cache_dir).resolve())
     with _lock:
-        _baselines.setdefault(str(Path(manager.cache_dir).resolve()), metrics.snapshot())
-    _tracked.add(manager)
+        _baselines.setdefault(key, metrics.snapshot())
+        _open_dirs[key] = _open_dirs.get(key, 0) + 1
+
+
+def untrack(manager: DataManager) -> None:
+    """``manager`` is closed: flush its directory now, not at exit."""
+    directory = Path(manager.cache_dir)
+    key = str(directory.resolve())
+    with _lock:
+        left = _open_dirs.pop(key, 1) - 1
+        if left > 0:
+            _open_dirs[key] = left
+    if directory.is_dir():
+        flush(directory)
+
+
+def _unflushed(key: str) -> bool:
+    delta = metrics.subtract_snapshots(metrics.snapshot(), _baselines.get(key, {}))
+    return bool(delta["providers"]) or any(delta["cache"].values())
 
 
 @atexit.register
 def _flush_at_exit() -> None:
-    for manager in list(_tracked):
-        directory = Path(manager.cache_dir)
-        if directory.is_dir():
+    for key in list(_open_dirs):
+        directory = Path(key)
+        if directory.is_dir() and _unflushed(key):
             with contextlib.suppress(Exception):  # never fail an exiting interpreter
                 flush(directory)
 

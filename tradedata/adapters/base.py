@@ -36,6 +36,7 @@ from tradedata.errors import (
     MissingAPIKeyError,
     UnsupportedError,
 )
+from tradedata.logs import log_context, new_request_id
 from tradedata.model import OHLCV_COLUMNS, Timeframe, normalize_frame, parse_timeframe, to_utc
 from tradedata.symbols import AssetClass, SymbolInfo, symbol_info
 
@@ -255,16 +256,17 @@ class Provider(ABC):
     def call(self, fn: Any, weight: float | None = None) -> Any:
         """Run one request through the shared rate limit, retries and circuit breaker."""
         rl = self.capabilities.rate_limit
-        return call_with_resilience(
-            fn,
-            name=self.name,
-            policy=self.retry_policy,
-            breaker=shared_breaker(self._key()),
-            bucket=shared_bucket(self._key(), rl.capacity, rl.rate),
-            weight=self.capabilities.page_weight if weight is None else weight,
-            stats=self.stats,
-            rng=self._rng,
-        )
+        with log_context(provider=self.name, request_id=new_request_id()):
+            return call_with_resilience(
+                fn,
+                name=self.name,
+                policy=self.retry_policy,
+                breaker=shared_breaker(self._key()),
+                bucket=shared_bucket(self._key(), rl.capacity, rl.rate),
+                weight=self.capabilities.page_weight if weight is None else weight,
+                stats=self.stats,
+                rng=self._rng,
+            )
 
     def last_closed_open(
         self, timeframe: Timeframe, now: pd.Timestamp | None = None
@@ -297,7 +299,8 @@ class Provider(ABC):
         requests = 0
         while since <= until:
             requests += 1
-            raw = self.call(lambda s=since: self.fetch_page(info.symbol, tf, s, until, limit))
+            with log_context(symbol=info.symbol, timeframe=tf.name):
+                raw = self.call(lambda s=since: self.fetch_page(info.symbol, tf, s, until, limit))
             page = raw if isinstance(raw, Page) else Page(raw)
             frame = _in_schema(page.frame)
             received = len(frame)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+log = logging.getLogger("tradedata.providers")
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,9 @@ def call_with_resilience(
         try:
             result = fn()
         except Exception as exc:
-            metrics.record_call(name, time.perf_counter() - began, exc)
+            took = time.perf_counter() - began
+            metrics.record_call(name, took, exc)
+            log.debug("%s request failed in %.0f ms: %s", name, took * 1000, type(exc).__name__)
             if isinstance(exc, ProviderUnavailableError) or not isinstance(
                 exc, TemporaryProviderError
             ):
@@ -260,11 +265,14 @@ def call_with_resilience(
                 raise
             stats.retries += 1
             metrics.record_retry(name)
+            log.info("%s: %s; retry %d in %.2f s", name, type(exc).__name__, attempt, wait)
             if isinstance(exc, RateLimitError) and bucket is not None and exc.retry_after:
                 wait = 0.0  # the bucket's penalty already makes the next acquire wait
             sleep(wait)
             continue
-        metrics.record_call(name, time.perf_counter() - began)
+        took = time.perf_counter() - began
+        metrics.record_call(name, took)
+        log.debug("%s request ok in %.0f ms", name, took * 1000)
         if breaker is not None:
             breaker.record_success()
         return result
