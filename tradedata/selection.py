@@ -100,6 +100,37 @@ def _load_rules(source: str | os.PathLike[str]) -> Mapping[str, Any]:
     return inner if isinstance(inner, Mapping) else {}
 
 
+_LOCAL_HOSTS = ("localhost", "::1", "[::1]")
+
+
+def _is_local(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in _LOCAL_HOSTS or host.startswith("127.")
+
+
+def pinned_to_local(config: Config | None) -> list[str]:
+    """Providers whose URL (config or ``TRADEDATA_<NAME>_URL``) points at this machine.
+
+    When any is, failover skips providers with no URL configured: they would be the real,
+    remote services, which an offline setup around a simulator or fake cannot reach.
+    """
+    names = set(config.providers if config else ())
+    for var in os.environ:
+        if var.startswith("TRADEDATA_") and var.endswith("_URL") and not var.endswith("_WS_URL"):
+            names.add(var[len("TRADEDATA_") : -len("_URL")].lower())
+    pinned = []
+    for name in sorted(names):
+        try:
+            url = provider_settings(name, config).url
+        except ConfigurationError:
+            continue
+        if url and _is_local(str(url)):
+            pinned.append(name)
+    return pinned
+
+
 class ProviderSelector:
     """Chooses providers for a symbol and timeframe from YAML rules (defaults built in)."""
 
@@ -167,6 +198,14 @@ class ProviderSelector:
             return f"{name} skipped: it does not serve {tf}"
         return None
 
+    def _unpinned_reason(self, name: str, pinned: list[str]) -> str | None:
+        if provider_settings(name, self.config).url:
+            return None  # its URL is configured: the user means it
+        return (
+            f"{name} skipped: not configured while {', '.join(pinned)} point(s) at this machine "
+            f"(set TRADEDATA_{name.upper()}_URL or add it to the config to use it)"
+        )
+
     def get_provider_with_failover(self, symbol: str, timeframe: str) -> list[str]:
         """Usable providers for ``symbol``/``timeframe``, best first.
 
@@ -176,9 +215,12 @@ class ProviderSelector:
         rule = self.rule_for(symbol, timeframe)
         chosen: list[str] = []
         notes: list[str] = []
+        pinned = pinned_to_local(self.config)
         for name in rule.providers:
             try:
                 reason = self._unavailable_reason(name, symbol, timeframe)
+                if reason is None and pinned and name not in pinned:
+                    reason = self._unpinned_reason(name, pinned)
             except ConfigurationError as exc:
                 reason = f"{name} skipped: {exc}"
             if reason is None:
