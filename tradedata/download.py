@@ -318,7 +318,9 @@ def download_cli_main(args: argparse.Namespace) -> int:
             manager=dm,
             concurrency=args.concurrency,
             # a bar of \r updates only on a terminal, never into redirected logs
-            progress=not args.no_progress and not args.quiet and sys.stderr.isatty(),
+            progress=not args.no_progress
+            and not getattr(args, "quiet", False)
+            and sys.stderr.isatty(),
             quote=args.quote,
         )
     except KeyboardInterrupt:
