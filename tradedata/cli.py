@@ -336,10 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_ops.guard_extra("tradedata zipline", zipline_main, argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    cli_ops.setup(args)
     try:
-        code = int(args.func(args))
-        sys.stdout.flush()
+        with cli_ops.setup(args):
+            code = int(args.func(args))
+            sys.stdout.flush()
         return code
     except BrokenPipeError:
         return cli_ops.on_broken_pipe()

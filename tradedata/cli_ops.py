@@ -9,12 +9,13 @@ and a ``pip install "tradedata[...]"`` hint instead of a traceback for a missing
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from tradedata.errors import TradeDataError
@@ -64,8 +65,11 @@ def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> Non
     print(f"warning: {plain(str(message))}", file=sys.stderr)
 
 
-def setup(args: argparse.Namespace) -> None:
-    """Configure logging and warnings for one CLI run from ``--quiet``/``--verbose``."""
+@contextlib.contextmanager
+def setup(args: argparse.Namespace) -> Iterator[None]:
+    """Logging and warnings for one CLI run (``--quiet``/``--verbose``); restored afterwards."""
+    import logging
+
     from tradedata.logs import configure_logging
 
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", 0)
@@ -74,10 +78,17 @@ def setup(args: argparse.Namespace) -> None:
         level = "ERROR"
     elif verbose:
         level = "DEBUG" if verbose > 1 else "INFO"
-    configure_logging(level=level)
-    if quiet:
-        warnings.simplefilter("ignore")
-    warnings.showwarning = _show_warning
+    logger = logging.getLogger("tradedata")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+        warnings.showwarning = _show_warning
+        configure_logging(level=level)
+        try:
+            yield
+        finally:
+            logger.handlers[:], logger.level, logger.propagate = saved
 
 
 def on_broken_pipe() -> int:

@@ -210,7 +210,8 @@ def test_cli_warnings_are_one_plain_line() -> None:
     script = """
 import argparse, warnings, pandas as pd
 from tradedata import cli_ops
-cli_ops.setup(argparse.Namespace(quiet=False, verbose=0))
+session = cli_ops.setup(argparse.Namespace(quiet=False, verbose=0))
+session.__enter__()
 t = pd.Timestamp("2026-12-04 15:00", tz="UTC")
 warnings.warn(f"BTC/USDT 1h: could not fetch {t!r}..{t.isoformat()}")
 """
