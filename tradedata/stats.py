@@ -191,14 +191,14 @@ class Stats:
 
 
 def _fmt(value: Any, suffix: str = "") -> str:
-    return "-" if value is None else f"{value:g}{suffix}"
+    return "-" if value is None else f"{value:.1f}{suffix}"
 
 
 def _provider_table(providers: dict[str, Any]) -> list[str]:
     if not providers:
         return ["  no provider requests"]
     head = (
-        f"  {'provider':<14}{'requests':>9}{'errors':>8}{'retries':>8}{'rl waits':>9}"
+        f"  {'provider':<14}{'requests':>9}{'errors':>8}{'retries':>8}{'waits':>9}"
         f"{'p50 ms':>9}{'p95 ms':>9}  circuit  errors by class"
     )
     rows = [head]
