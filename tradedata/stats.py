@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tradedata import metrics
+
+log = logging.getLogger("tradedata.stats")
 
 if TYPE_CHECKING:
     from tradedata.manager import DataManager
@@ -99,7 +102,10 @@ def untrack(manager: DataManager) -> None:
         if left > 0:
             _open_dirs[key] = left
     if directory.is_dir():
-        flush(directory)
+        try:
+            flush(directory)
+        except Exception as exc:  # counters must never break closing a manager
+            log.debug("could not save statistics in %s: %s", directory, exc)
 
 
 def _unflushed(key: str) -> bool:
