@@ -271,10 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_fundamentals)
 
-    # handled in main() before parsing; listed here for --help
     cli_ops.register(sub)
-    sub.add_parser("sim", help="run the Binance/Bybit exchange simulator (tradedata sim --help)")
-    sub.add_parser("zipline", help="zipline bundle commands (tradedata zipline --help)")
+    # their own parsers take the rest of the line (main() hands them over directly, too)
+    for name, helptext in cli_ops.FORWARDED.items():
+        p = sub.add_parser(name, help=helptext, add_help=False)
+        p.set_defaults(func=cli_ops.forward(name))
     for name, helptext, module, func, adder in _EXTRA_COMMANDS:
         p = sub.add_parser(name, help=helptext)
         _add_extra_args(adder, p)
@@ -335,7 +336,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return cli_ops.guard_extra("tradedata zipline", zipline_main, argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if args.command in cli_ops.FORWARDED:  # e.g. tradedata --quiet sim --port 0
+        args.rest = argv[cli_ops.verb_index(argv, args.command) + 1 :]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         with cli_ops.setup(args):
             code = int(args.func(args))

@@ -21,15 +21,18 @@ from typing import Any
 from tradedata.errors import TradeDataError
 
 __all__ = [
+    "FORWARDED",
     "add_global_options",
     "cache_delete",
     "cache_info",
     "check_provider",
+    "forward",
     "guard_extra",
     "on_broken_pipe",
     "plain",
     "register",
     "setup",
+    "verb_index",
 ]
 
 #: exit code after the reader of our output went away (128 + SIGPIPE, like other Unix tools)
@@ -114,6 +117,45 @@ def guard_extra(feature: str, run: Callable[[Sequence[str]], int], argv: Sequenc
 
 def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=str))
+
+
+# -- sim and zipline: their own parsers ---------------------------------------------------
+#: verbs whose own parser takes the rest of the command line
+FORWARDED = {
+    "sim": "run the Binance/Bybit exchange simulator (tradedata sim --help)",
+    "zipline": "zipline bundle commands: ingest, register, sids (tradedata zipline --help)",
+}
+
+
+def verb_index(argv: list[str], verb: str) -> int:
+    """Where ``verb`` stands in ``argv``, skipping the values of global options."""
+    skip = False
+    for i, token in enumerate(argv):
+        if skip:
+            skip = False
+        elif token in ("--cache-dir", "--config"):
+            skip = True
+        elif token == verb:
+            return i
+    return len(argv)
+
+
+def forward(name: str) -> Callable[[argparse.Namespace], int]:
+    """The runner of a forwarded verb (``sim`` or ``zipline``): ``args.rest`` goes to it."""
+
+    def run(args: argparse.Namespace) -> int:
+        rest = list(args.rest)
+        if name == "sim":
+            from tradedata.sim import cli_main
+
+            return int(cli_main(rest))
+        from tradedata.feeds.zipline import cli_main as zipline_main
+
+        if args.cache_dir and rest and "-h" not in rest and "--cache-dir" not in rest:
+            rest += ["--cache-dir", args.cache_dir]  # a global --cache-dir given before the verb
+        return guard_extra("tradedata zipline", zipline_main, rest)
+
+    return run
 
 
 # -- provider pinning at the CLI ------------------------------------------------------------

@@ -408,3 +408,12 @@ def test_missing_extras_give_the_pip_hint(tmp_path: Path) -> None:
         'MissingExtraError tradedata.widgets needs the "widgets" extra (ipywidgets is not '
         'installed): pip install "tradedata[widgets]"'
     )
+
+
+def test_global_options_before_sim_and_zipline(cache_dir: Path) -> None:
+    proc = run("--quiet", "sim", "--port", "0", "--duration", "0.3")
+    assert proc.returncode == 0 and "served 0 requests" in proc.stdout, proc.stderr
+    sids = run("--cache-dir", str(cache_dir), "zipline", "sids")
+    assert sids.returncode == 0 and sids.stderr == ""
+    bad = run("show", "ORCL", "1d", "--bogus")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: unrecognized arguments: --bogus")
