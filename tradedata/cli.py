@@ -72,8 +72,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("...")
         print(frame.tail(args.rows))
     print(
-        f"\n{args.symbol} {args.timeframe}: {len(frame)} bars, {frame.index[0]} .. "
-        f"{frame.index[-1]}, provider {frame.attrs.get('provider')}, quality {report.score:.4f}"
+        f"\n{args.symbol} {args.timeframe}: {len(frame)} bars, {frame.index[0]:%Y-%m-%d %H:%M}"
+        f" .. {frame.index[-1]:%Y-%m-%d %H:%M}, provider {frame.attrs.get('provider')}, "
+        f"quality {report.score:.4f}"
     )
     print(frame.describe().loc[["mean", "min", "max"]].to_string())
     return 0
@@ -112,7 +113,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary)
     else:
-        print(" ".join(f"{k}={v}" for k, v in summary.items()))
+        print(cli_ops.plain(" ".join(f"{k}={v}" for k, v in summary.items())))
     return 0
 
 
