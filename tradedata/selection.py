@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tradedata.config import KEY_ENV, Config, provider_settings
+from tradedata.config import KEY_ENV, Config, is_loopback_url, provider_settings
 from tradedata.errors import AllProvidersFailedError, ConfigurationError
 from tradedata.model import parse_timeframe
 from tradedata.symbols import AssetClass, classify_symbol, symbol_info
@@ -100,16 +100,6 @@ def _load_rules(source: str | os.PathLike[str]) -> Mapping[str, Any]:
     return inner if isinstance(inner, Mapping) else {}
 
 
-_LOCAL_HOSTS = ("localhost", "::1", "[::1]")
-
-
-def _is_local(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
-    return host in _LOCAL_HOSTS or host.startswith("127.")
-
-
 def pinned_to_local(config: Config | None) -> list[str]:
     """Providers whose URL (config or ``TRADEDATA_<NAME>_URL``) points at this machine.
 
@@ -126,7 +116,7 @@ def pinned_to_local(config: Config | None) -> list[str]:
             url = provider_settings(name, config).url
         except ConfigurationError:
             continue
-        if url and _is_local(str(url)):
+        if is_loopback_url(url):
             pinned.append(name)
     return pinned
 

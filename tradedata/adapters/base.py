@@ -25,11 +25,13 @@ import pandas as pd
 
 from tradedata.adapters.resilience import (
     CallStats,
+    LoopbackRetryPolicy,
     RetryPolicy,
     call_with_resilience,
     shared_breaker,
     shared_bucket,
 )
+from tradedata.config import is_loopback_url
 from tradedata.errors import (
     InvalidResponseError,
     InvalidTimeframeError,
@@ -256,11 +258,14 @@ class Provider(ABC):
     def call(self, fn: Any, weight: float | None = None) -> Any:
         """Run one request through the shared rate limit, retries and circuit breaker."""
         rl = self.capabilities.rate_limit
+        policy = self.retry_policy
+        if is_loopback_url(self.settings.url):  # fail fast when nothing listens locally
+            policy = LoopbackRetryPolicy(policy.max_attempts, policy.base_delay, policy.max_delay)
         with log_context(provider=self.name, request_id=new_request_id()):
             return call_with_resilience(
                 fn,
                 name=self.name,
-                policy=self.retry_policy,
+                policy=policy,
                 breaker=shared_breaker(self._key()),
                 bucket=shared_bucket(self._key(), rl.capacity, rl.rate),
                 weight=self.capabilities.page_weight if weight is None else weight,

@@ -29,10 +29,12 @@ from tradedata.errors import (
 
 __all__ = [
     "CircuitBreaker",
+    "LoopbackRetryPolicy",
     "RetryPolicy",
     "TokenBucket",
     "breaker_states",
     "call_with_resilience",
+    "connection_refused",
     "shared_breaker",
     "shared_bucket",
 ]
@@ -67,6 +69,33 @@ class RetryPolicy:
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             wait = max(wait, float(error.retry_after))
         return wait
+
+
+def connection_refused(error: BaseException) -> bool:
+    """True when ``error``'s chain shows a refused TCP connection (nothing listens there)."""
+    seen: BaseException | None = error
+    for _ in range(12):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or "connection refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@dataclass(frozen=True)
+class LoopbackRetryPolicy(RetryPolicy):
+    """The policy for a provider on this machine: a refused connection is final at once.
+
+    Nothing listens on that port (a simulator or fake that is not running), so waiting and
+    asking again only delays the failure.
+    """
+
+    def delay(self, attempt: int, error: BaseException, u: float) -> float | None:
+        """As :meth:`RetryPolicy.delay`, but None for a refused connection."""
+        if connection_refused(error):
+            return None
+        return super().delay(attempt, error, u)
 
 
 class TokenBucket:
