@@ -187,6 +187,21 @@ class Stats:
         """Plain JSON-ready data (what ``tradedata stats --json`` prints)."""
         return {"cache_dir": self.cache_dir, "process": self.process, "persisted": self.persisted}
 
+    @property
+    def providers(self) -> dict[str, Any]:
+        """Per-provider counters since process start (``persisted["providers"]``: since reset)."""
+        return dict(self.process["providers"])
+
+    @property
+    def cache(self) -> dict[str, Any]:
+        """Cache counters since process start (``persisted["cache"]``: since reset)."""
+        return dict(self.process["cache"])
+
+    def __getitem__(self, key: str) -> Any:
+        """``stats["persisted"]``, ``stats["providers"]`` (this process), ..."""
+        data = {**self.process, **self.to_dict()}
+        return data[key]
+
     def __str__(self) -> str:
         lines = [f"tradedata stats (cache {self.cache_dir})"]
         for title, scope in (("this process", self.process), ("since reset", self.persisted)):

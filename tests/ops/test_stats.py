@@ -45,6 +45,8 @@ def test_stats_count_requests_errors_retries_latency_and_cache(cache_dir: Path) 
     assert cache["compression_ratio"] > 1.5
     persisted = report.persisted["providers"]["statsprov"]
     assert persisted["requests"] == 8 and persisted["retries"] == 2
+    assert report["providers"] == report.providers == report.process["providers"]
+    assert report["persisted"] is report.persisted and report.cache["hits"] == cache["hits"]
     text = str(report)
     assert "statsprov" in text and "since reset" in text and "compression" in text
     dm.close()
