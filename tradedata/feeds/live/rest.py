@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tradedata.errors import TemporaryProviderError
-from tradedata.feeds.live_model import LiveBar
+from tradedata.feeds.live.model import LiveBar
 from tradedata.model import Timeframe, frame_from_arrays
 
 if TYPE_CHECKING:

@@ -1,9 +1,9 @@
 """What the live machinery passes around: closed bars, status items, settings and store notices.
 
 Nothing here imports backtrader, websockets or ccxt: the pieces are plain data, shared by the
-websocket hub (:mod:`~tradedata.feeds.live_hub`), the REST poller
-(:mod:`~tradedata.feeds.live_poll`), the per-feed series (:mod:`~tradedata.feeds.live_series`)
-and the backtrader feed (:mod:`~tradedata.feeds.live_feed`).
+websocket hub (:mod:`~tradedata.feeds.live.hub`), the REST poller
+(:mod:`~tradedata.feeds.live.poll`), the per-feed series (:mod:`~tradedata.feeds.live.series`)
+and the backtrader feed (:mod:`~tradedata.feeds.live.feed`).
 """
 
 from __future__ import annotations

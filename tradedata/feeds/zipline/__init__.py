@@ -1,0 +1,47 @@
+"""zipline-reloaded bundles from tradedata (see :mod:`tradedata.feeds.zipline.register`).
+
+Register a bundle in ``~/.zipline/extension.py`` (``tradedata zipline register`` writes it)::
+
+    from tradedata.feeds.zipline import register_bundle
+
+    register_bundle("crypto-1m", symbols=["BTC/USDT", "ETH/USDT"], timeframe="1m",
+                    provider="binance", start="2024-01-01", end="2024-03-31")
+
+Importing the package registers tradedata's calendars with exchange-calendars, as before.
+"""
+
+from __future__ import annotations
+
+from tradedata.feeds.zipline.register import (
+    CRYPTO_CALENDAR,
+    FOREX_CALENDAR,
+    AssetReport,
+    BundleSpec,
+    IngestReport,
+    PrecisionError,
+    bundle_calendar,
+    bundle_spec,
+    cli_main,
+    last_ingest_report,
+    register_bundle,
+    register_calendars,
+    run_algorithm,
+    sid_registry,
+)
+
+__all__ = [
+    "CRYPTO_CALENDAR",
+    "FOREX_CALENDAR",
+    "AssetReport",
+    "BundleSpec",
+    "IngestReport",
+    "PrecisionError",
+    "bundle_calendar",
+    "bundle_spec",
+    "cli_main",
+    "last_ingest_report",
+    "register_bundle",
+    "register_calendars",
+    "run_algorithm",
+    "sid_registry",
+]
