@@ -31,12 +31,12 @@ from tradedata.errors import (
 )
 from tradedata.feeds.backtrader.source import StampRule
 from tradedata.feeds.live.model import ARRIVALS, LiveBar, StatusItem, StoreNotice
+from tradedata.feeds.live.store import TradeDataStore
 from tradedata.model import Timeframe, parse_timeframe, to_utc
 from tradedata.symbols import normalize_symbol
 
 if TYPE_CHECKING:
     from tradedata.feeds.live.series import LiveSeries
-    from tradedata.feeds.live.store import TradeDataStore
 
 __all__ = ["TradeDataLiveFeed"]
 
@@ -90,8 +90,6 @@ class TradeDataLiveFeed(bt.feed.DataBase):
                 f"dataname must be a symbol such as 'BTC/USDT', not {p.dataname!r}"
             )
         if p.store is None:
-            from tradedata.feeds.live.store import TradeDataStore
-
             p.store = TradeDataStore(exchange=p.exchange)
         self._store: TradeDataStore = p.store
         self.symbol = normalize_symbol(p.dataname)
@@ -268,3 +266,6 @@ class TradeDataLiveFeed(bt.feed.DataBase):
         self.bar_event_ms = bar.event_ms
         self.bar_received = bar.received
         return True
+
+
+TradeDataStore.DataCls = TradeDataLiveFeed  # what store.getdata() makes (backtrader's convention)

@@ -27,15 +27,14 @@ import collections
 import os
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.errors import ConfigurationError, SymbolNotFoundError, UnsupportedError
 from tradedata.feeds.live.broker import PaperBroker, default_exchange_fee
 from tradedata.feeds.live.dialects import DIALECTS, WsDialect
-from tradedata.feeds.live.feed import TradeDataLiveFeed
 from tradedata.feeds.live.hub import StreamHub, acquire_hub, release_hub
-from tradedata.feeds.live.model import LiveSettings, StoreNotice
+from tradedata.feeds.live.model import LiveSettings, ServedFeed
 from tradedata.feeds.live.poll import RestPoller
 from tradedata.feeds.live.rest import LiveCacheWriter, RestSource
 from tradedata.feeds.live.series import Backfill, LiveSeries, Workers
@@ -43,7 +42,7 @@ from tradedata.feeds.live.series import Backfill, LiveSeries, Workers
 if TYPE_CHECKING:
     from tradedata.manager import DataManager
 
-__all__ = ["LiveSettings", "PaperBroker", "StoreNotice", "TradeDataLiveFeed", "TradeDataStore"]
+__all__ = ["TradeDataStore"]
 
 
 class TradeDataStore:
@@ -61,6 +60,10 @@ class TradeDataStore:
     exchanges that stream the same symbol need different ``cache_dir`` (else each backfills
     from the other's bars).
     """
+
+    #: The feed class :meth:`getdata` makes. As with backtrader's own stores, the data class
+    #: registers itself here (:mod:`tradedata.feeds.live.feed`, imported with the package).
+    DataCls: ClassVar[Any] = None
 
     def __init__(
         self,
@@ -112,10 +115,9 @@ class TradeDataStore:
         return load_config(base, providers={self.exchange: settings})
 
     # -- backtrader store protocol -----------------------------------------------------------
-    def getdata(self, dataname: str | None = None, **kwargs: Any) -> TradeDataLiveFeed:
-        """A :class:`TradeDataLiveFeed` of ``dataname`` on this exchange."""
-        feed_class: Any = TradeDataLiveFeed  # backtrader's metaclass takes params as kwargs
-        return feed_class(dataname=dataname, store=self, **kwargs)  # type: ignore[no-any-return]
+    def getdata(self, dataname: str | None = None, **kwargs: Any) -> Any:
+        """A :class:`~tradedata.feeds.live.feed.TradeDataLiveFeed` of ``dataname`` here."""
+        return self.DataCls(dataname=dataname, store=self, **kwargs)
 
     def getbroker(self, **kwargs: Any) -> PaperBroker:
         """A paper broker (backtrader's BackBroker) charging this exchange's fees.
@@ -227,7 +229,7 @@ class TradeDataStore:
                     )
             return self._workers
 
-    def open_series(self, feed: TradeDataLiveFeed, start_ms: int | None = None) -> LiveSeries:
+    def open_series(self, feed: ServedFeed, start_ms: int | None = None) -> LiveSeries:
         """Start the live series behind ``feed`` (used by the feed's ``start``)."""
         tf, symbol = feed.tf, feed.symbol
         if self.dialect is not None and tf.name not in self.dialect.intervals:

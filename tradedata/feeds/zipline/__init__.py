@@ -12,22 +12,18 @@ Importing the package registers tradedata's calendars with exchange-calendars, a
 
 from __future__ import annotations
 
+from tradedata.feeds.zipline.bundle import sid_registry
+from tradedata.feeds.zipline.calendar import CRYPTO_CALENDAR, FOREX_CALENDAR, register_calendars
+from tradedata.feeds.zipline.cli import cli_main
+from tradedata.feeds.zipline.ingest import BundleSpec
+from tradedata.feeds.zipline.prepare import PrecisionError
 from tradedata.feeds.zipline.register import (
-    CRYPTO_CALENDAR,
-    FOREX_CALENDAR,
-    AssetReport,
-    BundleSpec,
-    IngestReport,
-    PrecisionError,
     bundle_calendar,
     bundle_spec,
-    cli_main,
-    last_ingest_report,
     register_bundle,
-    register_calendars,
     run_algorithm,
-    sid_registry,
 )
+from tradedata.feeds.zipline.report import AssetReport, IngestReport, last_ingest_report
 
 __all__ = [
     "CRYPTO_CALENDAR",

@@ -61,42 +61,22 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tradedata.errors import ConfigurationError, InputError, InvalidTimeframeError
-from tradedata.feeds.zipline.bundle import INGEST_MARK, make_ingest, sid_registry
+from tradedata.feeds.zipline.bundle import INGEST_MARK, make_ingest
 from tradedata.feeds.zipline.calendar import (
-    CRYPTO_CALENDAR,
-    FOREX_CALENDAR,
     get_zipline_calendar,
     minutes_per_day,
-    register_calendars,
     session_range,
     zipline_calendar_name,
 )
-from tradedata.feeds.zipline.cli import cli_main
 from tradedata.feeds.zipline.ingest import BundleSpec, CorporateActions
-from tradedata.feeds.zipline.prepare import PRICE_TOLERANCE, PrecisionError
-from tradedata.feeds.zipline.report import AssetReport, IngestReport, last_ingest_report
+from tradedata.feeds.zipline.prepare import PRICE_TOLERANCE
 from tradedata.model import parse_timeframe
 from tradedata.symbols import normalize_symbol, symbol_info
 
 if TYPE_CHECKING:
     from tradedata.manager import DataManager
 
-__all__ = [
-    "CRYPTO_CALENDAR",
-    "FOREX_CALENDAR",
-    "AssetReport",
-    "BundleSpec",
-    "IngestReport",
-    "PrecisionError",
-    "bundle_calendar",
-    "bundle_spec",
-    "cli_main",
-    "last_ingest_report",
-    "register_bundle",
-    "register_calendars",
-    "run_algorithm",
-    "sid_registry",
-]
+__all__ = ["bundle_calendar", "bundle_spec", "register_bundle", "run_algorithm"]
 
 _TIMEFRAMES = ("1d", "1m")
 
