@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tradedata.sim import timeframes as tfs
+import tradedata.sim.timeframes as tfs
 from tradedata.sim.bars import Bars, format_plain
 from tradedata.sim.market import Market
 from tradedata.sim.protocol import EMPTY_PAGE, ParamError, RestProtocol, int_param, json_response

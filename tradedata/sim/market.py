@@ -14,8 +14,8 @@ from abc import ABC, abstractmethod
 import numpy as np
 import pandas as pd
 
+import tradedata.sim.timeframes as tfs
 from tradedata.errors import DataValidationError, InvalidSymbolError, InvalidTimeframeError
-from tradedata.sim import timeframes as tfs
 from tradedata.sim.bars import Bars, aggregate, concat, from_frame, partial
 from tradedata.sim.synthetic import SyntheticSeries
 

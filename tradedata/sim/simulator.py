@@ -23,10 +23,10 @@ from urllib.parse import quote
 import pandas as pd
 from aiohttp import web
 
-from tradedata import symbols
+import tradedata.sim.timeframes as tfs
+import tradedata.symbols as symbols
 from tradedata.errors import InputError, InvalidSymbolError
 from tradedata.model import parse_timeframe
-from tradedata.sim import timeframes as tfs
 from tradedata.sim.binance import BinanceRest
 from tradedata.sim.bybit import BybitRest
 from tradedata.sim.clock import SimClock, to_ms

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tradedata.sim import timeframes as tfs
+import tradedata.sim.timeframes as tfs
 from tradedata.sim.bars import Bars
 from tradedata.sim.market import Market
 from tradedata.sim.state import SimState

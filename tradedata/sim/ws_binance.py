@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tradedata.sim import timeframes as tfs
+import tradedata.sim.timeframes as tfs
 from tradedata.sim.bars import Bars, format_fixed
 from tradedata.sim.binance import EXCHANGE, INTERVALS
 from tradedata.sim.state import SimState

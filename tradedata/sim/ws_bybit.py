@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tradedata.sim import timeframes as tfs
+import tradedata.sim.timeframes as tfs
 from tradedata.sim.bars import Bars, format_plain
 from tradedata.sim.bybit import EXCHANGE, INTERVALS
 from tradedata.sim.state import SimState
