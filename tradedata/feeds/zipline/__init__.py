@@ -7,7 +7,11 @@ Register a bundle in ``~/.zipline/extension.py`` (``tradedata zipline register``
     register_bundle("crypto-1m", symbols=["BTC/USDT", "ETH/USDT"], timeframe="1m",
                     provider="binance", start="2024-01-01", end="2024-03-31")
 
-Importing the package registers tradedata's calendars with exchange-calendars, as before.
+``register`` holds :func:`register_bundle` and friends (its docstring tells what a bundle
+does), ``bundle`` the ingest function zipline calls, ``ingest`` and ``prepare`` the per-asset
+preparation and zipline's precision rules, ``assets`` the stable sids, ``calendar`` the crypto
+and forex calendars, ``report`` the ingest report and ``cli`` ``tradedata zipline ...``.
+Importing the package registers tradedata's calendars with exchange-calendars.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from __future__ import annotations
 from tradedata.feeds.zipline.bundle import sid_registry
 from tradedata.feeds.zipline.calendar import CRYPTO_CALENDAR, FOREX_CALENDAR, register_calendars
 from tradedata.feeds.zipline.cli import cli_main
-from tradedata.feeds.zipline.ingest import BundleSpec
-from tradedata.feeds.zipline.prepare import PrecisionError
+from tradedata.feeds.zipline.ingest import BundleSpec, CorporateActions
+from tradedata.feeds.zipline.prepare import PRICE_TOLERANCE, PrecisionError
 from tradedata.feeds.zipline.register import (
     bundle_calendar,
     bundle_spec,
@@ -28,8 +32,10 @@ from tradedata.feeds.zipline.report import AssetReport, IngestReport, last_inges
 __all__ = [
     "CRYPTO_CALENDAR",
     "FOREX_CALENDAR",
+    "PRICE_TOLERANCE",
     "AssetReport",
     "BundleSpec",
+    "CorporateActions",
     "IngestReport",
     "PrecisionError",
     "bundle_calendar",
