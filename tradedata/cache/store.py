@@ -11,7 +11,6 @@ over to them.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import time
@@ -38,8 +37,6 @@ from tradedata.errors import CacheError, ConfigurationError, DataValidationError
 from tradedata.model import normalize_frame, parse_timeframe
 
 __all__ = ["DEFAULT_MAX_SIZE_GB", "Cache", "default_cache_dir"]
-
-log = logging.getLogger("tradedata.cache")
 
 DEFAULT_MAX_SIZE_GB = 20.0
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261  # what int64 nanoseconds can hold
