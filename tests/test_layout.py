@@ -254,3 +254,40 @@ def test_the_named_directions() -> None:
     for module in ("tradedata.manager", "tradedata.fetching"):
         assert not reaches(module, "tradedata.feeds")
         assert not reaches(module, "tradedata.widgets")
+
+
+#: Known exceptions to the naming rule below, each with the reason it stands.
+NAMING_EXCEPTIONS = {
+    # the bulk download's outcome; download.py and this could become a download/ package
+    "tradedata.download_report",
+}
+
+
+def _package_members() -> dict[Path, list[str]]:
+    members: dict[Path, list[str]] = {}
+    for module, (path, is_package) in MODULES.items():
+        if module == "tradedata":
+            continue
+        home = path.parent.parent if is_package else path.parent
+        members.setdefault(home, []).append(module.rpartition(".")[2])
+    return members
+
+
+def test_module_names_do_not_repeat_their_home() -> None:
+    """``feeds/live/hub.py``, not ``feeds/live_hub.py`` or ``live/live_hub.py``; one idea is
+    one module, not ``tree.py`` plus ``tree_check.py``."""
+    wrong = []
+    for home, names in _package_members().items():
+        prefix = ".".join(home.relative_to(ROOT).parts)
+        for name in names:
+            full = f"{prefix}.{name}"
+            if full in NAMING_EXCEPTIONS:
+                continue
+            if name.startswith(home.name + "_"):
+                wrong.append(f"{full} repeats its package's name")
+            wrong += [
+                f"{full} extends {prefix}.{other}"
+                for other in names
+                if other != name and name.startswith(other + "_")
+            ]
+    assert not wrong, "\n".join(wrong)
