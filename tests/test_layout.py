@@ -20,6 +20,7 @@ is checked through what it passes on (it cannot carry a lower module up); give i
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "tradedata"
 
-#: Tiers from the bottom up. A name covers the module and, for a package, everything in it.
+#: Tiers from the bottom up. A name covers the module and, for a package, everything in it
+#: (except ``tradedata``, the root: only itself).
 TIERS: list[tuple[str, tuple[str, ...]]] = [
     # the vocabulary: errors, bars and timeframes, symbols, calendars, CSV reading
     (
@@ -159,13 +161,30 @@ def _cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
 
 
 def _describe(component: list[str]) -> str:
+    """The shortest circle through each module of ``component``, as import chains with lines."""
     members = set(component)
-    lines = [
-        f"  {a} -> {b} (line {GRAPH[a][b]})"
-        for a in component
-        for b in sorted(GRAPH[a])
-        if b in members
-    ]
+    seen: set[tuple[str, ...]] = set()
+    lines = []
+    for start in component:
+        paths = {start: [start]}
+        todo = [start]
+        chain = None
+        while todo and chain is None:  # breadth first, inside the component
+            current = todo.pop(0)
+            for target in sorted(GRAPH[current]):
+                if target == start:
+                    chain = [*paths[current], start]
+                    break
+                if target in members and target not in paths:
+                    paths[target] = [*paths[current], target]
+                    todo.append(target)
+        if chain is None:
+            continue
+        key = tuple(sorted(chain[:-1]))
+        if key not in seen:
+            seen.add(key)
+            hops = [f"{a} (line {GRAPH[a][b]})" for a, b in itertools.pairwise(chain)]
+            lines.append("  " + " -> ".join([*hops, chain[-1]]))
     return "\n".join(lines)
 
 
@@ -173,9 +192,8 @@ def _tier(module: str) -> int | None:
     best: tuple[int, int] | None = None  # (length of the matching name, tier)
     for rank, (_, names) in enumerate(TIERS):
         for name in names:
-            if (module == name or module.startswith(name + ".")) and (
-                best is None or len(name) > best[0]
-            ):
+            inside = module.startswith(name + ".") and name != "tradedata"  # the root: itself
+            if (module == name or inside) and (best is None or len(name) > best[0]):
                 best = (len(name), rank)
     return None if best is None else best[1]
 
@@ -217,15 +235,13 @@ def test_no_import_circles() -> None:
 def test_imports_point_down(module: str) -> None:
     rank = _tier(module)
     assert rank is not None
-    upward = {
-        target: path
-        for target, path in _reach(module).items()
-        if (other := _tier(target)) is not None and other > rank
-    }
-    assert not upward, "\n".join(
-        f"{module} ({TIERS[rank][0]}) reaches {t} ({TIERS[_tier(t) or 0][0]}): {' -> '.join(p)}"
-        for t, p in sorted(upward.items())
-    )
+    wrong = set()
+    for path in _reach(module).values():
+        for a, b in itertools.pairwise(path):
+            if (other := _tier(b)) is not None and other > rank:
+                wrong.add(f"{a} -> {b} (line {GRAPH[a][b]}, {TIERS[other][0]} tier)")
+                break
+    assert not wrong, f"{module} ({TIERS[rank][0]} tier) reaches up:\n" + "\n".join(sorted(wrong))
 
 
 @pytest.mark.parametrize("package", LEAVES)
