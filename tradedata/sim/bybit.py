@@ -112,7 +112,7 @@ class BybitRest(RestProtocol):
         return path.endswith("/kline")
 
     def _now(self) -> int:
-        return self.state.clock.now_ms()
+        return self.state.served_ms()
 
     def _fail(self, msg: str, code: int = 10001) -> web.Response:
         return json_response(envelope({}, self._now(), code=code, msg=msg))
@@ -202,9 +202,9 @@ class BybitRest(RestProtocol):
             return self._fail("params error: start must be less than end")
         if request.get(EMPTY_PAGE):
             return self.empty_page(request)
-        now = self._now()
+        now = self.state.clock.now_ms()
         aligned = None if start is None else tfs.floor_open(start, interval)
         bars = market.klines(interval, aligned, end, min(limit, MAX_LIMIT), now)
         self.state.stats.add("bars_served", len(bars))
         result = {"category": category, "symbol": market.market_id, "list": kline_rows(bars)}
-        return json_response(envelope(result, now))
+        return json_response(envelope(result, self._now()))

@@ -46,6 +46,10 @@ class SimState:
     sessions: set[Any] = field(default_factory=set)  # open StreamSessions
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def served_ms(self) -> int:
+        """The time the exchange's time endpoints report: sim time + ``Faults.time_offset``."""
+        return self.clock.now_ms() + int(self.faults.time_offset * 1000)
+
     def market(self, exchange: str, market_id: str) -> Market | None:
         """The market with exchange id ``market_id`` (e.g. ``BTCUSDT``), or None."""
         return self.markets.get(exchange, {}).get(market_id.upper())

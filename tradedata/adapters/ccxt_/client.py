@@ -35,7 +35,15 @@ T = TypeVar("T")
 
 #: Keys of ``ProviderSettings.options`` the ccxt adapter understands.
 ADAPTER_OPTIONS = frozenset(
-    {"market_types", "max_candles", "rate_limit", "rate_period", "time_ttl", "ccxt"}
+    {
+        "market_types",
+        "max_candles",
+        "rate_limit",
+        "rate_period",
+        "time_ttl",
+        "max_clock_skew",
+        "ccxt",
+    }
 )
 
 
@@ -66,6 +74,17 @@ def check_options(exchange_id: str, options: Mapping[str, Any]) -> dict[str, Any
                 ) from exc
             if value <= 0:
                 raise ConfigurationError(f"option {key!r} for {exchange_id} must be positive")
+    skew = out.get("max_clock_skew")
+    if skew is not None:
+        try:
+            ok = not isinstance(skew, bool) and 0 <= float(skew) < float("inf")
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigurationError(
+                f"option 'max_clock_skew' for {exchange_id} must be a number of seconds >= 0 "
+                "(or null: trust the exchange's clock alone)"
+            )
     return out
 
 

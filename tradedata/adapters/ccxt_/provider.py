@@ -21,7 +21,7 @@ import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Chunk, Page, Provider, ProviderSettings
 from tradedata.adapters.ccxt_.client import ClientPool, check_options
-from tradedata.adapters.ccxt_.clock import ServerClock
+from tradedata.adapters.ccxt_.clock import DEFAULT_MAX_SKEW, ServerClock
 from tradedata.adapters.ccxt_.klines import RAW_KLINES, KlineRequest
 from tradedata.adapters.ccxt_.traits import (
     LIMIT_PARSERS,
@@ -56,7 +56,9 @@ class CcxtProvider(Provider):
     on ccxt's sandbox mode, ``api_key``/``secret`` are handed to ccxt only. ``settings.options``
     may hold ``market_types`` (default ``["spot"]``), ``max_candles``, ``rate_limit`` with
     ``rate_period`` (weight per seconds to pace by, overriding the published limit),
-    ``time_ttl`` (seconds a server-time reading is trusted) and ``ccxt`` (extra ccxt config).
+    ``time_ttl`` (seconds a server-time reading is trusted), ``max_clock_skew`` (seconds the
+    exchange's clock may lead ours and still close a candle, default 5; null trusts the
+    exchange alone, e.g. for an accelerated simulator) and ``ccxt`` (extra ccxt config).
     """
 
     name: ClassVar[str] = "ccxt"
@@ -81,7 +83,13 @@ class CcxtProvider(Provider):
         )
         super().__init__(settings)
         ttl = float(self._options.get("time_ttl", 10.0))
-        self._clock = ServerClock(self._server_ms, ttl=ttl)
+        skew = self._options.get("max_clock_skew", DEFAULT_MAX_SKEW)
+        self._clock = ServerClock(
+            self._server_ms,
+            ttl=ttl,
+            max_skew=None if skew is None else float(skew),
+            name=exchange_id,
+        )
         self._has_time = bool(self._pool.prototype.has.get("fetchTime"))
         self._markets_lock = threading.Lock()
         self._raw_klines = RAW_KLINES.get(self.traits.raw_klines or "")
@@ -150,7 +158,8 @@ class CcxtProvider(Provider):
         return int(result)
 
     def now(self) -> pd.Timestamp:
-        """The exchange's clock (``fetch_time`` sampled every ``time_ttl`` seconds)."""
+        """When candles count as closed: the exchange's clock (``fetch_time`` sampled every
+        ``time_ttl`` seconds), never more than ``max_clock_skew`` seconds ahead of ours."""
         if not self._has_time:
             return super().now()
         return self._clock.now()
