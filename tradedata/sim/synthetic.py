@@ -63,7 +63,7 @@ def _bell(key: int, index: np.ndarray, stream: int) -> np.ndarray:
 class SyntheticSeries:
     """The 1m candle generator for one (exchange, symbol) under one seed."""
 
-    def __init__(self, seed: int, exchange: str, symbol: str) -> None:
+    def __init__(self, seed: int, exchange: str, symbol: str, zero_trade_rate: float = 0.0) -> None:
         base_asset = symbol.split("/")[0].upper()
         sym_rng = np.random.default_rng(stable_key(seed, "symbol", symbol))
         known = _KNOWN_PRICES.get(base_asset)
@@ -82,6 +82,7 @@ class SyntheticSeries:
             sel = (periods >= lo) & (periods < hi)
             self._tiers.append((step, (omega[sel] * step, phase[sel], amp[sel])))
         self._key = stable_key(seed, "noise", exchange, symbol)
+        self.zero_trade_rate = float(zero_trade_rate)
         self._volume_units = _QUOTE_PER_MINUTE / self.base_price * _VOLUME_UNIT
 
     @staticmethod
@@ -127,6 +128,24 @@ class SyntheticSeries:
         quote_units = np.rint(vol_units * typical)
         taker_quote_units = np.rint(quote_units * taker_units / vol_units)
         trades = np.maximum(1.0, np.rint(quote_units / _VOLUME_UNIT / 400.0 * season))
+        if self.zero_trade_rate > 0:
+            # A minute in which nothing traded is still a closed candle: flat at the last
+            # price (the previous close), volume, turnover and trade count 0 (Binance spot,
+            # recorded: [1702609080000,"251.90000000","251.90000000","251.90000000",
+            # "251.90000000","0.00000000",1702609139999,"0.00000000",0,...] in
+            # binance/binance-connector-python examples/websocket/spot/websocket_api/market/
+            # klines.py; "in no case would the open and close price [differ]" for a 0 volume
+            # candle: freqtrade/freqtrade issue #7597). The next traded minute opens at its own
+            # first trade.
+            quiet = hash_uniform(self._key, idx, 9) < self.zero_trade_rate
+            h, lo, c = np.where(quiet, o, h), np.where(quiet, o, lo), np.where(quiet, o, c)
+            vol_units, taker_units = (
+                np.where(quiet, 0.0, vol_units),
+                np.where(quiet, 0.0, taker_units),
+            )
+            quote_units = np.where(quiet, 0.0, quote_units)
+            taker_quote_units = np.where(quiet, 0.0, taker_quote_units)
+            trades = np.where(quiet, 0.0, trades)
         return Bars(
             open_time=idx * 60_000,
             open=o / self._scale,
