@@ -112,8 +112,8 @@ class ExchangeSimulator:
         self._requested_port = int(port)
         self._port: int | None = None
         listing = to_ms(history_start)
-        if not 0.0 <= zero_trade_rate <= 1.0:
-            raise InputError(f"zero_trade_rate must be within [0, 1], got {zero_trade_rate}")
+        if not 0.0 <= zero_trade_rate < 1.0:
+            raise InputError(f"zero_trade_rate must be within [0, 1), got {zero_trade_rate}")
         windows = _windows(outages)
         names = list(dict.fromkeys(normalize_symbol(s) for s in (*DEFAULT_SYMBOLS, *symbols)))
         markets: dict[str, dict[str, Market]] = {}

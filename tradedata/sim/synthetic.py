@@ -108,6 +108,25 @@ class SyntheticSeries:
         ticks = np.rint(self.base_price * np.exp(log_move) * self._scale)
         return np.maximum(ticks, 1.0)
 
+    def _quiet(self, minutes: np.ndarray) -> np.ndarray:
+        """Which minutes had no trade at all."""
+        return hash_uniform(self._key, minutes, 9) < self.zero_trade_rate
+
+    def _flat_prices(self, first_minute: int, quiet: np.ndarray, mids: np.ndarray) -> np.ndarray:
+        """The price of each quiet minute: the close of the last minute that traded before it
+        (the mid at the start of its quiet run), looking back past ``first_minute`` if needed."""
+        pos = np.arange(len(quiet))
+        starts = np.where(quiet & ~np.r_[False, quiet[:-1]], pos, -1)
+        run_start = np.maximum.accumulate(starts)
+        lead = mids[0]
+        if quiet[0]:  # the run began before this range: find where
+            m = first_minute
+            back = np.arange(first_minute - 1, max(0, first_minute - 4096) - 1, -1)
+            traded = np.flatnonzero(~self._quiet(back))
+            m = int(back[traded[0]]) + 1 if len(traded) else int(back[-1]) if len(back) else m
+            lead = self._mid_ticks(np.array([m], dtype="int64"))[0]
+        return np.where(run_start >= 0, mids[np.maximum(run_start, 0)], lead)
+
     def minutes(self, first_minute: int, count: int) -> Bars:
         """Bars for minutes ``first_minute .. first_minute + count - 1`` (minutes since epoch)."""
         if count <= 0:
@@ -137,8 +156,10 @@ class SyntheticSeries:
             # klines.py; "in no case would the open and close price [differ]" for a 0 volume
             # candle: freqtrade/freqtrade issue #7597). The next traded minute opens at its own
             # first trade.
-            quiet = hash_uniform(self._key, idx, 9) < self.zero_trade_rate
-            h, lo, c = np.where(quiet, o, h), np.where(quiet, o, lo), np.where(quiet, o, c)
+            quiet = self._quiet(idx)
+            flat = self._flat_prices(first_minute, quiet, mids)
+            o, h = np.where(quiet, flat, o), np.where(quiet, flat, h)
+            lo, c = np.where(quiet, flat, lo), np.where(quiet, flat, c)
             vol_units, taker_units = (
                 np.where(quiet, 0.0, vol_units),
                 np.where(quiet, 0.0, taker_units),
