@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from tradedata.adapters.paging import PagingRules
 from tradedata.adapters.resilience import (
     CallStats,
     RetryPolicy,
@@ -209,6 +210,15 @@ class Provider(ABC):
         Return a frame (any column case; normalised here) or a :class:`Page`. Raise errors from
         :mod:`tradedata.errors`. A bare frame shorter than ``limit`` counts as complete.
         """
+
+    def paging_rules(self, timeframe: Timeframe) -> PagingRules:
+        """How this provider's bar endpoint pages ``timeframe`` bars.
+
+        The default is conservative: ``since`` + ``limit`` only, nothing trusted beyond the bars
+        an answer holds. Providers that mark their pages with ``Page(complete=...)`` (next-page
+        tokens, one-shot ranges) need nothing more; exchanges declare what they document.
+        """
+        return PagingRules(max_candles=self.capabilities.max_candles)
 
     def now(self) -> pd.Timestamp:
         """The provider's clock (exchanges override this with their server time)."""
