@@ -225,7 +225,18 @@ class Provider(ABC):
         an answer holds. Providers that mark their pages with ``Page(complete=...)`` (next-page
         tokens, one-shot ranges) need nothing more; exchanges declare what they document.
         """
-        return PagingRules(max_candles=self.capabilities.max_candles)
+        bars, reason = self.history_depth(timeframe)
+        return PagingRules(
+            max_candles=self.capabilities.max_candles, history_bars=bars, history_reason=reason
+        )
+
+    def history_depth(self, timeframe: Timeframe) -> tuple[int | None, str]:
+        """Bars back from now served for ``timeframe`` (None: unlimited), and the reason."""
+        days = self.capabilities.history_days.get(timeframe.name)
+        if days is None:
+            return None, ""
+        bars = max(1, int(pd.Timedelta(days=days) // timeframe.delta))
+        return bars, f"{self.name} serves {timeframe.name} bars only for the last {days} days"
 
     def now(self) -> pd.Timestamp:
         """The provider's clock (exchanges override this with their server time)."""

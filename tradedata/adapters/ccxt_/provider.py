@@ -176,13 +176,7 @@ class CcxtProvider(Provider):
         ``limit`` only (no end sent), every page verified, a short page never taken as the end.
         """
         known = _KNOWN_PAGING.get(self.exchange_id)
-        days = self.traits.history_days.get(timeframe.name)
-        history = None if days is None else max(1, int(pd.Timedelta(days=days) / timeframe.delta))
-        reason = (
-            f"{self.exchange_id} keeps only {days} days of {timeframe.name} bars"
-            if days is not None
-            else ""
-        )
+        history, reason = self.history_depth(timeframe)
         if known is None:
             return PagingRules(
                 max_candles=self.capabilities.max_candles,
