@@ -49,6 +49,10 @@ CACHE_ONLY = "cache"
 FLUSH_BARS = 50_000
 #: Most recent stored bars fetched again when a series is extended (late corrections).
 RECHECK_BARS = 2
+#: ... and at least this much bar time: a bar is judged closed by the exchange's clock held to
+#: ours + a bounded skew (``max_clock_skew``, 5 s by default), so bars that ended within that
+#: bound of the fetch may still have been settling; they are fetched again until final.
+RECHECK_SECONDS = 5.0
 
 #: ``quality_fn(symbol, timeframe)``: the function computing a partition's quality block.
 QualityFn = Callable[[str, Timeframe], Callable[[pd.DataFrame], dict[str, Any]]]
@@ -117,7 +121,10 @@ class FetchEngine:
         if tf.next_open(last_end) != start:
             return start
         back = last_end
+        settle = tf.next_open(last_end) - pd.Timedelta(seconds=RECHECK_SECONDS)
         for _ in range(RECHECK_BARS - 1):
+            back = tf.floor(back - pd.Timedelta(nanoseconds=1))
+        while tf.next_open(back) > settle:  # short bars: cover the whole skew bound
             back = tf.floor(back - pd.Timedelta(nanoseconds=1))
         return back
 

@@ -121,3 +121,25 @@ def test_exchange_clock_ahead_never_stores_the_open_candle(ahead_sim, exchange, 
         assert stored.index[-1] == OPEN_BAR + pd.Timedelta(minutes=2)
     finally:
         dm.close()
+
+
+@pytest.mark.parametrize(
+    ("timeframe", "expected_back"),
+    [("1m", "2024-03-01 10:28"), ("1s", "2024-03-01 10:29:54"), ("1h", "2024-03-01 09:00")],
+)
+def test_extension_rechecks_every_bar_that_ended_within_the_skew_bound(
+    tmp_path: Path, timeframe, expected_back
+):
+    from tradedata.model import parse_timeframe
+
+    dm = DataManager(cache_dir=tmp_path / "cache", providers={})
+    try:
+        tf = parse_timeframe(timeframe)
+        last = tf.floor(pd.Timestamp("2024-03-01 10:29:59", tz="UTC"))
+        dm.cache.add_coverage("BTC/USDT", tf.name, last - tf.delta * 50, last, "binance")
+
+        back = dm.engine._recheck_start("BTC/USDT", tf, tf.next_open(last))
+
+        assert back == pd.Timestamp(expected_back, tz="UTC")
+    finally:
+        dm.close()
