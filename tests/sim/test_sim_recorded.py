@@ -215,3 +215,20 @@ def test_binance_cuts_a_connection_at_the_end_of_its_lifetime(make_sim):
     assert 0.4 <= lasted < 3.0
     assert code == 1000
     assert sim.stats.faults["ws_lifetime"] == 1
+
+
+def test_cli_takes_the_recorded_behaviours(capsys):
+    from tradedata.sim import cli_main
+
+    code = cli_main(
+        [
+            "--port", "0", "--duration", "0.2", "--speed", "60", "--zero-trade-rate", "0.2",
+            "--outage", "2024-03-01T10:00/2024-03-01T11:30", "--close-delay", "1.0",
+            "--connection-lifetime", "60", "--time-offset", "-3",
+        ]
+    )  # fmt: skip
+
+    assert code == 0
+    assert "max_clock_skew" in capsys.readouterr().out
+    assert cli_main(["--port", "0", "--duration", "0.1", "--outage", "2024-03-01"]) == 1
+    assert cli_main(["--port", "0", "--duration", "0.1", "--zero-trade-rate", "1"]) == 1
