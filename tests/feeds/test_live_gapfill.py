@@ -49,3 +49,29 @@ def test_every_bar_missed_in_a_long_outage_is_delivered(
     assert not [n for n in strategy.notices if " gap" in n or n.startswith(f"{exchange}: gap")]
     assert sim.stats.faults["ws_drop"] >= 1
     assert seen.index[-1] >= sim.now().floor("min") - pd.Timedelta(minutes=10)
+
+
+@pytest.mark.parametrize("exchange", ["bybit", "binance"])
+def test_an_exchange_outage_passes_without_invented_bars_or_a_false_gap(
+    sim: ExchangeSimulator, make_store, exchange
+):
+    store = make_store(sim, exchange)
+    data = store.getdata(
+        dataname="BTC/USDT", timeframe=bt.TimeFrame.Minutes, compression=1, backfill_bars=5
+    )
+    halted: list[pd.Timestamp] = []
+
+    def halt(_strategy: object) -> None:
+        # the exchange stops trading for 4 minutes: no candles at all, REST or websocket
+        soon = sim.now().floor("min") + pd.Timedelta(minutes=2)
+        halted.extend([soon, soon + pd.Timedelta(minutes=4)])
+        sim.set_outages([(soon, soon + pd.Timedelta(minutes=4))])
+
+    strategy, _ = run_session([data], stop_after=14, actions={2: halt})
+
+    seen = assert_canonical(sim, exchange, "BTC/USDT", strategy.rows[data])
+    assert seen.index[-1] > halted[1]  # the feed went on past the halt ...
+    inside = seen[(seen.index >= halted[0]) & (seen.index < halted[1])]
+    assert inside.empty  # ... with nothing made up for it
+    assert not [n for n in strategy.notices if "gap" in n]
+    assert strategy.statuses[data][-1] == "LIVE"
