@@ -83,10 +83,16 @@ class Market(ABC):
         first = tfs.floor_open(self.first_open_ms, timeframe)
         lo = first if start_ms is None else max(first, tfs.ceil_open(start_ms, timeframe))
         hi = tfs.floor_open(now_ms if end_ms is None else min(end_ms, now_ms), timeframe)
+        if tfs.shift(hi, 1, timeframe) > now_ms and not self._has_begun(timeframe, hi, now_ms):
+            hi = tfs.shift(hi, -1, timeframe)  # the open bar has not traded yet: no row
         if hi < lo or limit <= 0:
             return Bars.empty()
         opens = self._select(timeframe, lo, hi, limit, from_start)
         return self._materialise(timeframe, opens, now_ms)
+
+    def _has_begun(self, timeframe: str, open_ms: int, now_ms: int) -> bool:
+        """False if the still-open bar at ``open_ms`` has no minute to show yet."""
+        return True
 
     def is_closed(self, timeframe: str, open_ms: np.ndarray, now_ms: int) -> np.ndarray:
         """Boolean mask: which bars (by open time) have closed by ``now_ms``."""
@@ -225,6 +231,10 @@ class SyntheticMarket(Market):
                 keep &= (bars.open_time < a) | (bars.open_time >= b)
             bars = bars.take(keep)
         return bars
+
+    def _has_begun(self, timeframe: str, open_ms: int, now_ms: int) -> bool:
+        minute = tfs.floor_open(now_ms, "1m")
+        return not any(a <= open_ms and minute < b for a, b in self.outages)
 
     def in_outage(self, ms: int) -> bool:
         """True if ``ms`` falls inside an outage window."""
