@@ -20,7 +20,7 @@ from tests.feeds.test_live_sessions import (  # noqa: F401 - fixtures and helper
     run_session,
     sim,
 )
-from tradedata.sim import ExchangeSimulator, Faults
+from tradedata.sim import ExchangeSimulator, Faults, StreamSettings
 
 OUTAGE_BARS = 1500  # more than one Bybit page (1000 bars)
 
@@ -75,3 +75,23 @@ def test_an_exchange_outage_passes_without_invented_bars_or_a_false_gap(
     assert inside.empty  # ... with nothing made up for it
     assert not [n for n in strategy.notices if "gap" in n]
     assert strategy.statuses[data][-1] == "LIVE"
+
+
+def test_binance_24h_cut_is_reconnected_without_a_missing_or_repeated_bar(make_store):
+    streams = StreamSettings(
+        update_interval=2.0, min_interval=0.05, ping_interval=None, connection_lifetime=1.5
+    )  # Binance's 24 hours, scaled
+    with ExchangeSimulator(
+        seed=8, speed=120.0, start="2024-03-06 12:00:20", history_start="2024-03-01",
+        streams=streams,
+    ) as cutting:  # fmt: skip
+        store = make_store(cutting, "binance")
+        data = store.getdata(
+            dataname="ETH/USDT", timeframe=bt.TimeFrame.Minutes, compression=1, backfill_bars=3
+        )
+
+        strategy, _ = run_session([data], stop_after=10)
+
+        assert_canonical(cutting, "binance", "ETH/USDT", strategy.rows[data])
+        assert cutting.stats.faults["ws_lifetime"] >= 2
+        assert sum(n.startswith("binance: reconnected") for n in strategy.notices) >= 2
