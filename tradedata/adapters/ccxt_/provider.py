@@ -46,15 +46,18 @@ GENERIC_CAPABILITIES = Capabilities(
 )
 
 
-#: Documented paging per exchange: (which end an over-full window keeps, short page is the end).
+#: Documented paging per exchange: (which end an over-full window keeps, short page is the end,
+#: widest window sent in candles).
 #: Binance spot klines: "If startTime is sent, klines are returned from startTime" oldest first
 #: up to ``limit`` (developers.binance.com, spot REST "Kline/Candlestick data"), so a shorter
 #: page means nothing more up to ``endTime``. Bybit v5 ``/v5/market/kline`` answers the newest
-#: ``limit`` bars of ``[start, end]`` (issue 10; bybit-exchange.github.io/docs/v5/market/kline).
-_KNOWN_PAGING: dict[str, tuple[str, bool]] = {
-    "binance": ("oldest", True),
-    "binanceus": ("oldest", True),
-    "bybit": ("newest", False),
+#: ``limit`` (1..1000) bars of ``[start, end]`` (bybit-exchange.github.io/docs/v5/market/kline;
+#: issue 10), so a shorter answer is the whole window; windows are sent at most 1000 candles
+#: wide (as public Bybit clients page), so no answer can be over-full whichever end it keeps.
+_KNOWN_PAGING: dict[str, tuple[str, bool, int | None]] = {
+    "binance": ("oldest", True, None),
+    "binanceus": ("oldest", True, None),
+    "bybit": ("newest", True, 1000),
 }
 
 
@@ -192,12 +195,13 @@ class CcxtProvider(Provider):
                 history_bars=history,
                 history_reason=reason,
             )
-        keeps, short_is_end = known
+        keeps, short_is_end, window = known
         return PagingRules(
             max_candles=self.capabilities.max_candles,
             keeps=keeps,
             sends_end=self.traits.end_param,
             short_page_is_end=short_is_end,
+            max_window=None if window is None else min(window, self.capabilities.max_candles),
             history_bars=history,
             history_reason=reason,
         )
