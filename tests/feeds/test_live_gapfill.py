@@ -95,3 +95,27 @@ def test_binance_24h_cut_is_reconnected_without_a_missing_or_repeated_bar(make_s
         assert_canonical(cutting, "binance", "ETH/USDT", strategy.rows[data])
         assert cutting.stats.faults["ws_lifetime"] >= 2
         assert sum(n.startswith("binance: reconnected") for n in strategy.notices) >= 2
+
+
+def test_a_fill_the_exchange_cannot_prove_raises_with_the_reason(tmp_path, monkeypatch):
+    from tradedata.adapters.paging import Unfetched
+    from tradedata.errors import TemporaryProviderError
+    from tradedata.feeds.live_rest import RestSource
+    from tradedata.fetching import FetchResult
+    from tradedata.manager import DataManager
+    from tradedata.model import parse_timeframe
+
+    dm = DataManager(cache_dir=tmp_path / "cache", providers={})
+    try:
+        source = RestSource(dm, "bybit", "BTC/USDT", parse_timeframe("1m"))
+        start = pd.Timestamp("2024-03-01 09:00", tz="UTC")
+        end = start + pd.Timedelta(minutes=30)
+        newest = int(end.value // 1_000_000)
+        monkeypatch.setattr(source, "last_closed_ms", lambda: newest)
+        unproven = Unfetched(start, end, "bybit answers only its newest 1000 1m bars")
+        monkeypatch.setattr(dm, "fetch_missing", lambda *a, **k: FetchResult(unfetched=[unproven]))
+
+        with pytest.raises(TemporaryProviderError, match="newest 1000 1m bars"):
+            source.closed_bars(newest - 30 * 60_000, newest)
+    finally:
+        dm.close()
