@@ -25,7 +25,8 @@ class StreamSettings:
     ``close_delay``: sim seconds after a candle's end before its closed message goes out. Real
     Binance sends the ``"x":true`` kline 1-2 s late: event times 1.39 s and 2.39 s after the
     end on spot (cryptofeed sample_data/BINANCE.ws.1.0 at commit cca7f121, FTMUSDT and SXPBTC
-    1m), 1.76 s on Binance US (sample_data/BINANCE_US.ws.1.0 at 906605df, OMGBUSD 1m).
+    1m), 1.76 s on Binance US (sample_data/BINANCE_US.ws.1.0 at 906605df, OMGBUSD 1m). No
+    public Bybit recording with its timing was found; Bybit streams use the same setting.
 
     ``connection_lifetime``: wall seconds after which the server closes a Binance stream
     connection: "A single connection to stream.binance.com is only valid for 24 hours; expect

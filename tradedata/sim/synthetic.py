@@ -154,8 +154,9 @@ class SyntheticSeries:
             # "251.90000000","0.00000000",1702609139999,"0.00000000",0,...] in
             # binance/binance-connector-python examples/websocket/spot/websocket_api/market/
             # klines.py; "in no case would the open and close price [differ]" for a 0 volume
-            # candle: freqtrade/freqtrade issue #7597). The next traded minute opens at its own
-            # first trade.
+            # candle: freqtrade/freqtrade issue #7597). Bybit lists such minutes too, with
+            # volume and turnover "0" (no Bybit recording of one was found: same flat shape).
+            # The next traded minute opens at its own first trade.
             quiet = self._quiet(idx)
             flat = self._flat_prices(first_minute, quiet, mids)
             o, h = np.where(quiet, flat, o), np.where(quiet, flat, h)
