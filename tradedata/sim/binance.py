@@ -314,6 +314,10 @@ class BinanceRest(RestProtocol):
         if request.get(EMPTY_PAGE):
             return self.empty_page(request)
         now = self.state.clock.now_ms()
+        # With startTime the oldest `limit` bars from it (ccxt issue #8068 records a
+        # startTime+limit=6 answer starting at startTime, skipping a halted hour); "If startTime
+        # and endTime are not sent, the most recent klines are returned" (Binance spot REST
+        # docs, Kline/Candlestick data). Halted periods have no rows (see SyntheticMarket).
         bars = market.klines(interval, start, end, min(limit, MAX_LIMIT), now)
         self.state.stats.add("bars_served", len(bars))
         body = kline_body(bars, interval)
