@@ -57,6 +57,16 @@ def test_bybit_start_alone_pages_forward_and_nothing_means_latest(frozen_sim):
     assert latest == sorted(latest, reverse=True)
 
 
+def test_bybit_linear_klines_are_the_same_bars(frozen_sim):
+    start = FROZEN_NOW.floor("min") - pd.Timedelta(minutes=300)
+    query = f"symbol=BTCUSDT&interval=1&start={ms(start)}&limit=5"
+
+    spot = get(frozen_sim, "/v5/market/kline?category=spot&" + query)["result"]
+    linear = get(frozen_sim, "/v5/market/kline?category=linear&" + query)["result"]
+
+    assert linear["category"] == "linear" and linear["list"] == spot["list"]
+
+
 def test_ccxt_with_until_gets_the_newest_bars_of_the_window(frozen_sim):
     exchange = ccxt.bybit(ccxt_config("bybit", frozen_sim))
     start = FROZEN_NOW.floor("min") - pd.Timedelta(minutes=300)

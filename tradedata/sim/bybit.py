@@ -3,7 +3,7 @@
 Every answer is HTTP 200 with the ``retCode``/``retMsg``/``result``/``retExtInfo``/``time``
 envelope; bad parameters or unknown symbols are ``retCode`` 10001; too many requests ``retCode``
 10006 with ``X-Bapi-Limit*`` headers. Only spot markets are simulated; other categories list
-nothing.
+nothing in instruments-info (the simulated markets answer kline requests as spot and linear).
 
 Kline windows behave as Bybit v5's do (each rule cited where it is applied in :meth:`kline`):
 lists are newest first; a ``start`` inside a bar includes that bar; a window ``[start, end]``
@@ -191,7 +191,7 @@ class BybitRest(RestProtocol):
             return self._fail("params error: category is invalid")
         if interval is None:
             return self._fail("params error: interval is invalid")
-        if market is None or category != "spot":
+        if market is None or category not in ("spot", "linear"):  # as on the linear stream
             return self._fail("params error: symbol invalid")
         try:
             start = int_param(request, "start")
