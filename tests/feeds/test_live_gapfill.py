@@ -101,10 +101,7 @@ def test_a_fill_the_exchange_cannot_prove_raises_with_the_reason(tmp_path, monke
     from tradedata.adapters.paging import Unfetched
     from tradedata.errors import TemporaryProviderError
 
-    try:  # the live package's layout (tradedata.feeds.live.rest) or the flat one
-        from tradedata.feeds.live.rest import RestSource  # type: ignore[import-not-found]
-    except ImportError:
-        from tradedata.feeds.live_rest import RestSource
+    from tradedata.feeds.live.rest import RestSource
     from tradedata.fetching import FetchResult
     from tradedata.manager import DataManager
     from tradedata.model import parse_timeframe

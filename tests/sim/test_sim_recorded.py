@@ -19,10 +19,7 @@ from simhelpers import FAST_STREAMS, FROZEN_NOW, ccxt_config, ms
 from tradedata.errors import InputError
 from tradedata.sim import ExchangeSimulator, StreamSettings
 
-try:  # the live package's layout (tradedata.feeds.live.dialects) or the flat one
-    from tradedata.feeds.live.dialects import BYBIT  # type: ignore[import-not-found]
-except ImportError:
-    from tradedata.feeds.live_dialects import BYBIT
+from tradedata.feeds.live.dialects import BYBIT
 
 
 def get(sim: ExchangeSimulator, path: str) -> Any:
