@@ -100,7 +100,6 @@ def test_binance_24h_cut_is_reconnected_without_a_missing_or_repeated_bar(make_s
 def test_a_fill_the_exchange_cannot_prove_raises_with_the_reason(tmp_path, monkeypatch):
     from tradedata.adapters.paging import Unfetched
     from tradedata.errors import TemporaryProviderError
-
     from tradedata.feeds.live.rest import RestSource
     from tradedata.fetching import FetchResult
     from tradedata.manager import DataManager

@@ -17,9 +17,8 @@ import websockets
 from simhelpers import FAST_STREAMS, FROZEN_NOW, ccxt_config, ms
 
 from tradedata.errors import InputError
-from tradedata.sim import ExchangeSimulator, StreamSettings
-
 from tradedata.feeds.live.dialects import BYBIT
+from tradedata.sim import ExchangeSimulator, StreamSettings
 
 
 def get(sim: ExchangeSimulator, path: str) -> Any:
