@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tradedata import cli_ops
+from tradedata import ops
 from tradedata.errors import TradeDataError
 
 __all__ = ["main"]
@@ -51,7 +51,7 @@ def _load(args: argparse.Namespace) -> Any:
     frame = dm.get_ohlcv(args.symbol, args.timeframe, args.start, args.end, provider=provider)
     if frame.empty:
         raise TradeDataError(f"no bars for {args.symbol} {args.timeframe} in the cache")
-    cli_ops.check_provider(args, frame)
+    ops.check_provider(args, frame)
     return frame
 
 
@@ -98,7 +98,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     """Fetch a range into the cache (only what is missing) and print a summary."""
     dm = _manager(args)
     frame = dm.get_ohlcv(args.symbol, args.timeframe, args.start, args.end, provider=args.provider)
-    cli_ops.check_provider(args, frame)
+    ops.check_provider(args, frame)
     report = frame.attrs["quality"]
     summary = {
         "symbol": frame.attrs["symbol"],
@@ -113,7 +113,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary)
     else:
-        print(cli_ops.plain(" ".join(f"{k}={v}" for k, v in summary.items())))
+        print(ops.plain(" ".join(f"{k}={v}" for k, v in summary.items())))
     return 0
 
 
@@ -158,8 +158,8 @@ def _cache_clear(args: argparse.Namespace, cache: Any) -> int:
 def cmd_cache(args: argparse.Namespace) -> int:
     """Cache maintenance: info, verify, export, import, clear, delete."""
     action = {
-        "info": cli_ops.cache_info,
-        "delete": cli_ops.cache_delete,
+        "info": ops.cache_info,
+        "delete": ops.cache_delete,
         "verify": _cache_verify,
         "export": _cache_transfer,
         "import": _cache_transfer,
@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cli_ops.add_global_options(parser)
+    ops.add_global_options(parser)
     parser.add_argument("--cache-dir", help="cache dir (default: DATA_CACHE_DIR or user cache)")
     parser.add_argument("--config", help="YAML config file (default: TRADEDATA_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -272,11 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_fundamentals)
 
-    cli_ops.register(sub)
+    ops.register(sub)
     # their own parsers take the rest of the line (main() hands them over directly, too)
-    for name, helptext in cli_ops.FORWARDED.items():
+    for name, helptext in ops.FORWARDED.items():
         p = sub.add_parser(name, help=helptext, add_help=False)
-        p.set_defaults(func=cli_ops.forward(name))
+        p.set_defaults(func=ops.forward(name))
     for name, helptext, module, func, adder in _EXTRA_COMMANDS:
         p = sub.add_parser(name, help=helptext)
         _add_extra_args(adder, p)
@@ -335,22 +335,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["zipline"]:
         from tradedata.feeds.zipline import cli_main as zipline_main
 
-        return cli_ops.guard_extra("tradedata zipline", zipline_main, argv[1:])
+        return ops.guard_extra("tradedata zipline", zipline_main, argv[1:])
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
-    if args.command in cli_ops.FORWARDED:  # e.g. tradedata --quiet sim --port 0
-        args.rest = argv[cli_ops.verb_index(argv, args.command) + 1 :]
+    if args.command in ops.FORWARDED:  # e.g. tradedata --quiet sim --port 0
+        args.rest = argv[ops.verb_index(argv, args.command) + 1 :]
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
-        with cli_ops.setup(args):
+        with ops.setup(args):
             code = int(args.func(args))
             sys.stdout.flush()
         return code
     except BrokenPipeError:
-        return cli_ops.on_broken_pipe()
+        return ops.on_broken_pipe()
     except TradeDataError as exc:
-        print(f"error: {cli_ops.plain(str(exc))}", file=sys.stderr)
+        print(f"error: {ops.plain(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

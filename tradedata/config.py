@@ -30,7 +30,7 @@ from typing import Any
 
 from tradedata.errors import ConfigurationError
 
-__all__ = ["Config", "is_loopback_url", "load_config", "provider_settings"]
+__all__ = ["Config", "load_config", "provider_settings"]
 
 _KNOWN_TOP = {"cache_dir", "cache_max_size_gb", "providers", "rules", "fundamentals"}
 _KNOWN_PROVIDER_KEYS = {"url", "ws_url", "api_key", "secret", "sandbox", "timeout", "options"}
@@ -60,16 +60,6 @@ class Config:
     def __repr__(self) -> str:
         names = ", ".join(sorted(self.providers))
         return f"Config(cache_dir={self.cache_dir!r}, providers=[{names}])"
-
-
-def is_loopback_url(url: str | None) -> bool:
-    """True when ``url`` points at this machine (``localhost``, ``127.x.x.x``, ``::1``)."""
-    if not url:
-        return False
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(str(url)).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _default_path() -> Path:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tradedata.config import KEY_ENV, Config, is_loopback_url, provider_settings
+from tradedata.adapters.resilience import is_loopback_url
+from tradedata.config import KEY_ENV, Config, provider_settings
 from tradedata.errors import AllProvidersFailedError, ConfigurationError
 from tradedata.model import parse_timeframe
 from tradedata.symbols import AssetClass, classify_symbol, symbol_info
@@ -217,6 +218,8 @@ class ProviderSelector:
                 chosen.append(name)
             else:
                 notes.append(reason)
+        if not rule.providers:
+            notes.append(f"the rule for {symbol} {timeframe} names no provider")
         self.notes = notes
         if not chosen:
             raise AllProvidersFailedError(

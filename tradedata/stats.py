@@ -25,14 +25,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tradedata import metrics
 
 log = logging.getLogger("tradedata.stats")
-
-if TYPE_CHECKING:
-    from tradedata.manager import DataManager
 
 __all__ = ["Stats", "collect", "flush", "human_bytes", "reset", "track", "untrack"]
 
@@ -85,17 +82,17 @@ def reset(directory: str | Path) -> None:
         _baselines[str(directory.resolve())] = metrics.snapshot()
 
 
-def track(manager: DataManager) -> None:
-    """Count from now for ``manager``'s cache directory; flush it at interpreter exit."""
-    key = str(Path(manager.cache_dir).resolve())
+def track(directory: str | Path) -> None:
+    """A manager opened ``directory``: count from now for it; flush it at interpreter exit."""
+    key = str(Path(directory).resolve())
     with _lock:
         _baselines.setdefault(key, metrics.snapshot())
         _open_dirs[key] = _open_dirs.get(key, 0) + 1
 
 
-def untrack(manager: DataManager) -> None:
-    """``manager`` is closed: flush its directory now, not at exit."""
-    directory = Path(manager.cache_dir)
+def untrack(directory: str | Path) -> None:
+    """A manager of ``directory`` is closed: flush it now, not at exit."""
+    directory = Path(directory)
     key = str(directory.resolve())
     with _lock:
         left = _open_dirs.pop(key, 1) - 1

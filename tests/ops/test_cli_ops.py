@@ -209,8 +209,8 @@ def test_quiet_and_verbose(sim: ExchangeSimulator, cache_dir: Path) -> None:
 def test_cli_warnings_are_one_plain_line() -> None:
     script = """
 import argparse, warnings, pandas as pd
-from tradedata import cli_ops
-session = cli_ops.setup(argparse.Namespace(quiet=False, verbose=0))
+from tradedata import ops
+session = ops.setup(argparse.Namespace(quiet=False, verbose=0))
 session.__enter__()
 t = pd.Timestamp("2026-12-04 15:00", tz="UTC")
 warnings.warn(f"BTC/USDT 1h: could not fetch {t!r}..{t.isoformat()}")

@@ -10,8 +10,7 @@ import pytest
 from tests.support.memory_provider import MemoryProvider, synthetic
 from tradedata.adapters import create_provider
 from tradedata.adapters.base import ProviderSettings
-from tradedata.adapters.resilience import connection_refused
-from tradedata.config import is_loopback_url
+from tradedata.adapters.resilience import connection_refused, is_loopback_url
 from tradedata.errors import TemporaryProviderError
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "breaker_states",
     "call_with_resilience",
     "connection_refused",
+    "is_loopback_url",
     "shared_breaker",
     "shared_bucket",
 ]
@@ -69,6 +70,16 @@ class RetryPolicy:
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             wait = max(wait, float(error.retry_after))
         return wait
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """True when ``url`` points at this machine (``localhost``, ``127.x.x.x``, ``::1``)."""
+    if not url:
+        return False
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(str(url)).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def connection_refused(error: BaseException) -> bool:

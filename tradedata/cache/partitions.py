@@ -10,8 +10,8 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+import tradedata.cache.codec as codec
 from tradedata import metrics
-from tradedata.cache import codec
 from tradedata.cache.codec import MemberInfo
 from tradedata.cache.layout import iso, month_edges
 from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS
