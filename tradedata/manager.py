@@ -176,9 +176,12 @@ class DataManager:
     ) -> FetchResult:
         """Fetch the parts of ``[start, end]`` the coverage record lacks (see
         :meth:`FetchEngine.fetch_missing <tradedata.fetching.FetchEngine.fetch_missing>`)."""
-        return self.engine.fetch_missing(
-            symbol, timeframe, start, end, provider=provider, on_chunk=on_chunk, refresh=refresh
-        )
+        from tradedata.logs import log_context
+
+        with log_context(symbol=str(symbol), timeframe=str(timeframe)):  # for JSON log lines
+            return self.engine.fetch_missing(
+                symbol, timeframe, start, end, provider=provider, on_chunk=on_chunk, refresh=refresh
+            )
 
     def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
         """Extend a cached series to now (re-checking its last stored bars)."""

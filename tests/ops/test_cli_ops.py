@@ -152,6 +152,14 @@ dm = DataManager(cache_dir={str(cache_dir)!r})
 fail = lambda page: TemporaryProviderError("boom") if page == 2 else None
 dm.add_provider(MemoryProvider(synthetic("2024-01-01", 500), "2024-01-02", fail=fail), "memory")
 dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01 00:00", "2024-01-01 02:59", provider="memory")
+from tradedata.errors import AuthenticationError, TradeDataError
+dead = lambda page: AuthenticationError("key revoked")
+gone = MemoryProvider(synthetic("2024-01-01", 500), "2024-01-02", fail=dead, name="dead")
+dm.add_provider(gone, "dead")
+try:
+    dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01 03:00", "2024-01-01 03:59", provider="dead")
+except TradeDataError:
+    pass
 """
     env = _env(TRADEDATA_LOG_FORMAT="json", TRADEDATA_LOG_LEVEL="DEBUG")
     proc = subprocess.run(
@@ -160,7 +168,9 @@ dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01 00:00", "2024-01-01 02:59", provider=
     assert proc.returncode == 0, proc.stderr
     records = _records(proc.stderr)
     assert records and len(records) == len(proc.stderr.strip().splitlines())  # all JSON
-    requests = [r for r in records if r["logger"] == "tradedata.providers"]
+    requests = [
+        r for r in records if r["logger"] == "tradedata.providers" and r["provider"] == "memory"
+    ]
     assert all(
         r["provider"] == "memory" and r["symbol"] == "BTC/USDT" and r["timeframe"] == "1m"
         for r in requests
@@ -172,6 +182,9 @@ dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01 00:00", "2024-01-01 02:59", provider=
     ids = {r["request_id"] for r in requests}
     assert len(ids) == 2  # two pages of 100 bars... one of which failed once
     assert {"time", "level", "message"} <= set(records[0])
+    (failure,) = [r for r in records if r["message"].startswith("dead failed for")]
+    assert failure["level"] == "WARNING" and failure["provider"] == "dead"
+    assert failure["symbol"] == "BTC/USDT" and failure["timeframe"] == "1m"
 
 
 def test_yfinance_chatter_goes_through_tradedata_logging() -> None:
