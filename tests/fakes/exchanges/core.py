@@ -156,7 +156,8 @@ class Dialect:
 
     ``routes`` map a path to a handler returning a JSON-able body (or a ready
     :class:`FakeResponse`); ``candle_paths`` name the kline endpoints (counted apart);
-    ``prefix_routes`` serve paths that carry parameters (Bitfinex's candle paths).
+    ``prefix_routes`` serve paths that carry parameters (Bitfinex's candle paths);
+    ``history_bars`` is the depth of the deepest kline endpoint (its rules cite the docs).
     """
 
     exchange_id: str
@@ -165,6 +166,8 @@ class Dialect:
     routes: Mapping[str, Handler]
     candle_paths: frozenset[str]
     prefix_routes: Mapping[str, Handler] = field(default_factory=dict)
+    #: bars back from the open bar (included) the deepest endpoint serves (None: all)
+    history_bars: int | None = None
 
 
 class ExchangeFake:

@@ -108,6 +108,7 @@ def kraken() -> Dialect:
             "/0/public/OHLC": _kraken_ohlc,
         },
         candle_paths=frozenset({"/0/public/OHLC"}),
+        history_bars=KRAKEN_OHLC.history_bars,
     )
 
 
@@ -285,6 +286,7 @@ def gate() -> Dialect:
             "/api/v4/spot/candlesticks": _gate_candles,
         },
         candle_paths=frozenset({"/api/v4/spot/candlesticks"}),
+        history_bars=GATE_CANDLES.history_bars,
     )
 
 
