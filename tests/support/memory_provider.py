@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Provider, ProviderSettings, RateLimit
+from tradedata.adapters.paging import PagingRules
 from tradedata.adapters.resilience import RetryPolicy
 from tradedata.model import Timeframe, to_utc
 from tradedata.symbols import AssetClass
@@ -62,6 +63,15 @@ class MemoryProvider(Provider):
 
     def now(self) -> pd.Timestamp:
         return self._now
+
+    def paging_rules(self, timeframe: Timeframe) -> PagingRules:
+        # what fetch_page below does: the oldest bars from since, up to an inclusive until
+        return PagingRules(
+            max_candles=self.capabilities.max_candles,
+            keeps="oldest",
+            sends_end=True,
+            short_page_is_end=True,
+        )
 
     def fetch_page(
         self,

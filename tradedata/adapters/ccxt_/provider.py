@@ -185,6 +185,9 @@ class CcxtProvider(Provider):
     ) -> Page:
         """Up to ``limit`` bars opening in ``[since, until]``, oldest first, via ccxt.
 
+        ``until`` is sent (as ccxt's ``until``) only where :meth:`paging_rules` says the
+        exchange takes a window end.
+
         Spot pages of exchanges with a raw reader (:mod:`~tradedata.adapters.ccxt_.klines`)
         come through ccxt's implicit API once the markets are loaded; everything else through
         ccxt's ``fetch_ohlcv`` (which loads the markets itself when they are not).
@@ -194,7 +197,7 @@ class CcxtProvider(Provider):
                 symbol,
                 timeframe.name,
                 _ms(since),
-                _ms(until) if self.traits.end_param else None,
+                _ms(until) if self.paging_rules(timeframe).sends_end else None,
                 limit,
             )
             reader = self._raw_klines
@@ -211,7 +214,7 @@ class CcxtProvider(Provider):
         until: pd.Timestamp,
         limit: int,
     ) -> pd.DataFrame:
-        params = {"until": _ms(until)} if self.traits.end_param else {}
+        params = {"until": _ms(until)} if self.paging_rules(timeframe).sends_end else {}
         rows = self._pool.run(
             lambda c: c.fetch_ohlcv(
                 symbol, timeframe.name, since=_ms(since), limit=limit, params=params
