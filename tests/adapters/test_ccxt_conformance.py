@@ -31,15 +31,19 @@ from tests.fakes.exchanges.scenarios import (
     wait_clear_of_the_hour,
 )
 from tradedata.adapters import resilience
-from tradedata.adapters.ccxt_ import cooldown
+from tradedata.adapters.ccxt_ import CcxtProvider, cooldown
+from tradedata.adapters.resilience import RetryPolicy
 from tradedata.cli import main as cli_main
 from tradedata.manager import DataManager
 
 EXCHANGES = tuple(DIALECTS)
+#: a failing exchange fails the test in a second, not after a minute of backoff
+FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.005, max_delay=0.02)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CcxtProvider, "retry_policy", FAST_RETRY)
     monkeypatch.setattr(resilience, "_buckets", {})
     monkeypatch.setattr(resilience, "_breakers", {})
     monkeypatch.setattr(cooldown, "_cooldowns", {})
@@ -98,7 +102,7 @@ def test_download_cli_does_the_same(
     code, report, requests = _download(fake, tmp_path, start, end, capsys)
 
     with DataManager(cache_dir=tmp_path / "cache") as dm:
-        stored = dm.get_ohlcv(fake.dialect.symbol, "1h", start, end, provider="cache")
+        stored = dm.cache.read(fake.dialect.symbol, "1h", start, end)
     cols = ["open", "high", "low", "close", "volume"]
     pd.testing.assert_frame_equal(stored[cols], reachable, check_freq=False, check_dtype=False)
     complete = len(reachable) == len(truth)

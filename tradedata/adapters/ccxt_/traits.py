@@ -281,6 +281,7 @@ TRAITS: dict[str, ExchangeTraits] = {
         end_param=True,
         short_page_is_end=True,
         endpoints=(Endpoint("/v2/candles/trade:{tf}:{symbol}/hist", 10000),),
+        open_candle="included, unmarked; ccxt has no server time here: the local clock",
         source=(
             "ccxt bitfinex.fetch_ohlcv: start=since with sort=1, end=until, limit<=10000; "
             "Bitfinex v2 'Candles' (docs.bitfinex.com/reference/rest-public-candles): limit "
@@ -292,6 +293,7 @@ TRAITS: dict[str, ExchangeTraits] = {
         keeps="oldest",
         end_param=True,
         endpoints=(Endpoint("/api/v2/ohlc/{pair}/", 1000),),
+        open_candle="included, unmarked; ccxt has no server time here: the local clock",
         source=(
             "ccxt bitstamp.fetch_ohlcv: start=since, end=min(until, start+limit bars-1s), "
             "limit<=1000; Bitstamp 'OHLC data' (www.bitstamp.net/api/#tag/Market-info/"
