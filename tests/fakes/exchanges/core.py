@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.server import FakeRequest, FakeResponse, _Handler, _HTTPServer, json_response
+from tests.fakes.server import FakeRequest, FakeResponse, LoopbackServer, json_response
 
 __all__ = [
     "CandleRules",
@@ -170,7 +170,7 @@ class Dialect:
     history_bars: int | None = None
 
 
-class ExchangeFake:
+class ExchangeFake(LoopbackServer):
     """A loopback exchange speaking ``dialect`` on ``127.0.0.1:<ephemeral port>``.
 
     ``listing_bars``: how many 1h bars before now the symbol has traded.
@@ -184,39 +184,7 @@ class ExchangeFake:
         self.requests: list[FakeRequest] = []
         self.unrouted: list[str] = []
         self._lock = threading.Lock()
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self  # type: ignore[assignment]
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> ExchangeFake:
-        """Serve in a background thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> ExchangeFake:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__()
 
     # -- clock and bars ----------------------------------------------------------------------
     @staticmethod
