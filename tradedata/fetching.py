@@ -129,8 +129,13 @@ class FetchEngine:
         names: list[str],
         result: FetchResult,
         on_chunk: Callable[[Chunk], None] | None,
+        fresh: pd.Timestamp | None = None,
     ) -> None:
-        """Fill ``hole`` from ``names`` in order: each provider gets what the others left."""
+        """Fill ``hole`` from ``names`` in order: each provider gets what the others left.
+
+        ``fresh`` is where the new part of a hole starts when its start was moved back over
+        stored bars to re-check them: nothing is asked while no new bar has closed.
+        """
         todo = [hole]
         notes: list[Unfetched] = []  # why a provider could not prove a range
         for name in names:
@@ -141,6 +146,8 @@ class FetchEngine:
             try:
                 prov = self._provider(name)
                 edge = prov.last_closed_open(tf)
+                if fresh is not None and fresh > edge:
+                    pending = []  # no new bar has closed: nothing to re-check them with
                 while pending:
                     want = pending[0]
                     if want.start > edge:  # not closed yet: nothing to fetch, nothing missing
@@ -259,9 +266,10 @@ class FetchEngine:
             result.unfetched.extend(Unfetched(a, b, str(exc)) for a, b in holes)
             return result
         for i, (h_start, h_end) in enumerate(holes):
+            fresh = None
             if i == len(holes) - 1:
-                h_start = max(s, self._recheck_start(sym, tf, h_start))
-            self._fetch_hole(sym, tf, Span(h_start, h_end), names, result, on_chunk)
+                fresh, h_start = h_start, max(s, self._recheck_start(sym, tf, h_start))
+            self._fetch_hole(sym, tf, Span(h_start, h_end), names, result, on_chunk, fresh)
         for gone in result.unfetched:
             log.warning("%s %s: could not fetch %s", sym, tf.name, gone)
         return result

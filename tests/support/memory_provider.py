@@ -8,6 +8,7 @@ simulator and the fake HTTP servers; this one tests the logic above them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -66,11 +67,8 @@ class MemoryProvider(Provider):
 
     def paging_rules(self, timeframe: Timeframe) -> PagingRules:
         # what fetch_page below does: the oldest bars from since, up to an inclusive until
-        return PagingRules(
-            max_candles=self.capabilities.max_candles,
-            keeps="oldest",
-            sends_end=True,
-            short_page_is_end=True,
+        return replace(
+            super().paging_rules(timeframe), keeps="oldest", sends_end=True, short_page_is_end=True
         )
 
     def fetch_page(

@@ -14,6 +14,7 @@ response), so the retry decision here never needs to know a provider's quirks.
 from __future__ import annotations
 
 import random
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -225,7 +226,18 @@ class Provider(ABC):
         an answer holds. Providers that mark their pages with ``Page(complete=...)`` (next-page
         tokens, one-shot ranges) need nothing more; exchanges declare what they document.
         """
-        return PagingRules(max_candles=self.capabilities.max_candles)
+        bars, reason = self.history_depth(timeframe)
+        return PagingRules(
+            max_candles=self.capabilities.max_candles, history_bars=bars, history_reason=reason
+        )
+
+    def history_depth(self, timeframe: Timeframe) -> tuple[int | None, str]:
+        """Bars back from now served for ``timeframe`` (None: unlimited), and the reason."""
+        days = self.capabilities.history_days.get(timeframe.name)
+        if days is None:
+            return None, ""
+        bars = max(1, int(pd.Timedelta(days=days) // timeframe.delta))
+        return bars, f"{self.name} serves {timeframe.name} bars only for the last {days} days"
 
     def now(self) -> pd.Timestamp:
         """The provider's clock (exchanges override this with their server time)."""
@@ -359,9 +371,29 @@ class Provider(ABC):
     def fetch_ohlcv(
         self, symbol: str, timeframe: str | Timeframe, start: Any, end: Any
     ) -> pd.DataFrame:
-        """All closed bars in ``[start, end]`` as one frame (see :meth:`iter_chunks`)."""
-        frames = [c.frame for c in self.iter_chunks(symbol, timeframe, start, end)]
+        """All closed bars in ``[start, end]`` as one frame (see :meth:`iter_chunks`).
+
+        A range reaching back past the provider's history depth raises
+        :class:`UnsupportedError` before any request. Other parts no answer could prove are
+        listed in ``attrs["unfetched"]`` (with their reasons) and warned about.
+        """
+        frames: list[pd.DataFrame] = []
+        unfetched: list[Unfetched] = []
+        for chunk in self.iter_chunks(symbol, timeframe, start, end):
+            if not chunk.proven and chunk.requests == 0:  # refused up front: too deep
+                reasons = "; ".join(u.reason for u in chunk.unfetched)
+                raise UnsupportedError(reasons, provider=self.name)
+            frames.append(chunk.frame)
+            unfetched.extend(chunk.unfetched)
         if not frames:
-            return normalize_frame(pd.DataFrame(columns=["open", "high", "low", "close", "volume"]))
-        out = pd.concat(frames)
-        return out[~out.index.duplicated(keep="last")].sort_index()
+            out = normalize_frame(pd.DataFrame(columns=list(OHLCV_COLUMNS)))
+        else:
+            out = pd.concat(frames)
+            out = out[~out.index.duplicated(keep="last")].sort_index()
+        if unfetched:
+            warnings.warn(
+                f"{self.name}: could not fetch " + "; ".join(str(u) for u in unfetched),
+                stacklevel=2,
+            )
+        out.attrs["unfetched"] = unfetched
+        return out

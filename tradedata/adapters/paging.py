@@ -274,13 +274,13 @@ def _oldest(
     rules: PagingRules, tf: Timeframe, source: str,
 ) -> _Outcome:  # fmt: skip
     whole = _Outcome(Span(req.since, req.until), _after(tf, req.until, want))
+    if len(bars) and bars.index.max() > req.until:
+        return whole  # the oldest bars from since reach past the window: all of it is here
     if len(keep):
         if not full and rules.short_page_is_end:
             return whole
         last = keep.index[-1]
         return _Outcome(Span(req.since, last), _after(tf, last, want))
-    if len(bars) and bars.index.max() > req.until:
-        return whole  # the oldest bars from since open after the window: none inside
     if rules.short_page_is_end or req.end is not None:
         return whole  # an empty answer to a window the exchange honours
     gone = Unfetched(
@@ -293,14 +293,18 @@ def _oldest(
 
 
 def _newest_backward(
-    req: PageRequest, keep: pd.DataFrame, full: bool, want: Span, tf: Timeframe
-) -> _Outcome:
+    req: PageRequest, keep: pd.DataFrame, full: bool, want: Span, rules: PagingRules,
+    tf: Timeframe,
+) -> _Outcome:  # fmt: skip
     earlier = _before(tf, req.since, want)
-    if not full or not len(keep):
-        return _Outcome(Span(req.since, req.until), earlier)
-    first, last = keep.index[0], keep.index[-1]
-    if first == req.since:  # the oldest bars of the window would look the same: prove no more
-        return _Outcome(Span(first, last), _after(tf, last, Span(want.start, req.until)) + earlier)
+    whole = _Outcome(Span(req.since, req.until), earlier)
+    if not len(keep):
+        return whole  # the newest bars of the window: there are none
+    if full and _slots(tf, req.since, req.until) <= req.limit:
+        return whole  # a window that cannot be over-full came back whole
+    if not full and rules.short_page_is_end:
+        return whole
+    first = keep.index[0]
     return _Outcome(Span(first, req.until), _before(tf, first, want))
 
 
@@ -308,7 +312,7 @@ def _newest_to_now(
     req: PageRequest, keep: pd.DataFrame, bars: pd.DataFrame, full: bool, want: Span,
     rules: PagingRules, tf: Timeframe, source: str,
 ) -> _Outcome:  # fmt: skip
-    if not full:
+    if not len(bars) or (not full and rules.short_page_is_end):
         return _Outcome(Span(req.since, req.until), _after(tf, req.until, want))
     reason = rules.history_reason or (
         f"{source} answers only its newest {rules.max_candles} {tf.name} bars"
@@ -374,7 +378,7 @@ def decide(
     elif rules.keeps == "oldest":
         out = _oldest(request, keep, bars, full, want, rules, tf, source)
     elif _backward(rules):
-        out = _newest_backward(request, keep, full, want, tf)
+        out = _newest_backward(request, keep, full, want, rules, tf)
     elif rules.keeps == "newest":
         out = _newest_to_now(request, keep, bars, full, want, rules, tf, source)
     else:

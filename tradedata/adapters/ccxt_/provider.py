@@ -164,9 +164,14 @@ class CcxtProvider(Provider):
         for an exchange without one: ``since`` + ``limit`` only, every page verified, a short
         page never taken as the end.
         """
-        return paging_rules_for(
+        rules = paging_rules_for(
             self.exchange_id, self.traits, timeframe, self.capabilities.max_candles
         )
+        if rules.history_bars is None:  # a depth given as capabilities.history_days
+            bars, reason = self.history_depth(timeframe)
+            if bars is not None:
+                rules = replace(rules, history_bars=bars, history_reason=reason)
+        return rules
 
     def iter_chunks(
         self, symbol: str, timeframe: str | Timeframe, start: Any, end: Any

@@ -147,13 +147,17 @@ TRAITS: dict[str, ExchangeTraits] = {
         raw_klines="bybit",
         keeps="newest",
         end_param=True,
+        max_window=1000,
+        short_page_is_end=True,
         endpoints=(Endpoint("/v5/market/kline", 1000),),
         open_candle="included, unmarked (newest row)",
         source=(
             "ccxt bybit.fetch_ohlcv (start=since rounded up, end=until, limit default 200); "
             "Bybit v5 'Get Kline' (bybit-exchange.github.io/docs/v5/market/kline): limit "
             "[1, 1000], rows newest first; real answers hold the newest `limit` bars of "
-            "[start, end] (issue 10), so the end is always sent; 600 requests per 5 s per IP"
+            "[start, end] (issue 10), so the end is always sent, windows at most 1000 wide (as "
+            "public Bybit clients page) and a shorter answer is the whole window; 600 requests "
+            "per 5 s per IP"
         ),
     ),
     "okx": ExchangeTraits(
