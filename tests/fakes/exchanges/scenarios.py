@@ -216,7 +216,7 @@ def table(outcomes: list[Outcome]) -> str:
 def _cell(o: Outcome) -> str:
     if o.error:
         return f"error: {o.error[:60]}"
-    text = f"{o.bars}/{o.asked} bars, {o.requests} req (min {o.minimum})"
+    text = f"{o.bars}/{o.asked} bars, {o.requests} req (min {o.minimum}), again {o.second_requests}"
     if o.unfetched_bars:
         text += f", {o.unfetched_bars} unfetchable reported"
     if o.problems:
