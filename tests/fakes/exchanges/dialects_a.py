@@ -184,12 +184,13 @@ def bybit() -> Dialect:
 
 
 # -- okx -----------------------------------------------------------------------------------
-# OKX v5 "Get candlesticks" (www.okx.com/docs-v5/en/#rest-api-market-data-get-candlesticks):
-# limit max 300, default 100; "after": records earlier than the ts, "before": newer than the ts
-# (both exclusive); rows newest first, the 9th field "confirm" is "0" for the open candle; this
-# endpoint serves only the latest 1,440 bars (ccxt okx.fetch_ohlcv switches to history-candles
-# for since < now - 1439 bars). "Get candlesticks history" (#...-get-candlesticks-history):
-# the same paging over all history; limit 300 as ccxt sends it ("at most ... 300 otherwise").
+# OKX v5 "Get candlesticks" (www.okx.com/docs-v5/en/#order-book-trading-market-data-get-
+# candlesticks): "This endpoint can retrieve the latest 1,440 data entries"; limit "The maximum
+# is 300. The default is 100."; "after": records earlier than the ts, "before": newer than the
+# ts (both exclusive); rows newest first [ts,o,h,l,c,vol,volCcy,volCcyQuote,confirm], confirm
+# "0" while the K line is uncompleted. "Get candlesticks history" (...-get-candlesticks-history):
+# "history candlestick charts from recent years", the same parameters, limit max 300. ccxt
+# okx.fetch_ohlcv switches to history-candles for since < now - 1439 bars.
 OKX_CANDLES = CandleRules(max_limit=300, keeps="newest", history_bars=1440)
 OKX_HISTORY = CandleRules(max_limit=300, keeps="newest")
 
