@@ -28,10 +28,11 @@ __all__ = ["bitfinex", "bitstamp", "htx", "mexc"]
 # (huobiapi.github.io/docs/spot/v1/en/#get-klines-candles) takes only `size` [1, 2000]
 # (default 150) and answers the newest `size` bars, newest first, no range at all. ccxt 4.5
 # htx.fetch_ohlcv uses GET /market/history/candles by default (`useHistoricalEndpointForSpot`):
-# `from`/`to` in seconds and `size` "max 1000, otherwise default returns 150"; which end of an
-# over-full window it keeps is not documented, so the fake keeps the newest (the classic
-# endpoint's rule: the harsher case). Rows {id, open, close, low, high, amount, vol, count}; the
-# current candle included.
+# `from`/`to` in seconds and `size` "max 1000, otherwise default returns 150"; public HTX
+# clients note that it honours from/to alongside size (capped at 1000) and that `to` is
+# inclusive. Which end of an over-full window it keeps is not documented, so the fake keeps the
+# newest (the classic endpoint's rule: the harsher case). Rows {id, open, close, low, high,
+# amount, vol, count}; the current candle included.
 HTX_CANDLES = CandleRules(max_limit=1000, keeps="newest")
 HTX_CLASSIC = CandleRules(max_limit=2000, keeps="newest")
 _HTX_PERIODS = {
