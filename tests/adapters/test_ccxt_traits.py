@@ -108,7 +108,7 @@ def test_the_provider_pages_by_its_row(exchange: str) -> None:
         keeps=row.keeps,
         sends_end=row.end_param,
         end_inclusive=row.end_inclusive,
-        max_window=row.max_window,
+        max_window=None if row.max_window is None else row.max_candles,
         history_bars=history_bars(row, H1),
         history_reason=rules.history_reason,
         short_page_is_end=row.short_page_is_end,
@@ -132,5 +132,6 @@ def test_a_smaller_page_size_option_is_obeyed_and_never_widens_past_the_window()
     small = CcxtProvider("coinbase", ProviderSettings(options={"max_candles": 100}))
 
     assert small.paging_rules(H1).max_candles == 100
+    assert small.paging_rules(H1).max_window == 100  # never an over-full window
     row = TRAITS["coinbase"]
     assert paging_rules_for("coinbase", row, H1, 5000).max_candles == row.max_window

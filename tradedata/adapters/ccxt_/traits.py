@@ -345,7 +345,8 @@ def paging_rules_for(
     """The :class:`PagingRules` for ``timeframe`` pages of ``exchange_id`` with ``traits``.
 
     ``max_candles`` is the page size in force (the row's, or the user's ``max_candles``
-    option); it never exceeds the widest window the exchange accepts.
+    option); it never exceeds the widest window the exchange accepts, and a window the
+    exchange bounds is sent no wider than one page.
     """
     depth = history_bars(traits, timeframe)
     reason = (
@@ -359,7 +360,8 @@ def paging_rules_for(
         keeps=traits.keeps,
         sends_end=traits.end_param,
         end_inclusive=traits.end_inclusive,
-        max_window=traits.max_window,
+        # a window no wider than a page cannot be over-full, whichever end the answer keeps
+        max_window=None if traits.max_window is None else size,
         history_bars=depth,
         history_reason=reason,
         short_page_is_end=traits.short_page_is_end,
