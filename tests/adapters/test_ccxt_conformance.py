@@ -11,6 +11,7 @@ call makes no kline request; the kline requests made are at most the minimum + 1
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from tests.fakes.exchanges.scenarios import (
 )
 from tradedata.adapters import resilience
 from tradedata.adapters.ccxt_ import CcxtProvider, cooldown
+from tradedata.adapters.ccxt_.traits import TRAITS
 from tradedata.adapters.resilience import RetryPolicy
 from tradedata.cli import main as cli_main
 from tradedata.manager import DataManager
@@ -147,3 +149,30 @@ def test_exclusive_ends_and_history_depth() -> None:
 
 def test_the_open_bar_is_served_like_the_exchanges_serve_it() -> None:
     assert _opens(Window(990 * HOUR_MS, None, 100), CandleRules(100, "oldest"))[-1] == 1000
+
+
+# -- the fakes catch what issue 10 saw ------------------------------------------------------
+#: the traits as they were when issue 10 was filed: the overall end sent as `until` on every
+#: page, no window bound, no history depth, a short page taken as the end
+OLD_TRAITS = {
+    "okx": {"end_param": True},
+    "bitget": {"end_param": True, "max_candles": 1000},
+    "kraken": {"endpoints": (), "keeps": "oldest", "short_page_is_end": True},
+    "coinbase": {"end_param": True, "max_window": None},
+}
+#: what issue 10's table reports for those exchanges: bars got for "last 1500" / "2000 past"
+ISSUE_10_GOT = {"okx": (300, 300), "bitget": (200, 200), "kraken": (719, 0), "coinbase": (0, 0)}
+
+
+@pytest.mark.parametrize("exchange", list(OLD_TRAITS))
+def test_the_fakes_reproduce_issue_10_under_the_old_traits(
+    exchange: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = dataclasses.replace(TRAITS[exchange], **OLD_TRAITS[exchange])
+    monkeypatch.setitem(TRAITS, exchange, old)
+
+    with ExchangeFake(DIALECTS[exchange]()) as server:
+        outcomes = [run_scenario(server, name) for name in ("last 1500", "2000 past")]
+
+    assert tuple(o.bars for o in outcomes) == ISSUE_10_GOT[exchange]
+    assert all(o.problems for o in outcomes)  # each shortfall is caught, none passes silently

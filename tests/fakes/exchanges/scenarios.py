@@ -143,6 +143,7 @@ def run_scenario(fake: ExchangeFake, scenario: str, cache_dir: str | None = None
             fake.reset()
             _get(manager, exchange, fake.dialect.symbol, start, end, Outcome(exchange, "", 0))
             outcome.second_requests = fake.candle_requests()
+            spans = manager.cache.coverage(fake.dialect.symbol, "1h")
         except TradeDataError as exc:
             outcome.error = f"{type(exc).__name__}: {exc}"
             return outcome
@@ -150,6 +151,11 @@ def run_scenario(fake: ExchangeFake, scenario: str, cache_dir: str | None = None
             manager.close()
     outcome.bars = len(frame)
     _check(outcome, frame, truth, reachable)
+    first = pd.Timestamp(reachable, unit="ms", tz="UTC")
+    claimed = [t for t in truth.index[truth.index < first] if any(
+        s.start <= t <= s.end for s in spans)]  # fmt: skip
+    if claimed:
+        outcome.problems.append(f"{len(claimed)} unfetchable bars recorded as covered")
     if outcome.requests > outcome.minimum + 1:
         outcome.problems.append(f"{outcome.requests} requests, minimum {outcome.minimum}")
     if outcome.second_requests:
