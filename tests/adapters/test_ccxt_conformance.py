@@ -30,6 +30,7 @@ from tests.fakes.exchanges.scenarios import (
     reachable_from,
     run_scenario,
     scenario_range,
+    staged,
     wait_clear_of_the_hour,
 )
 from tradedata.adapters import resilience
@@ -98,6 +99,12 @@ def test_download_cli_does_the_same(
     config.write_text(yaml.safe_dump({"providers": {exchange: {"options": FAST}}}))
     monkeypatch.setenv("TRADEDATA_CONFIG", str(config))
     monkeypatch.setenv(f"TRADEDATA_{exchange.upper()}_URL", fake.url)
+    with staged(fake, scenario):
+        _check_download(fake, scenario, tmp_path, capsys)
+
+
+def _check_download(fake: ExchangeFake, scenario: str, tmp_path: Path, capsys) -> None:
+    exchange = fake.dialect.exchange_id
     start, end = scenario_range(scenario, fake.now_ms())
     truth = expected_bars(fake, start, end)
     first = pd.Timestamp(reachable_from(fake), unit="ms", tz="UTC")

@@ -114,13 +114,16 @@ def select(
     now_ms: int,
     listed_ms: int,
     step_ms: int,
+    outage: tuple[int, int] | None = None,
 ) -> list[int]:
     """Open times (ascending) of the bars the endpoint answers ``window`` with.
 
     Available bars run from the listing to the still-open bar, cut to the endpoint's history
-    depth. The window's ends apply with their inclusiveness; more than ``min(limit, max_limit)``
-    bars are cut from the end ``rules`` keep. A window wider than ``rules.max_window`` bars
-    raises :class:`RejectedWindow`.
+    depth, minus an ``outage`` (first and last open without a bar: exchanges publish no bar
+    for an interval without trades, e.g. KuCoin's "No data is published for intervals where
+    there are no ticks"). The window's ends apply with their inclusiveness; more than
+    ``min(limit, max_limit)`` existing bars are cut from the end ``rules`` keep. A window wider
+    than ``rules.max_window`` bars raises :class:`RejectedWindow`.
     """
     limit = max(1, min(window.limit, rules.max_limit))
     open_bar = now_ms // step_ms * step_ms
@@ -136,15 +139,13 @@ def select(
     if window.end is not None:
         e = window.end if window.end_inclusive else window.end - 1
         hi = min(hi, e // step_ms * step_ms)
-    if hi < lo:
-        return []
-    count = (hi - lo) // step_ms + 1
-    if count > limit:
-        if rules.kept_end(window) == "oldest":
-            hi = lo + (limit - 1) * step_ms
-        else:
-            lo = hi - (limit - 1) * step_ms
-    return list(range(lo, hi + 1, step_ms))
+    opens = range(lo, hi + 1, step_ms)
+    if outage is not None:
+        opens = [t for t in opens if not outage[0] <= t <= outage[1]]  # type: ignore[assignment]
+    if len(opens) > limit:
+        keep_oldest = rules.kept_end(window) == "oldest"
+        opens = opens[:limit] if keep_oldest else opens[len(opens) - limit :]
+    return list(opens)
 
 
 Handler = Callable[["ExchangeFake", FakeRequest], Any]
@@ -181,6 +182,8 @@ class ExchangeFake(LoopbackServer):
         self.dialect = dialect
         self.listing_bars = listing_bars
         self._listed_ms = self.now_ms() // HOUR_MS * HOUR_MS - listing_bars * HOUR_MS
+        #: first and last bar open (ms) of a stretch with no trades and so no bars at all
+        self.outage: tuple[int, int] | None = None
         self.requests: list[FakeRequest] = []
         self.unrouted: list[str] = []
         self._lock = threading.Lock()
@@ -200,7 +203,10 @@ class ExchangeFake(LoopbackServer):
     def bars(self, window: Window, rules: CandleRules, step_ms: int) -> list[tuple[int, ...]]:
         """``[(open_ms, o, h, l, c, v, closed), ...]`` ascending, for a kline request."""
         now = self.now_ms()
-        opens = select(window, rules, now_ms=now, listed_ms=self._listed_ms, step_ms=step_ms)
+        opens = select(
+            window, rules, now_ms=now, listed_ms=self._listed_ms, step_ms=step_ms,
+            outage=self.outage,
+        )  # fmt: skip
         return [(t, *bar_values(t, step_ms), t + step_ms <= now) for t in opens]
 
     def candle_requests(self) -> int:

@@ -14,6 +14,8 @@ import math
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,14 +24,27 @@ import pandas as pd
 from tests.fakes.exchanges import DIALECTS, ExchangeFake, bar_values
 from tests.fakes.exchanges.core import HOUR_MS
 
-__all__ = ["SCENARIOS", "Outcome", "expected_bars", "run_scenario", "scenario_range", "table"]
+__all__ = [
+    "OUTAGES",
+    "SCENARIOS",
+    "Outcome",
+    "expected_bars",
+    "run_scenario",
+    "scenario_range",
+    "staged",
+    "table",
+]
 
 #: name -> (first bar, last bar) in hours before the still-open bar (the last is a closed bar)
 SCENARIOS: dict[str, tuple[int, int]] = {
     "last 300": (300, 1),
     "last 1500": (1500, 1),
     "2000 past": (5000, 3001),
+    "2000 past, 48h outage": (5000, 3001),
 }
+#: scenario -> (first, last) bar without trades, in hours before the open bar: the exchange
+#: has no bar there at all (see ``core.select``), so "complete" means every other bar
+OUTAGES: dict[str, tuple[int, int]] = {"2000 past, 48h outage": (4200, 4153)}
 #: options that keep the fakes' tests fast (pacing by ccxt's rateLimit would take minutes)
 FAST = {"rate_limit": 10_000, "rate_period": 1.0}
 
@@ -68,12 +83,27 @@ def scenario_range(name: str, now_ms: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     return start, end
 
 
+@contextmanager
+def staged(fake: ExchangeFake, name: str) -> Iterator[ExchangeFake]:
+    """``fake`` with scenario ``name``'s outage (if any) for the duration."""
+    hours = OUTAGES.get(name)
+    open_bar = fake.now_ms() // HOUR_MS * HOUR_MS
+    if hours is not None:
+        fake.outage = (open_bar - hours[0] * HOUR_MS, open_bar - hours[1] * HOUR_MS)
+    try:
+        yield fake
+    finally:
+        fake.outage = None
+
+
 def expected_bars(fake: ExchangeFake, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """The closed bars the fake holds in ``[start, end]`` with their exact values."""
     now = fake.now_ms()
     lo = max(int(start.value // 1_000_000), fake.listed_ms)
     hi = min(int(end.value // 1_000_000), now // HOUR_MS * HOUR_MS - HOUR_MS)
     opens = list(range(-(-lo // HOUR_MS) * HOUR_MS, hi + 1, HOUR_MS))
+    if fake.outage is not None:
+        opens = [t for t in opens if not fake.outage[0] <= t <= fake.outage[1]]
     rows = [bar_values(t, HOUR_MS) for t in opens]
     index = pd.DatetimeIndex(pd.to_datetime(opens, unit="ms", utc=True), name="timestamp")
     return pd.DataFrame(rows, index=index, columns=["open", "high", "low", "close", "volume"])
@@ -124,6 +154,11 @@ def _check(outcome: Outcome, frame: pd.DataFrame, truth: pd.DataFrame, reachable
 
 def run_scenario(fake: ExchangeFake, scenario: str, cache_dir: str | None = None) -> Outcome:
     """Run ``scenario`` on ``fake`` through a fresh DataManager and measure it."""
+    with staged(fake, scenario):
+        return _run(fake, scenario, cache_dir)
+
+
+def _run(fake: ExchangeFake, scenario: str, cache_dir: str | None) -> Outcome:
     from tradedata.errors import TradeDataError
 
     exchange = fake.dialect.exchange_id
