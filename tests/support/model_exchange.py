@@ -128,7 +128,8 @@ class ModelProvider(Provider):
     #: the model never glitches: an empty answer is the answer
     empty_page_retries = 0
 
-    def __init__(self, model: ModelExchange) -> None:
+    def __init__(self, model: ModelExchange, name: str = "model") -> None:
+        self.__dict__["name"] = name
         self.__dict__["capabilities"] = Capabilities(
             timeframes=("1m",),
             max_candles=model.rules.max_candles,
