@@ -22,13 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tradedata.adapters.ccxt_.pacing import (  # noqa: F401 - importable from here as before
-    LIMIT_PARSERS,
-    binance_weight_limit,
-    capabilities_from,
-    fixed_window_rate,
-    heaviest,
-)
 from tradedata.adapters.paging import PagingRules
 from tradedata.model import Timeframe
 
