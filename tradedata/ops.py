@@ -65,7 +65,10 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
-    print(f"warning: {plain(str(message))}", file=sys.stderr)
+    """A Python warning at the CLI: one log record (``warning: ...`` or a JSON line)."""
+    import logging
+
+    logging.getLogger("tradedata.warnings").warning("%s", plain(str(message)))
 
 
 @contextlib.contextmanager

@@ -430,3 +430,25 @@ def test_global_options_before_sim_and_zipline(cache_dir: Path) -> None:
     assert sids.returncode == 0 and sids.stderr == ""
     bad = run("show", "ORCL", "1d", "--bogus")
     assert bad.returncode == 2 and bad.stderr.startswith("error: unrecognized arguments: --bogus")
+
+
+def test_json_format_at_the_cli_covers_warnings(sim: ExchangeSimulator, cache_dir: Path) -> None:
+    script = """
+import argparse, sys, warnings
+from tradedata import ops
+with ops.setup(argparse.Namespace(quiet=False, verbose=0)):
+    warnings.warn("BTC/USDT 1h: could not fetch 2024-05-19T00:00:00+00:00")
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True,
+        env=_env(TRADEDATA_LOG_FORMAT="json"), cwd=ROOT,
+    )  # fmt: skip
+    (record,) = _records(proc.stderr)
+    assert record["level"] == "WARNING" and record["logger"] == "tradedata.warnings"
+    assert record["message"] == "BTC/USDT 1h: could not fetch 2024-05-19 00:00"
+    env = _sim_env(sim, TRADEDATA_LOG_FORMAT="json")
+    args = ["fetch", "BTC/USDT", "1h", "--start", "2024-05-01", "--end", "2024-05-02"]
+    loud = run("--cache-dir", str(cache_dir), "-vv", *args, env=env)
+    lines = loud.stderr.strip().splitlines()
+    assert loud.returncode == 0 and lines and len(_records(loud.stderr)) == len(lines)
+    assert any(r.get("request_id") and r.get("symbol") == "BTC/USDT" for r in _records(loud.stderr))
