@@ -5,7 +5,7 @@ Checks, each ``ok``, ``warn`` or ``fail``:
 * ``provider:NAME`` — each configured provider answers over HTTP (any HTTP status counts as
   reachable; the latency of that answer is reported). Configured means named in the config's
   ``providers`` section, given a URL through ``TRADEDATA_<NAME>_URL``, or given an API key; with
-  nothing configured the keyless primaries of the default rules are probed.
+  nothing configured nothing is probed (a warning says so; ``--provider NAME`` probes one).
 * ``cache:integrity`` — a fast, read-only verify: every partition's metadata is readable and its
   data file exists with the recorded size (``--full`` decodes every partition instead, like
   ``tradedata cache verify``, quarantining damage). Items already in quarantine are a warning.
@@ -85,23 +85,19 @@ class HealthReport:
 
 
 def configured_providers(dm: DataManager) -> list[str]:
-    """Providers the config, the environment or API keys name (see the module docs)."""
-    from tradedata.adapters import PROVIDERS
+    """Providers named in the config, by ``TRADEDATA_<NAME>_URL`` or by an API key variable."""
     from tradedata.config import KEY_ENV
 
     names = list(dm.config.providers)
-    for name in PROVIDERS:
-        has_url = os.environ.get(f"TRADEDATA_{name.upper()}_URL")
-        key_env = KEY_ENV.get(name, (None, None))[0]
-        if (has_url or (key_env and os.environ.get(key_env))) and name not in names:
+    for var, value in sorted(os.environ.items()):
+        if value and var.startswith("TRADEDATA_") and var.endswith("_URL"):
+            name = var[len("TRADEDATA_") : -len("_URL")].lower()
+            if not name.endswith("_ws") and name not in names:
+                names.append(name)
+    for name, (key_env, _) in KEY_ENV.items():
+        if key_env and os.environ.get(key_env) and name not in names:
             names.append(name)
-    if names:
-        return names
-    return [
-        rule.primary
-        for rule in dm.selector.rules.values()
-        if rule.primary not in KEY_ENV and rule.primary in PROVIDERS
-    ]
+    return names
 
 
 def _base_url(dm: DataManager, name: str) -> str:
@@ -270,8 +266,18 @@ def check_health(
     """Run every check (see the module docs); ``network=False`` skips the provider probes."""
     checks: list[Check] = []
     if network:
-        for name in providers or configured_providers(dm):
+        names = providers or configured_providers(dm)
+        for name in names:
             checks.append(probe_provider(dm, name, timeout))
+        if not names:
+            checks.append(
+                Check(
+                    "providers",
+                    "warn",
+                    "none configured (config 'providers', TRADEDATA_<NAME>_URL or an API key), "
+                    "so none probed; name one with --provider NAME",
+                )
+            )
     checks.append(check_integrity(dm, full=full))
     checks.append(check_disk(dm))
     checks += check_freshness(dm, now=now)

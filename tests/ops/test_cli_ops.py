@@ -103,6 +103,10 @@ def test_health_ok_stale_strict_and_damage(cache_dir: Path) -> None:
     assert checks["freshness:ORCL 1d"]["status"] == "warn"  # last bar in 2014
     assert checks["freshness:ORCL 1d"]["last_bar"] == "2014-12-31 00:00"
     assert run(*c, "--offline", "--strict").returncode == 1
+    nothing = run(*c, "--json")  # no provider configured: none probed, a warning says so
+    assert nothing.returncode == 0
+    (note,) = [ch for ch in json.loads(nothing.stdout)["checks"] if ch["name"] == "providers"]
+    assert note["status"] == "warn" and "--provider NAME" in note["detail"]
     for path in cache_dir.rglob("*.val"):
         path.write_bytes(path.read_bytes()[:-10])  # truncated partition file
     proc = run(*c, "--offline")
