@@ -45,7 +45,8 @@ _ISO = re.compile(r"\b(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)(?::00)?(?:\.0+)?(?:\+00:?
 
 
 def plain(text: str) -> str:
-    """``text`` with ``Timestamp(...)`` reprs and ISO stamps written as ``2026-12-04 15:00``."""
+    """``text`` on one line, ``Timestamp(...)`` reprs and ISO stamps as ``2026-12-04 15:00``."""
+    text = " ".join(text.split())  # a file name or a server's answer may hold line breaks
     text = _TS_REPR.sub(lambda m: f"{m.group(1)} {m.group(2)[:5]}", text)
     return _ISO.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
 
