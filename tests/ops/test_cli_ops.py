@@ -231,7 +231,7 @@ session = ops.setup(argparse.Namespace(quiet=False, verbose=0))
 session.__enter__()
 t = pd.Timestamp("2026-12-04 15:00", tz="UTC")
 warnings.warn(f"BTC/USDT 1h: could not fetch {t!r}..{t.isoformat()}")
-warnings.warn("the server said:\n  <html>busy</html>")
+warnings.warn("the server said:" + chr(10) + "  <html>busy</html>")
 """
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=_env(), cwd=ROOT
