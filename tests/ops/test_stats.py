@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from tests.support.memory_provider import MemoryProvider, synthetic
 from tradedata import metrics
+from tradedata.adapters.base import RateLimit
 from tradedata.errors import AllProvidersFailedError, RateLimitError, TemporaryProviderError
 from tradedata.manager import DataManager
 
@@ -107,3 +109,21 @@ def test_snapshots_add_and_subtract() -> None:
     both = metrics.add_snapshots(a, a)
     assert both["providers"]["x"]["requests"] == 6 and both["cache"]["hits"] == 4
     assert metrics.subtract_snapshots(both, a) == metrics.add_snapshots(a, metrics.empty_snapshot())
+
+
+class _SlowLimit(MemoryProvider):
+    """The memory provider behind a tight rate limit: 2 requests, refilled at 20 per second."""
+
+    capabilities = dataclasses.replace(MemoryProvider.capabilities, rate_limit=RateLimit(2, 0.1))
+
+
+def test_rate_limit_waits_are_counted(cache_dir: Path) -> None:
+    dm = DataManager(cache_dir=cache_dir)
+    prov = _SlowLimit(synthetic("2024-01-01", 1440), NOW, name="slowprov")
+    dm.add_provider(prov, "slowprov")
+    dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01 00:00", "2024-01-01 09:59", "slowprov")
+    p = dm.stats().process["providers"]["slowprov"]
+    assert p["requests"] == 6  # 600 bars, 100 a page
+    assert p["rate_limit_waits"] >= 3  # the bucket holds 2; each further request waits
+    assert 0.1 <= p["waited_seconds"] <= 2.0  # ~4 waits of 0.05 s
+    dm.close()
