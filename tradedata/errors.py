@@ -23,6 +23,7 @@ API keys or other secrets.
     │   ├── AuthenticationError       401/403, bad or expired key
     │   ├── ProviderUnavailableError  the circuit breaker is open for this provider
     │   └── AllProvidersFailedError   failover ran out of providers (``errors`` lists each)
+    ├── DeadlineExceededError         the overall deadline of a call passed (``unfetched`` ranges)
     ├── DataValidationError           data that cannot be used as bars
     │   ├── CSVFormatError            a CSV file tradedata cannot recognise or parse
     │   └── InsufficientQualityError  a series scored below the required minimum
@@ -32,6 +33,8 @@ API keys or other secrets.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AllProvidersFailedError",
     "AuthenticationError",
@@ -40,6 +43,7 @@ __all__ = [
     "CacheError",
     "ConfigurationError",
     "DataValidationError",
+    "DeadlineExceededError",
     "InputError",
     "InsufficientQualityError",
     "InvalidDateRangeError",
@@ -133,6 +137,26 @@ class AllProvidersFailedError(ProviderError):
     def __init__(self, message: str, *, errors: dict[str, BaseException] | None = None) -> None:
         super().__init__(message)
         self.errors: dict[str, BaseException] = dict(errors or {})
+
+
+class DeadlineExceededError(TradeDataError):
+    """The overall deadline of a ``get_ohlcv``/``download`` call passed before it finished.
+
+    ``seconds`` is the deadline that was set; ``unfetched`` lists the ``(start, end)`` ranges
+    (UTC bar opens, inclusive) still missing when it stopped. Bars fetched before are stored.
+    Not a :class:`ProviderError`: it is neither retried nor answered by failing over.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        seconds: float | None = None,
+        unfetched: list[tuple[Any, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.unfetched: list[tuple[Any, Any]] = list(unfetched or [])
 
 
 class DataValidationError(TradeDataError):
