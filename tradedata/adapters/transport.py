@@ -178,15 +178,14 @@ class DeadlineSession(requests.Session):
         except (requests.RequestException, OSError, HTTPException):
             if not watch.fired:
                 raise
-            failed = True
-        else:
-            failed = False
         finally:
             watch.cancel()
             stack.remove(watch)
-        if not failed:
+        if not watch.fired:
             return response
-        # raised outside the handler: the library error (URL and headers inside) is not chained
+        # the socket was shut down mid-request: whatever arrived may be cut (an end of headers
+        # or of a body without a length looks like EOF), so it is never returned as an answer.
+        # Raised outside the handler: the library error (URL and headers inside) is not chained.
         if overall and deadline is not None:
             raise deadline.error("request stopped")
         raise TotalTimeout(f"no complete answer within {budget:g}s (connect + headers + body)")
