@@ -12,6 +12,7 @@ then holds back every thread's requests (:mod:`~tradedata.adapters.ccxt_.cooldow
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -41,6 +42,28 @@ T = TypeVar("T")
 ADAPTER_OPTIONS = frozenset(
     {"market_types", "max_candles", "rate_limit", "rate_period", "time_ttl", "ccxt"}
 )
+
+
+@functools.cache
+def _default_market_types(exchange_id: str) -> Any:
+    """ccxt's own ``options["fetchMarkets"]["types"]`` of ``exchange_id`` (None: not set)."""
+    fetch_markets = getattr(ccxt, exchange_id)().options.get("fetchMarkets")
+    return fetch_markets.get("types") if isinstance(fetch_markets, Mapping) else None
+
+
+def market_types_option(exchange_id: str, market_types: list[str]) -> Any:
+    """``market_types`` in the shape ccxt's ``exchange_id`` reads ``fetchMarkets.types``.
+
+    Most exchanges take a list of types; some (htx: ``{"spot": True, "linear": True,
+    "inverse": True}`` in ccxt's htx ``describe()``) a mapping of type to on/off, where the
+    swap and future markets are called ``linear``/``inverse``.
+    """
+    default = _default_market_types(exchange_id)
+    if not isinstance(default, Mapping):
+        return list(market_types)
+    wanted = set(market_types)
+    derivatives = bool(wanted & {"swap", "future"})
+    return {key: key in wanted or (derivatives and key in ("linear", "inverse")) for key in default}
 
 
 def check_options(exchange_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,7 +163,9 @@ class ClientPool:
             "timeout": int(settings.timeout * 1000),
             "options": {
                 "defaultType": self._options["market_types"][0],
-                "fetchMarkets": {"types": list(self._options["market_types"])},
+                "fetchMarkets": {
+                    "types": market_types_option(self.exchange_id, self._options["market_types"])
+                },
             },
         }
         if settings.api_key:
