@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata.adapters.paging import Unfetched
+from tradedata.deadline import Deadline, deadline_scope, resolve_seconds
 from tradedata.download_report import DownloadReport, SeriesResult
-from tradedata.errors import InputError, TradeDataError
+from tradedata.errors import DeadlineExceededError, InputError, TradeDataError
 from tradedata.model import Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol, symbol_info
 
@@ -129,6 +131,7 @@ def _run_one(
     span: tuple[pd.Timestamp, pd.Timestamp],
     progress: _Progress,
     stop: threading.Event,
+    deadline: Deadline | None = None,
 ) -> SeriesResult:
     tf, began = parse_timeframe(res.timeframe), time.monotonic()
     budget = [res.expected]  # planned bars not yet counted on the progress bar
@@ -143,11 +146,14 @@ def _run_one(
 
     try:
         if res.expected:
-            got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
+            with deadline_scope(deadline):
+                got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
             res.bars, res.providers, res.complete = got.bars, list(got.providers), got.complete
             res.error = "; ".join(f"{k}: {v}" for k, v in got.errors.items()) or None
     except _Stopped:
         res.complete, res.error = False, "interrupted"
+    except DeadlineExceededError as exc:
+        res.complete, res.error, res.unfetched = False, str(exc), list(exc.unfetched)
     except TradeDataError as exc:
         res.complete, res.error = False, str(exc)
     if res.complete:
@@ -200,10 +206,13 @@ def _execute(
     span: tuple[pd.Timestamp, pd.Timestamp],
     progress: _Progress,
     concurrency: int,
+    deadline: Deadline | None = None,
 ) -> None:
     stop = threading.Event()
     pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tradedata-dl")
-    futures = [pool.submit(_run_one, manager, exchange, p, span, progress, stop) for p in plans]
+    futures = [
+        pool.submit(_run_one, manager, exchange, p, span, progress, stop, deadline) for p in plans
+    ]
     try:
         pending = set(futures)
         while pending:  # a short wait keeps the main thread responsive to Ctrl-C
@@ -231,6 +240,7 @@ def download(
     concurrency: int = 8,
     progress: bool = True,
     quote: str | None = None,
+    deadline: float | None = None,
 ) -> DownloadReport:
     """Download ``symbols`` x ``timeframes`` from ``exchange`` into the cache; return a report.
 
@@ -240,6 +250,12 @@ def download(
     nothing already stored and an interrupted run resumes. ``concurrency`` workers share the
     exchange's rate limit. Ctrl-C stops the workers after their current page (everything
     stored so far is kept) and re-raises ``KeyboardInterrupt``.
+
+    ``deadline`` is the most seconds the whole download may take (default:
+    ``TRADEDATA_DEADLINE``, else the config's ``deadline``, else none). When it passes, every
+    worker stops and :class:`~tradedata.errors.DeadlineExceededError` is raised: its
+    ``unfetched`` lists the ranges not fetched (each ``reason`` names the series), its
+    ``report`` is the :class:`DownloadReport` of what was done (all of it stored).
     """
     if concurrency < 1:
         raise InputError(f"concurrency must be >= 1, got {concurrency}")
@@ -252,18 +268,28 @@ def download(
 
         manager = DataManager()
     try:
-        provider = manager.provider(exchange)
-        s, e = _resolve_range(provider, days, start, end)
-        names = _resolve_symbols(provider, symbols, all_symbols, quote)
-        plans = plan_series(manager, provider, names, tfs, s, e)
+        seconds = resolve_seconds(deadline, manager.config.deadline)
+        limit = Deadline(seconds) if seconds is not None else None
+        try:
+            with deadline_scope(limit):  # the exchange's clock and markets count too
+                provider = manager.provider(exchange)
+                s, e = _resolve_range(provider, days, start, end)
+                names = _resolve_symbols(provider, symbols, all_symbols, quote)
+                plans = plan_series(manager, provider, names, tfs, s, e)
+        except DeadlineExceededError as exc:
+            raise DeadlineExceededError(
+                f"download from {exchange} stopped by its overall deadline of {exc.seconds:g}s "
+                "before fetching began (while asking for its clock or markets): nothing fetched",
+                seconds=exc.seconds,
+            ) from None
         calls, limited = provider.stats.calls, provider.stats.rate_limited
         began = time.monotonic()
         bar = _Progress(sum(p.expected for p in plans), exchange, progress)
         try:
-            _execute(manager, exchange, plans, (s, e), bar, concurrency)
+            _execute(manager, exchange, plans, (s, e), bar, concurrency, limit)
         finally:
             bar.close()
-        return DownloadReport(
+        report = DownloadReport(
             exchange=exchange,
             start=s,
             end=e,
@@ -272,9 +298,31 @@ def download(
             requests=provider.stats.calls - calls,
             rate_limited=provider.stats.rate_limited - limited,
         )
+        if limit is not None and any(p.unfetched for p in plans):
+            raise _deadline_error(limit, report)
+        return report
     finally:
         if own:
             manager.close()
+
+
+def _deadline_error(limit: Deadline, report: DownloadReport) -> DeadlineExceededError:
+    """The error for a download stopped by its deadline, each unfetched range named."""
+    gone = [
+        Unfetched(u.start, u.end, f"{p.symbol} {p.timeframe}: {u.reason}")
+        for p in report.series
+        for u in p.unfetched
+    ]
+    stopped = sum(1 for p in report.series if p.unfetched)
+    error = DeadlineExceededError(
+        f"download stopped by its overall deadline of {limit.seconds:g}s: {stopped} of "
+        f"{len(report.series)} series incomplete, {len(gone)} range(s) not fetched "
+        "(what arrived is stored; run again to resume)",
+        seconds=limit.seconds,
+        unfetched=gone,
+        report=report,
+    )
+    return error
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
@@ -293,6 +341,10 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="parallel series (default 8)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--deadline", metavar="SECONDS", help="most seconds the download may take "
+        "(default: TRADEDATA_DEADLINE, else the config's deadline, else none)",
+    )  # fmt: skip
 
 
 def _split(text: str | None) -> list[str]:
@@ -319,7 +371,12 @@ def download_cli_main(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             progress=not args.no_progress,
             quote=args.quote,
+            deadline=args.deadline,
         )
+    except DeadlineExceededError as exc:
+        if exc.report is not None:  # what was done, then the one-line error (main prints it)
+            print(exc.report.to_json() if args.json else exc.report)
+        raise
     except KeyboardInterrupt:
         print("interrupted: what was fetched is stored; run the same command to resume",
               file=sys.stderr)  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -32,6 +33,8 @@ class SeriesResult:
     first: pd.Timestamp | None = None
     last: pd.Timestamp | None = None
     seconds: float = 0.0
+    #: ranges not fetched when the overall deadline stopped this series (each with a reason)
+    unfetched: list[Any] = field(default_factory=list)
 
     @property
     def status(self) -> str:

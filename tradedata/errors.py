@@ -35,6 +35,7 @@ API keys or other secrets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
@@ -154,7 +155,8 @@ class DeadlineExceededError(TradeDataError):
     """The overall deadline of a ``get_ohlcv``/``download`` call passed before it finished.
 
     ``seconds`` is the deadline that was set; ``unfetched`` lists the ``(start, end)`` ranges
-    (UTC bar opens, inclusive) still missing when it stopped. Bars fetched before are stored.
+    (UTC bar opens, inclusive, each with a ``reason``) still missing when it stopped; for
+    ``download``, ``report`` is the report of what was done. Bars fetched before are stored.
     Not a :class:`ProviderError`: it is neither retried nor answered by failing over.
     """
 
@@ -163,11 +165,13 @@ class DeadlineExceededError(TradeDataError):
         message: str,
         *,
         seconds: float | None = None,
-        unfetched: list[tuple[Any, Any]] | None = None,
+        unfetched: Sequence[tuple[Any, Any]] | None = None,
+        report: Any = None,
     ) -> None:
         super().__init__(message)
         self.seconds = seconds
         self.unfetched: list[tuple[Any, Any]] = list(unfetched or [])
+        self.report = report
 
 
 class DataValidationError(TradeDataError):
