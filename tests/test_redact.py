@@ -154,3 +154,14 @@ def test_a_config_never_shows_its_credentials(tmp_path: object) -> None:
 
     assert "CFGCANARY" not in shown
     assert provider_settings("fmp", config).api_key == Secret("CFGCANARY-key-1")
+
+
+def test_a_password_in_an_endpoint_url_is_a_secret_too() -> None:
+    from tradedata.adapters.base import ProviderSettings
+    from tradedata.adapters.fmp import FMPProvider
+
+    settings = ProviderSettings(url="http://me:URLCANARY-pw@127.0.0.1:9", api_key="k-0000")
+    provider = FMPProvider(settings)
+
+    assert "URLCANARY" not in repr(provider) and "URLCANARY" not in redact(settings.url or "")
+    provider.close()

@@ -13,6 +13,7 @@ response), so the retry decision here never needs to know a provider's quirks.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import warnings
 from abc import ABC, abstractmethod
@@ -20,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -40,7 +42,7 @@ from tradedata.errors import (
     UnsupportedError,
 )
 from tradedata.model import OHLCV_COLUMNS, Timeframe, normalize_frame, parse_timeframe, to_utc
-from tradedata.redact import Secret, register_pair, scrub_chain
+from tradedata.redact import Secret, redact, register_pair, register_secret, scrub_chain
 from tradedata.symbols import AssetClass, SymbolInfo, symbol_info
 
 __all__ = [
@@ -108,6 +110,10 @@ class ProviderSettings:
                 object.__setattr__(self, name, Secret(value) if value else None)
         if self.api_key and self.secret:
             register_pair(self.api_key.get(), self.secret.get())
+        for url in (self.url, self.ws_url):  # a proxy's password in https://user:pass@host
+            if isinstance(url, str) and "@" in url:
+                with contextlib.suppress(ValueError):
+                    register_secret(urlsplit(url).password)
 
 
 @dataclass
@@ -178,7 +184,7 @@ class Provider(ABC):
         self._rng = random.Random()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} url={self.settings.url!r}>"
+        return redact(f"<{type(self).__name__} {self.name} url={self.settings.url!r}>")
 
     # -- what subclasses implement -------------------------------------------------------
     @abstractmethod
