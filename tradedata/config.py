@@ -36,11 +36,7 @@ from tradedata.errors import ConfigurationError
 __all__ = ["Config", "load_config", "provider_settings"]
 
 _KNOWN_TOP = {"cache_dir", "cache_max_size_gb", "deadline", "providers", "rules", "fundamentals"}
-#: ccxt's credential fields (``Exchange.requiredCredentials``), secrets when given as options
-CCXT_CREDENTIALS = frozenset(
-    {"apiKey", "secret", "uid", "accountId", "login", "password", "twofa", "privateKey",
-     "walletAddress", "token"}
-)  # fmt: skip
+
 _KNOWN_PROVIDER_KEYS = {"url", "ws_url", "api_key", "secret", "sandbox", "timeout", "options"}
 _KNOWN_FUNDAMENTALS_KEYS = {"providers", "ttl"}
 
@@ -74,7 +70,7 @@ class Config:
 
 def _wrap_secrets(settings: Mapping[str, Any]) -> dict[str, Any]:
     """``settings`` with its credentials wrapped in :class:`~tradedata.redact.Secret`."""
-    from tradedata.redact import Secret
+    from tradedata.redact import CCXT_CREDENTIALS, Secret
 
     out = dict(settings)
     for key in ("api_key", "secret"):

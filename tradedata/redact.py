@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 __all__ = [
+    "CCXT_CREDENTIALS",
     "MASK",
     "Secret",
     "UpstreamError",
@@ -45,6 +46,11 @@ __all__ = [
 ]
 
 MASK = "***"
+#: ccxt's credential fields (``Exchange.requiredCredentials``): secrets when given as options
+CCXT_CREDENTIALS = frozenset(
+    {"apiKey", "secret", "uid", "accountId", "login", "password", "twofa", "privateKey",
+     "walletAddress", "token"}
+)  # fmt: skip
 #: shorter values are not treated as secrets (they would mask ordinary text)
 MIN_LENGTH = 4
 _SUMMARY_LIMIT = 300

@@ -24,7 +24,6 @@ from tradedata.adapters.base import ProviderSettings
 from tradedata.adapters.ccxt_.cooldown import shared_cooldown
 from tradedata.adapters.ccxt_.errors import translate
 from tradedata.adapters.transport import DeadlineSession
-from tradedata.config import CCXT_CREDENTIALS
 from tradedata.errors import (
     ConfigurationError,
     InvalidResponseError,
@@ -32,7 +31,7 @@ from tradedata.errors import (
     RateLimitError,
     TradeDataError,
 )
-from tradedata.redact import Secret, register_pair, upstream
+from tradedata.redact import CCXT_CREDENTIALS, Secret, register_pair, upstream
 
 __all__ = ["ADAPTER_OPTIONS", "ClientPool", "check_options"]
 
