@@ -277,3 +277,17 @@ def test_download_keeps_finished_series_and_reports_the_stalled_ones(
     assert info.value.unfetched[0].reason.startswith("MSFT 1d: overall deadline of 1s")
     assert len(dm.get_ohlcv("AAPL", "1d", case.start, case.end, provider="cache")) > 0
     dm.close()
+
+
+def test_one_ccxt_request_ends_at_its_total_deadline(loris: SlowLorisServer) -> None:
+    from tradedata.adapters.ccxt_ import CcxtProvider
+
+    provider = CcxtProvider("binance", ProviderSettings(url=loris.url, timeout=TIMEOUT))
+    provider.ccxt_client()  # built before the clock starts: construction is CPU work
+    began = time.monotonic()
+
+    with pytest.raises(TemporaryProviderError):
+        provider._pool.run(lambda c: c.fetch_time())
+
+    assert time.monotonic() - began < TIMEOUT + MARGIN
+    provider.close()
