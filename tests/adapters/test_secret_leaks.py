@@ -173,13 +173,23 @@ def _run_and_collect(
 
 
 # -- stock providers ------------------------------------------------------------------------------
+def _fundamentals_calls(dm: DataManager, provider: Provider) -> list[Callable[[], Any]]:
+    """Fundamentals through the manager (its payload cache included) for providers that serve
+    them; every path of a fault counts."""
+    if not provider.capabilities.fundamentals:
+        return []
+    name = provider.name
+    return [lambda: dm.get_fundamentals("AAPL", providers=[name], refresh=True)]
+
+
 def _stock_fault(server: FakeProviderServer, mode: str) -> None:
+    """``mode`` for every request, whatever its path (bars, fundamentals, cookies)."""
     if mode == "timeout":
-        server.fail("delay", times=None, seconds=TIMEOUT * 3)
+        server.fail("delay", times=None, seconds=TIMEOUT * 3, path="/")
     elif mode == "redirect":
-        server.fail("redirect", times=None, body=_redirect_target())
+        server.fail("redirect", times=None, body=_redirect_target(), path="/")
     elif mode != "refused":
-        server.fail(mode, times=None, retry_after=0)
+        server.fail(mode, times=None, retry_after=0, path="/")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -213,6 +223,7 @@ def test_a_canary_key_never_leaves_a_stock_provider(
                     case.symbol, case.timeframe, case.start, case.end, provider=name
                 ),
                 lambda: provider.fetch_ohlcv(case.symbol, case.timeframe, case.start, case.end),
+                *_fundamentals_calls(dm, provider),
             ],
             cache_dir,
             caplog,
@@ -221,7 +232,7 @@ def test_a_canary_key_never_leaves_a_stock_provider(
     finally:
         server.stop()
 
-    assert len(errors) == 2, f"{name} {mode}: the failure was not reported"
+    assert len(errors) >= 2, f"{name} {mode}: the failure was not reported"
     assert _leaks(texts) == []
 
 
