@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -124,6 +125,32 @@ def _score(manager: DataManager, res: SeriesResult, start: pd.Timestamp, end: pd
         res.score = validate(frame, res.timeframe, calendar=calendar).score
 
 
+@dataclass
+class _DeadlineWatch:
+    """A download's overall deadline, shared by its workers, and the ranges it left."""
+
+    limit: Deadline
+    unfetched: list[Unfetched] = field(default_factory=list)
+
+    def stopped(self, res: SeriesResult, exc: DeadlineExceededError) -> None:
+        """Note the ranges of ``res`` that ``exc`` left unfetched (each reason names it)."""
+        for u in exc.unfetched:
+            reason = getattr(u, "reason", "") or str(exc)
+            self.unfetched.append(Unfetched(u[0], u[1], f"{res.symbol} {res.timeframe}: {reason}"))
+
+    def error(self, report: DownloadReport) -> DeadlineExceededError:
+        """The error for the download, with its ``report``."""
+        stopped = sum(1 for p in report.series if not p.complete)
+        return DeadlineExceededError(
+            f"download stopped by its overall deadline of {self.limit.seconds:g}s: {stopped} of "
+            f"{len(report.series)} series incomplete, {len(self.unfetched)} range(s) not fetched "
+            "(what arrived is stored; run again to resume)",
+            seconds=self.limit.seconds,
+            unfetched=self.unfetched,
+            report=report,
+        )
+
+
 def _run_one(
     manager: DataManager,
     exchange: str,
@@ -131,7 +158,7 @@ def _run_one(
     span: tuple[pd.Timestamp, pd.Timestamp],
     progress: _Progress,
     stop: threading.Event,
-    deadline: Deadline | None = None,
+    deadline: _DeadlineWatch | None = None,
 ) -> SeriesResult:
     tf, began = parse_timeframe(res.timeframe), time.monotonic()
     budget = [res.expected]  # planned bars not yet counted on the progress bar
@@ -146,14 +173,18 @@ def _run_one(
 
     try:
         if res.expected:
-            with deadline_scope(deadline):
+            with deadline_scope(deadline.limit if deadline else None):
                 got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
             res.bars, res.providers, res.complete = got.bars, list(got.providers), got.complete
             res.error = "; ".join(f"{k}: {v}" for k, v in got.errors.items()) or None
+            res.unfetched = [str(u) for u in got.unfetched]
     except _Stopped:
         res.complete, res.error = False, "interrupted"
     except DeadlineExceededError as exc:
-        res.complete, res.error, res.unfetched = False, str(exc), list(exc.unfetched)
+        res.complete, res.error = False, str(exc)
+        res.unfetched = [str(u) for u in exc.unfetched]
+        if deadline is not None:
+            deadline.stopped(res, exc)
     except TradeDataError as exc:
         res.complete, res.error = False, str(exc)
     if res.complete:
@@ -206,7 +237,7 @@ def _execute(
     span: tuple[pd.Timestamp, pd.Timestamp],
     progress: _Progress,
     concurrency: int,
-    deadline: Deadline | None = None,
+    deadline: _DeadlineWatch | None = None,
 ) -> None:
     stop = threading.Event()
     pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tradedata-dl")
@@ -286,7 +317,8 @@ def download(
         began = time.monotonic()
         bar = _Progress(sum(p.expected for p in plans), exchange, progress)
         try:
-            _execute(manager, exchange, plans, (s, e), bar, concurrency, limit)
+            watch = _DeadlineWatch(limit) if limit is not None else None
+            _execute(manager, exchange, plans, (s, e), bar, concurrency, watch)
         finally:
             bar.close()
         report = DownloadReport(
@@ -298,31 +330,12 @@ def download(
             requests=provider.stats.calls - calls,
             rate_limited=provider.stats.rate_limited - limited,
         )
-        if limit is not None and any(p.unfetched for p in plans):
-            raise _deadline_error(limit, report)
+        if watch is not None and watch.unfetched:
+            raise watch.error(report)
         return report
     finally:
         if own:
             manager.close()
-
-
-def _deadline_error(limit: Deadline, report: DownloadReport) -> DeadlineExceededError:
-    """The error for a download stopped by its deadline, each unfetched range named."""
-    gone = [
-        Unfetched(u.start, u.end, f"{p.symbol} {p.timeframe}: {u.reason}")
-        for p in report.series
-        for u in p.unfetched
-    ]
-    stopped = sum(1 for p in report.series if p.unfetched)
-    error = DeadlineExceededError(
-        f"download stopped by its overall deadline of {limit.seconds:g}s: {stopped} of "
-        f"{len(report.series)} series incomplete, {len(gone)} range(s) not fetched "
-        "(what arrived is stored; run again to resume)",
-        seconds=limit.seconds,
-        unfetched=gone,
-        report=report,
-    )
-    return error
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
