@@ -7,6 +7,7 @@ import html
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -138,7 +139,7 @@ def test_log_records_of_any_logger_are_redacted_with_their_traceback(
     assert "url=***" in caplog.text and "RuntimeError" in caplog.text
 
 
-def test_a_config_never_shows_its_credentials(tmp_path: object) -> None:
+def test_a_config_never_shows_its_credentials() -> None:
     config = load_config(
         {
             "providers": {
@@ -165,3 +166,44 @@ def test_a_password_in_an_endpoint_url_is_a_secret_too() -> None:
 
     assert "URLCANARY" not in repr(provider) and "URLCANARY" not in redact(settings.url or "")
     provider.close()
+
+
+def test_keys_from_a_config_file_never_show_in_the_managers_config(tmp_path: Path) -> None:
+    from tradedata.manager import DataManager
+
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "providers:\n"
+        "  fmp: {api_key: YAMLCANARY-fmp-key}\n"
+        "  alpaca: {api_key: YAMLCANARY-alpaca-key, secret: YAMLCANARY-alpaca-secret}\n",
+        encoding="utf-8",
+    )
+    dm = DataManager(cache_dir=tmp_path / "cache", config=str(path))
+
+    shown = f"{dm!r} {dm.config!r} {dm.config.providers!r} {dm.config.providers}"
+    shown += repr(dm.provider("alpaca")) + repr(dm.provider("alpaca").settings)
+
+    assert "YAMLCANARY" not in shown
+    dm.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(secret=secret_text, kind=st.sampled_from(["echo", "html_echo", "malformed_echo"]))
+def test_an_echoed_key_never_reaches_the_error_in_any_encoding(secret: str, kind: str) -> None:
+    from tests.fakes import FakeProviderServer
+    from tradedata.adapters.http import HttpClient
+    from tradedata.errors import ProviderError
+
+    with FakeProviderServer("fmp", api_key=secret) as server:
+        server.fail(kind, times=None, path="/")
+        client = HttpClient("fmp", server.url, timeout=5, secrets=[secret])
+        with pytest.raises(ProviderError) as info:
+            client.get_json("/api/v3/profile/AAPL", {"apikey": secret}, {"X-Key": secret})
+        client.close()
+
+    chain, link = [], info.value
+    while link is not None:
+        chain.append(f"{link} {link!r}")
+        link = link.__cause__ or link.__context__
+    shown = "\n".join(chain)
+    assert not [form for form in _encodings(secret) if form in shown]
