@@ -291,3 +291,25 @@ def test_one_ccxt_request_ends_at_its_total_deadline(loris: SlowLorisServer) -> 
 
     assert time.monotonic() - began < TIMEOUT + MARGIN
     provider.close()
+
+
+def test_https_connections_are_watched_too() -> None:
+    from tradedata.adapters.transport import DeadlineSession
+
+    session = DeadlineSession(5)
+    pool = session.get_adapter("https://example.test/").poolmanager.connection_from_url(
+        "https://example.test/"
+    )
+
+    assert type(pool).__name__ == "_WatchedHTTPSPool"
+    assert pool.ConnectionCls.__name__ == "_WatchedHTTPSConnection"
+    session.close()
+
+
+def test_an_unlimited_timeout_sends_without_a_watchdog(loris: SlowLorisServer) -> None:
+    from tradedata.adapters.transport import DeadlineSession
+
+    session = DeadlineSession(float("inf"))
+    with deadline_scope(0.5), pytest.raises(DeadlineExceededError):
+        session.get(loris.url, timeout=5)  # the overall deadline still applies
+    session.close()

@@ -21,6 +21,7 @@ with its own connection classes), redirects included; ``stream=True`` bodies rea
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 import threading
 from http.client import HTTPException
@@ -163,7 +164,7 @@ class DeadlineSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Send ``request``; its connect, headers and body must all arrive within the budget."""
         budget, overall = request_budget(self.total)
-        if budget is None:
+        if budget is None or not math.isfinite(budget):  # no limit at all
             return super().send(request, **kwargs)
         deadline = current_deadline()
         if overall and deadline is not None and budget <= 0:
