@@ -7,8 +7,9 @@ byte every half second keeps a call with ``timeout=2`` alive for as long as it l
 :mod:`tradedata.deadline`):
 
 * the per-operation timeout is capped at that budget, so connecting cannot take longer;
-* a watchdog timer shuts the request's socket down when the budget runs out, which ends a
-  blocked read at once, whether it waits for the status line, a header or the body;
+* a watchdog (one thread for the process) shuts the request's socket down when the budget runs
+  out, which ends a blocked read at once, whether it waits for the status line, a header or
+  the body;
 * the request then fails with :class:`TotalTimeout` (a ``requests.Timeout``, so callers that
   handle timeouts, ccxt included, treat it as one), or with
   :class:`~tradedata.errors.DeadlineExceededError` when the overall deadline was the limit.
@@ -21,9 +22,12 @@ with its own connection classes), redirects included; ``stream=True`` bodies rea
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import math
 import socket
 import threading
+import time
 from http.client import HTTPException
 from typing import Any
 
@@ -47,15 +51,16 @@ class _Watch:
     def __init__(self, seconds: float) -> None:
         self.connections: list[Any] = []
         self.fired = False
+        self.cancelled = False
+        self.seconds = max(seconds, 0.0)
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
 
     def start(self) -> None:
-        self._timer.start()
+        _WATCHDOG.arm(self)
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        with self._lock:
+            self.cancelled = True
 
     def add(self, connection: Any) -> None:
         with self._lock:
@@ -64,12 +69,55 @@ class _Watch:
         if fired:
             _shutdown(connection)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
+            if self.cancelled:
+                return
             self.fired = True
             connections = list(self.connections)
         for connection in connections:
             _shutdown(connection)
+
+
+class _Watchdog:
+    """One daemon thread that fires the watches whose time is up (no thread per request).
+
+    Cancelled watches stay in the heap until their time comes and are then dropped.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, watch: _Watch) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + watch.seconds, next(self._seq), watch))
+            if self._thread is None or not self._thread.is_alive():  # also after a fork
+                self._thread = threading.Thread(
+                    target=self._run, name="tradedata-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _due(self) -> _Watch:
+        with self._cond:
+            while True:
+                if self._heap:
+                    wait = self._heap[0][0] - time.monotonic()
+                    if wait <= 0:
+                        return heapq.heappop(self._heap)[2]
+                    self._cond.wait(min(wait, 3600.0))
+                else:
+                    self._cond.wait()
+
+    def _run(self) -> None:
+        while True:
+            self._due().fire()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _shutdown(connection: Any) -> None:
