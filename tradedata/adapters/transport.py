@@ -14,7 +14,7 @@ byte every half second keeps a call with ``timeout=2`` alive for as long as it l
   handle timeouts, ccxt included, treat it as one), or with
   :class:`~tradedata.errors.DeadlineExceededError` when the overall deadline was the limit.
 
-The session's connections register with the watchdog of the thread sending on them (a pool
+The session's connections register with the watch of the request their thread is sending (a pool
 with its own connection classes), redirects included; ``stream=True`` bodies read after
 ``send`` returns are not covered (tradedata never streams).
 """
