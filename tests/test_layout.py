@@ -43,6 +43,8 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.calendars",
             "tradedata.calendar_cache",
             "tradedata.csvio",
+            "tradedata.redact",
+            "tradedata.deadline",
             # process-wide counters, logging setup, optional-extra checks (import no tradedata)
             "tradedata.metrics",
             "tradedata.logs",

@@ -10,8 +10,9 @@ import pytest
 from tests.support.memory_provider import MemoryProvider, synthetic
 from tradedata.adapters import create_provider
 from tradedata.adapters.base import ProviderSettings
-from tradedata.adapters.resilience import connection_refused, is_loopback_url
+from tradedata.adapters.resilience import is_loopback_url
 from tradedata.errors import TemporaryProviderError
+from tradedata.redact import connection_refused
 
 
 def _refused(page: int) -> Exception:
