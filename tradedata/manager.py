@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -212,6 +212,27 @@ class DataManager(FetchingMixin):
             unfetched=list(result.unfetched),
         )
         return frame
+
+    def get_panel(
+        self,
+        symbols: str | Iterable[str],
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        field: str | Sequence[str] | None = "close",
+        *,
+        provider: str | None = None,
+        max_workers: int = 4,
+    ) -> pd.DataFrame:
+        """Many symbols on one time index: columns are symbols (one ``field``) or, with
+        ``field=None``/``"ohlcv"``, a ``(field, symbol)`` MultiIndex. Bars a symbol lacks are
+        NaN, reported per symbol in ``attrs["gaps"]``/``attrs["unfetched"]``; missing parts
+        are fetched concurrently. See :mod:`tradedata.panel`."""
+        from tradedata.panel import get_panel
+
+        return get_panel(
+            self, symbols, timeframe, start, end, field, provider=provider, max_workers=max_workers
+        )
 
     # -- imports ---------------------------------------------------------------------------
     def import_frame(
