@@ -31,6 +31,7 @@ from tradedata.symbols import normalize_symbol, symbol_info
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
     from tradedata.cache import Cache
+    from tradedata.feeds.live_plain import LiveFeed
     from tradedata.fundamentals import Fundamentals
     from tradedata.selection import ProviderSelector
     from tradedata.validation import QualityReport
@@ -233,6 +234,32 @@ class DataManager(FetchingMixin):
         return get_panel(
             self, symbols, timeframe, start, end, field, provider=provider, max_workers=max_workers
         )
+
+    def get_live_feed(
+        self,
+        symbol: str,
+        timeframe: str,
+        lookback_bars: int = 1000,
+        *,
+        exchange: str | None = None,
+        on_bar: Callable[..., Any] | None = None,
+        on_status: Callable[[str, str], Any] | None = None,
+        **options: Any,
+    ) -> LiveFeed:
+        """A running live feed of ``symbol``: ``lookback_bars`` of history, then each closed
+        bar, with the live store's shared websocket, reconnection and gap fill; no backtrader.
+
+        Iterate it (``for bar in feed`` / ``async for``), or pass ``on_bar(bar)`` /
+        ``on_status(status, detail)``; ``feed.close()`` stops it. ``exchange`` defaults to the
+        first streaming provider the config picks. See :mod:`tradedata.feeds.live_plain` (the
+        one place the manager reaches up into feeds: imported here, only when called).
+        """
+        from tradedata.feeds.live_plain import LiveFeed
+
+        return LiveFeed(
+            self, symbol, timeframe, lookback_bars,
+            exchange=exchange, on_bar=on_bar, on_status=on_status, **options,
+        )  # fmt: skip
 
     # -- imports ---------------------------------------------------------------------------
     def import_frame(
