@@ -26,6 +26,7 @@ from tradedata.errors import (
 )
 from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchingMixin, FetchResult
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
+from tradedata.range_quality import quality_summary, range_report
 from tradedata.symbols import normalize_symbol, symbol_info
 
 if TYPE_CHECKING:
@@ -36,19 +37,15 @@ if TYPE_CHECKING:
     from tradedata.selection import ProviderSelector
     from tradedata.validation import QualityReport
 
-__all__ = ["CACHE_ONLY", "DataManager", "FetchResult", "get_data_manager"]
+__all__ = [
+    "CACHE_ONLY",
+    "DataManager",
+    "FetchResult",
+    "get_data_manager",
+    "quality_summary",
+]
 
 log = logging.getLogger("tradedata")
-
-
-def quality_summary(report: QualityReport) -> dict[str, Any]:
-    """The ``data_quality`` block stored in partition metadata."""
-    return {
-        "score": report.score,
-        "validation_errors": list(report.validation_errors),
-        "gaps": len(report.gaps),
-        "duplicates": int(report.checks.get("duplicates", 0)),
-    }
 
 
 class DataManager(FetchingMixin):
@@ -209,7 +206,14 @@ class DataManager(FetchingMixin):
             symbol=symbol,
             timeframe=tf.name,
             provider="+".join(sources) if sources else None,
-            quality=self._validate(frame, symbol, tf),
+            quality=range_report(
+                self.cache,
+                frame,
+                symbol,
+                tf,
+                self._calendar(symbol),
+                lambda part: self._validate(part, symbol, tf),
+            ),
             unfetched=list(result.unfetched),
         )
         return frame
