@@ -98,7 +98,7 @@ def test_example_script_runs(path: Path, tmp_path: Path, request: pytest.Fixture
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_example_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_example_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the kernel imports tradedata from this checkout even when it is not pip-installed
     paths = [str(ROOT), os.environ.get("PYTHONPATH", "")]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
@@ -108,9 +108,15 @@ def test_example_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         kernel_name="python3",
         timeout=300,
         resources={"metadata": {"path": str(EXAMPLES)}},
+        # each plotly FigureWidget's state carries plotly.js (5 MB): saved, one notebook
+        # weighed 47 MB; the outputs (widget views, text) are what a reader needs
+        store_widget_state=False,
     )
 
     client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
+    saved = tmp_path / path.name
+    nbformat.write(nb, saved)
+    assert saved.stat().st_size < MAX_NOTEBOOK_BYTES
 
     outputs = _outputs(nb)
     assert not [o for o in outputs if o.get("output_type") == "error"]
