@@ -124,7 +124,9 @@ def test_a_warm_read_validates_nothing_again(dm, monkeypatch) -> None:
     assert frame.attrs["quality"].score == 1.0
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     drop=st.lists(st.integers(-30, 30), max_size=12),
     flat=st.tuples(st.integers(-20, 0), st.integers(0, 20)),
