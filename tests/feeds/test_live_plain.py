@@ -140,7 +140,8 @@ def test_async_iteration(sim, dm):
                 break
         return out
 
-    with dm.get_live_feed("BTC/USDT", "1m", lookback_bars=3, exchange="binance", **FAST) as feed:
+    with dm.get_live_feed("BTC/USDT", "1m", lookback_bars=3, **FAST) as feed:  # binance: config
+        assert feed.exchange == "binance"
         bars = asyncio.run(asyncio.wait_for(take(feed, 6), 15))
 
     assert [b.live for b in bars[:3]] == [False] * 3 and all(b.live for b in bars[3:])

@@ -17,8 +17,8 @@ reported as a ``gap`` status), never a still-open candle, streamed bars appended
 Callbacks run on the feed's own thread, in order: ``on_bar(bar)`` with a :class:`Bar`, and
 ``on_status(status, detail)`` with one of ``delayed`` (history is being delivered), ``live``,
 ``broken`` (reconnecting), ``disconnected`` (gave up; the feed ends), ``refused`` /
-``unsupported`` (the exchange refused the stream; the feed ends), and the notices ``gap``
-(bars that could not be fetched) and ``error``.
+``unsupported`` (the exchange refused the stream; the feed ends), the notices ``gap`` (bars
+that could not be fetched) and ``error``, and last ``ended`` (the feed stopped delivering).
 
 The import direction stays feeds -> manager: this module uses the manager; the manager's
 ``get_live_feed`` imports this module only when called.
