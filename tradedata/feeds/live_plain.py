@@ -20,8 +20,8 @@ Callbacks run on the feed's own thread, in order: ``on_bar(bar)`` with a :class:
 ``unsupported`` (the exchange refused the stream; the feed ends), the notices ``gap`` (bars
 that could not be fetched) and ``error``, and last ``ended`` (the feed stopped delivering).
 
-The import direction stays feeds -> manager: this module uses the manager; the manager's
-``get_live_feed`` imports this module only when called.
+Imports: this module never imports the manager at run time (it is handed one), and the
+manager's ``get_live_feed`` imports this module only when called, so no import circle forms.
 """
 
 from __future__ import annotations
@@ -406,15 +406,13 @@ def _default_exchange(manager: DataManager, symbol: str, timeframe: str) -> str:
 def _live_manager(manager: DataManager, exchange: str, clock_ttl: float) -> DataManager:
     """A manager on ``manager``'s cache whose ``exchange`` reads its clock every few moments
     (the default TTL would hold backfills behind the stream)."""
-    from tradedata.manager import DataManager
-
     base = manager.config
     settings = dict(base.providers.get(exchange, {}))
     options = dict(settings.get("options") or {})
     options.setdefault("time_ttl", clock_ttl)
     settings["options"] = options
     config = load_config(base, providers={exchange: settings})
-    return DataManager(cache_dir=manager.cache_dir, config=config)
+    return type(manager)(cache_dir=manager.cache_dir, config=config)  # no import of the manager
 
 
 def _market_id(provider: Any, symbol: str) -> str:
