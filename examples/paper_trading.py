@@ -46,7 +46,9 @@ with ExchangeSimulator(speed=60) as sim, tempfile.TemporaryDirectory() as tmp:
     )
     cerebro.setbroker(store.getbroker(cash=10_000))
     cerebro.addstrategy(Momentum)
-    threading.Timer(SECONDS, cerebro.runstop).start()
+    timer = threading.Timer(SECONDS, cerebro.runstop)
+    timer.daemon = True  # never keeps the process alive
+    timer.start()
     try:
         cerebro.run()
     finally:
