@@ -22,9 +22,11 @@ from tradedata.errors import (
     AllProvidersFailedError,
     DataValidationError,
     ProviderError,
+    SymbolNotFoundError,
+    SymbolNotListedError,
     TradeDataError,
 )
-from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchingMixin, FetchResult
+from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchEngine, FetchResult
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
 from tradedata.symbols import normalize_symbol, symbol_info
@@ -32,7 +34,7 @@ from tradedata.symbols import normalize_symbol, symbol_info
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
     from tradedata.cache import Cache
-    from tradedata.feeds.live_plain import LiveFeed
+    from tradedata.feeds.live.plain import LiveFeed
     from tradedata.fundamentals import Fundamentals
     from tradedata.selection import ProviderSelector
     from tradedata.validation import QualityReport
@@ -48,7 +50,7 @@ __all__ = [
 log = logging.getLogger("tradedata")
 
 
-class DataManager(FetchingMixin):
+class DataManager:
     """Cache-first access to OHLCV data and fundamentals, with provider failover.
 
     ``cache_dir`` defaults to ``DATA_CACHE_DIR`` or the platform's user cache directory;
@@ -74,6 +76,10 @@ class DataManager(FetchingMixin):
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
+        #: the fetch engine: holes, page loop, failover, proven coverage
+        self.engine = FetchEngine(
+            self.cache, lambda: self.selector, self.provider, self._quality_fn
+        )
 
     def __repr__(self) -> str:
         return f"<DataManager cache_dir={str(self.cache_dir)!r}>"
@@ -148,6 +154,25 @@ class DataManager(FetchingMixin):
         return self._validate(self.cache.read(sym, tf.name), sym, tf)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
+    def fetch_missing(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any,
+        end: Any,
+        provider: str | None = None,
+        on_chunk: Callable[[Chunk], None] | None = None,
+        refresh: bool = False,
+    ) -> FetchResult:
+        """Fetch the parts of ``[start, end]`` the coverage record lacks (see
+        :meth:`FetchEngine.fetch_missing <tradedata.fetching.FetchEngine.fetch_missing>`)."""
+        return self.engine.fetch_missing(
+            symbol, timeframe, start, end, provider=provider, on_chunk=on_chunk, refresh=refresh
+        )
+
+    def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
+        """Extend a cached series to now (re-checking its last stored bars)."""
+        return self.engine.update(symbol, timeframe, provider=provider)
 
     def get_ohlcv(
         self,
@@ -180,17 +205,10 @@ class DataManager(FetchingMixin):
                 sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
             )
         frame = self.cache.read(sym, tf.name, s, e)
-        unf = result.unfetched
-        if unf:
+        if result.unfetched:
             if frame.empty:
-                raise AllProvidersFailedError(
-                    f"no data for {sym} {tf.name}: " + "; ".join(result.errors.values()),
-                    errors={k: ProviderError(v) for k, v in result.errors.items()},
-                )
-            holes = ", ".join(
-                f"{a:%Y-%m-%d %H:%M}..{b:%Y-%m-%d %H:%M}" for a, b in result.unfetched
-            )
-            warnings.warn(f"{sym} {tf.name}: could not fetch {holes}", stacklevel=2)
+                raise _no_data_error(sym, tf, result, pinned=provider)
+            warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
         return self._decorate(frame, sym, tf, result)
 
     def _decorate(
@@ -255,10 +273,10 @@ class DataManager(FetchingMixin):
 
         Iterate it (``for bar in feed`` / ``async for``), or pass ``on_bar(bar)`` /
         ``on_status(status, detail)``; ``feed.close()`` stops it. ``exchange`` defaults to the
-        first streaming provider the config picks. See :mod:`tradedata.feeds.live_plain` (the
+        first streaming provider the config picks. See :mod:`tradedata.feeds.live.plain` (the
         one place the manager reaches up into feeds: imported here, only when called).
         """
-        from tradedata.feeds.live_plain import LiveFeed
+        from tradedata.feeds.live.plain import LiveFeed
 
         return LiveFeed(
             self, symbol, timeframe, lookback_bars,
@@ -344,6 +362,30 @@ class DataManager(FetchingMixin):
             max_age=max_age,
             refresh=refresh,
         )
+
+
+def _no_data_error(
+    symbol: str, tf: Timeframe, result: FetchResult, pinned: str | None
+) -> ProviderError:
+    """The error naming why nothing at all could be fetched.
+
+    A symbol no provider lists is a :class:`SymbolNotFoundError` (a pinned provider's own, else
+    a :class:`SymbolNotListedError`, which is both); anything else an
+    :class:`AllProvidersFailedError` carrying every provider's reason.
+    """
+    failures = {k: v for k, v in result.failures.items() if k != "selection"}
+    if failures and all(isinstance(e, SymbolNotFoundError) for e in failures.values()):
+        if pinned and isinstance(failures.get(pinned), SymbolNotFoundError):
+            return failures[pinned]  # type: ignore[return-value]
+        said = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+        return SymbolNotListedError(f"no provider lists {symbol}: {said}", errors=failures)
+    reasons = "; ".join(f"{k}: {v}" for k, v in result.errors.items() if v) or result.reasons()
+    errors = dict(result.failures)
+    errors.update({k: ProviderError(v) for k, v in result.errors.items() if k not in errors})
+    return AllProvidersFailedError(
+        f"no data for {symbol} {tf.name}: {reasons or 'no provider could serve it'}",
+        errors=errors,
+    )
 
 
 _singleton: DataManager | None = None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -32,8 +32,17 @@ from tradedata.errors import InputError, TradeDataError
 from tradedata.model import OHLCV_COLUMNS, parse_timeframe
 from tradedata.symbols import normalize_symbol
 
-if TYPE_CHECKING:
-    from tradedata.manager import DataManager
+
+class Source(Protocol):
+    """What a panel reads from: :class:`~tradedata.manager.DataManager` (this module does not
+    import it: the manager imports this module)."""
+
+    def get_ohlcv(
+        self, symbol: str, timeframe: str, start: Any = ..., end: Any = ..., provider: Any = ...
+    ) -> pd.DataFrame:
+        """OHLCV bars, as ``DataManager.get_ohlcv``."""
+        ...
+
 
 __all__ = ["FIELDS", "get_panel"]
 
@@ -74,7 +83,7 @@ def _fields(field: str | Sequence[str] | None) -> tuple[list[str], bool]:
 
 
 def get_panel(
-    manager: DataManager,
+    manager: Source,
     symbols: str | Iterable[str],
     timeframe: str,
     start: Any = None,

@@ -16,12 +16,8 @@ from tradedata.adapters.ccxt_ import CcxtProvider
 from tradedata.adapters.ccxt_.clock import ServerClock
 from tradedata.adapters.ccxt_.cooldown import Cooldown
 from tradedata.adapters.ccxt_.errors import retry_after_seconds, scrub, translate
-from tradedata.adapters.ccxt_.traits import (
-    SEND_JITTER,
-    TRAITS,
-    binance_weight_limit,
-    fixed_window_rate,
-)
+from tradedata.adapters.ccxt_.pacing import SEND_JITTER, binance_weight_limit, fixed_window_rate
+from tradedata.adapters.ccxt_.traits import TRAITS
 from tradedata.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -102,11 +98,11 @@ def test_instance_capabilities_are_the_exchanges_own():
 
 
 def test_exchange_outside_the_table_gets_ccxts_own_figures():
-    caps = CcxtProvider.capabilities_for("kraken")
+    caps = CcxtProvider.capabilities_for("bitvavo")
 
-    assert "kraken" not in TRAITS
-    assert caps.max_candles == ccxt.kraken().features["spot"]["fetchOHLCV"]["limit"]
-    assert caps.rate_limit.period == pytest.approx(ccxt.kraken().rateLimit / 1000)
+    assert "bitvavo" not in TRAITS
+    assert caps.max_candles == ccxt.bitvavo().features["spot"]["fetchOHLCV"]["limit"]
+    assert caps.rate_limit.period == pytest.approx(ccxt.bitvavo().rateLimit / 1000)
 
 
 def test_options_override_limits():

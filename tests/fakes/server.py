@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
@@ -33,7 +33,7 @@ import pandas as pd
 from tests.fakes.market import FakeMarket
 from tradedata.model import to_utc
 
-__all__ = ["FakeProviderServer", "FakeRequest", "FakeResponse", "Fault", "Routes"]
+__all__ = ["FakeProviderServer", "FakeRequest", "FakeResponse", "Fault", "LoopbackServer", "Routes"]
 
 PROVIDERS = ("yahoo", "alpha_vantage", "fmp", "alpaca", "polygon", "tiingo", "coingecko")
 
@@ -172,10 +172,54 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    fake: FakeProviderServer
+    fake: LoopbackServer
 
 
-class FakeProviderServer:
+class LoopbackServer:
+    """An HTTP server on ``127.0.0.1:<ephemeral port>`` answering through :meth:`dispatch`;
+    start/stop or use ``with``. Base of every fake server (stock providers, exchanges)."""
+
+    def __init__(self) -> None:
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.fake = self
+        self._thread: threading.Thread | None = None
+
+    def dispatch(self, request: FakeRequest) -> FakeResponse | None:
+        """The answer to ``request`` (None: close the connection without one)."""
+        raise NotImplementedError
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Self:
+        """Serve in a background thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class FakeProviderServer(LoopbackServer):
     """One fake provider on ``127.0.0.1:<ephemeral port>``; start/stop or use ``with``."""
 
     def __init__(
@@ -203,39 +247,7 @@ class FakeProviderServer:
         self._lock = threading.Lock()
         module = importlib.import_module(f"tests.fakes.routes_{provider}")
         self.routes: Routes = module.ROUTES(self)
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeProviderServer:
-        """Serve in a background thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> FakeProviderServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__()
 
     # -- behaviour -------------------------------------------------------------------------
     def now(self) -> pd.Timestamp:

@@ -21,7 +21,7 @@ import pytest
 
 from tradedata.adapters import resilience
 from tradedata.errors import InputError, UnsupportedError
-from tradedata.feeds.live_plain import Bar, LiveFeed
+from tradedata.feeds.live.plain import Bar, LiveFeed
 from tradedata.manager import DataManager
 from tradedata.sim import ExchangeSimulator, Faults, StreamSettings
 

@@ -16,11 +16,12 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from tradedata.cache.backend import Backend
+from tradedata.cache.catalog import Catalog
 from tradedata.cache.layout import (
     CacheCorruptionWarning,
     Damage,
@@ -29,11 +30,12 @@ from tradedata.cache.layout import (
     iso,
     timeframe_dir,
 )
+from tradedata.cache.partitions import Rows
 
-if TYPE_CHECKING:
-    from tradedata.cache.partitions import Rows
+#: Reads every row of a partition (symbol, timeframe, year, metadata); quarantines on damage.
+LoadRows = Callable[[str, str, int, dict], Rows | None]
 
-__all__ = ["IntegrityMixin"]
+__all__ = ["Integrity", "Quarantine"]
 
 log = logging.getLogger("tradedata.cache")
 
@@ -48,24 +50,15 @@ def _split_key(key: str) -> tuple[str, str, int] | None:
         return None
 
 
-class IntegrityMixin:
-    """Quarantine, verification, garbage collection and size-limit eviction."""
+class Quarantine:
+    """The quarantine folder: damaged partitions are moved there and removed from the store."""
 
-    _db: Backend
-    quarantine_dir: Path
-    max_size_bytes: int
+    def __init__(self, db: Backend, catalog: Catalog, directory: Path) -> None:
+        self._db = db
+        self._catalog = catalog
+        self.directory = directory
 
-    if TYPE_CHECKING:
-
-        def _drop_partition(
-            self, symbol: str, tf: str, year: int, *, uncover: bool
-        ) -> str | None: ...
-        def _generation(self, meta_key: str) -> str | None: ...
-        def _load_rows(self, symbol: str, tf: str, year: int, meta: dict) -> Rows | None: ...
-        def _index_years(self, symbol: str, tf: str, add: Any = (), remove: Any = ()) -> None: ...
-
-    # -- quarantine ----------------------------------------------------------------------------
-    def _quarantine(
+    def quarantine(
         self, symbol: str, tf: str, year: int, seen: dict | None, reason: str
     ) -> Damage | None:
         """Move a damaged partition aside; None if it was replaced meanwhile (not damaged)."""
@@ -73,11 +66,11 @@ class IntegrityMixin:
         meta_key = db.meta_key(symbol, tf, year)
         seen_gen = (seen or {}).get("generation")
         with db.transact():
-            if self._generation(meta_key) != seen_gen:
+            if self._catalog.generation(meta_key) != seen_gen:
                 return None
             raw_meta = db.dc.get(meta_key)
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}"
-            folder = self.quarantine_dir / file_safe(symbol) / timeframe_dir(tf)
+            folder = self.directory / file_safe(symbol) / timeframe_dir(tf)
             folder.mkdir(parents=True, exist_ok=True)
             base = folder / f"{year}-{stamp}"
             kept = self._move_data(db, symbol, tf, year, seen_gen, base.with_suffix(".gz"))
@@ -91,7 +84,7 @@ class IntegrityMixin:
                 "metadata": seen if seen and seen_gen else raw_meta,
             }
             (folder / f"{year}-{stamp}.metadata.json").write_text(dumps(record))
-            stale = self._drop_partition(symbol, tf, year, uncover=True)
+            stale = self._catalog.drop_partition(symbol, tf, year, uncover=True)
             if stale:
                 db.delete(stale)
         message = (
@@ -99,7 +92,7 @@ class IntegrityMixin:
             f"{folder}, it will be fetched again"
         )
         log.warning(message)
-        warnings.warn(message, CacheCorruptionWarning, stacklevel=4)
+        warnings.warn(message, CacheCorruptionWarning, stacklevel=5)
         return Damage(symbol, tf, year, reason, kept, pd.Timestamp(record["detected_at"]))
 
     @staticmethod
@@ -125,7 +118,7 @@ class IntegrityMixin:
     def quarantined(self) -> list[Damage]:
         """Everything moved to the quarantine folder so far, oldest first."""
         out = []
-        for path in sorted(self.quarantine_dir.glob("*/*/*.metadata.json")):
+        for path in sorted(self.directory.glob("*/*/*.metadata.json")):
             try:
                 rec = json.loads(path.read_text())
                 data = rec.get("data_file")
@@ -143,13 +136,30 @@ class IntegrityMixin:
                 log.warning("unreadable quarantine record %s", path)
         return sorted(out, key=lambda d: d.detected_at)
 
-    def clear_quarantine(self) -> int:
+    def clear(self) -> int:
         """Delete everything in the quarantine folder; returns the records removed."""
         count = len(self.quarantined())
-        shutil.rmtree(self.quarantine_dir, ignore_errors=True)
+        shutil.rmtree(self.directory, ignore_errors=True)
         return count
 
-    # -- verification --------------------------------------------------------------------------
+
+class Integrity:
+    """Verification, garbage collection and size-limit eviction of a cache's partitions."""
+
+    def __init__(
+        self,
+        db: Backend,
+        catalog: Catalog,
+        quarantine: Quarantine,
+        load_rows: LoadRows,
+        max_size_bytes: int,
+    ) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._quarantine = quarantine
+        self._load_rows = load_rows
+        self.max_size_bytes = max_size_bytes
+
     def verify(
         self, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None
     ) -> list[Damage]:
@@ -170,7 +180,7 @@ class IntegrityMixin:
                 warnings.simplefilter("ignore", CacheCorruptionWarning)
                 self._check_partition(symbol, tf, year)
         self.collect_garbage()
-        return self.quarantined()
+        return self._quarantine.quarantined()
 
     def _check_partition(self, symbol: str, tf: str, year: int) -> None:
         with self._db.transact():
@@ -178,12 +188,12 @@ class IntegrityMixin:
             try:
                 meta = self._db.get_json(meta_key)
             except ValueError as exc:
-                self._quarantine(symbol, tf, year, None, f"unreadable metadata ({exc})")
+                self._quarantine.quarantine(symbol, tf, year, None, f"unreadable metadata ({exc})")
                 return
             if meta is None:
                 return
             if not isinstance(meta, dict) or not isinstance(meta.get("generation"), str):
-                self._quarantine(symbol, tf, year, None, "unreadable metadata")
+                self._quarantine.quarantine(symbol, tf, year, None, "unreadable metadata")
                 return
             self._load_rows(symbol, tf, year, meta)  # quarantines on damage
 
@@ -229,10 +239,11 @@ class IntegrityMixin:
             except (ValueError, AttributeError):
                 stored = set()
             if stored != years:
-                self._index_years(symbol, tf, add=sorted(years), remove=sorted(stored - years))
+                self._catalog.index_years(
+                    symbol, tf, add=sorted(years), remove=sorted(stored - years)
+                )
 
-    # -- eviction ------------------------------------------------------------------------------
-    def _enforce_limit(self, keep: set[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    def enforce_limit(self, keep: set[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
         """Evict least-recently-used partitions (never those in ``keep``) until under the limit."""
         db = self._db
         if db.used_bytes() <= self.max_size_bytes:
@@ -252,7 +263,7 @@ class IntegrityMixin:
             if db.used_bytes() <= self.max_size_bytes:
                 break
             with db.transact():
-                stale = self._drop_partition(*part, uncover=True)
+                stale = self._catalog.drop_partition(*part, uncover=True)
             if stale:
                 db.delete(stale)
             evicted.append(part)

@@ -7,7 +7,7 @@ A source is one of:
 * an iterable of bars (a generator, a list): iterated in a background thread;
 * a subscribe function: called once with the chart's ``on_bar(ts, o, h, l, c, v)`` callback;
   if it returns a callable, :meth:`LiveLink.stop` calls it to unsubscribe;
-* a :class:`~tradedata.feeds.live_plain.LiveFeed` (``dm.get_live_feed(...)``), or anything with
+* a :class:`~tradedata.feeds.live.plain.LiveFeed` (``dm.get_live_feed(...)``), or anything with
   its ``subscribe(on_bar=..., on_history=...)`` method: the bars it delivered so far are drawn
   in one batch, then each closed bar as it comes.
 

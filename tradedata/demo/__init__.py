@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 def _backtest(dm: Any, symbol: str, args: argparse.Namespace, begin: Any, end: Any) -> None:
     from pathlib import Path
 
-    from tradedata.demo_trading import backtest, write_chart
+    from tradedata.demo.trading import backtest, write_chart
 
     print(f"\nbacktest: SMA(10)/SMA(30) crossover on {symbol} {args.timeframe} (backtrader)")
     result = backtest(dm, symbol, args.timeframe, begin, end)
@@ -106,7 +106,7 @@ def _backtest(dm: Any, symbol: str, args: argparse.Namespace, begin: Any, end: A
 
 
 def _live(symbols: list[str], args: argparse.Namespace, start: Any, cache_dir: Any) -> None:
-    from tradedata.demo_trading import paper_trade
+    from tradedata.demo.trading import paper_trade
     from tradedata.sim import ExchangeSimulator
 
     with ExchangeSimulator(

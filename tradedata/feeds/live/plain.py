@@ -7,10 +7,10 @@ Made by :meth:`DataManager.get_live_feed <tradedata.manager.DataManager.get_live
         print(bar.timestamp, bar.close)
     # or: feed.subscribe(on_bar=print); async for bar in feed: ...; feed.frame(); feed.close()
 
-It runs on the same machinery as :class:`~tradedata.feeds.live.TradeDataStore`: one shared
-websocket per exchange (:mod:`~tradedata.feeds.live_hub`; REST polling for exchanges without a
+It runs on the same machinery as :class:`~tradedata.feeds.live.store.TradeDataStore`: one shared
+websocket per exchange (:mod:`~tradedata.feeds.live.hub`; REST polling for exchanges without a
 websocket dialect), the backfill joined to the stream by bar open time
-(:mod:`~tradedata.feeds.live_seam`) so no bar is missing or repeated, bars missed while the
+(:mod:`~tradedata.feeds.live.seam`) so no bar is missing or repeated, bars missed while the
 connection was down fetched over REST after reconnecting (a hole that cannot be fetched is
 reported as a ``gap`` status), never a still-open candle, streamed bars appended to the cache.
 
@@ -38,12 +38,12 @@ import pandas as pd
 
 from tradedata.config import load_config
 from tradedata.errors import ConfigurationError, InputError, SymbolNotFoundError, UnsupportedError
-from tradedata.feeds.live_dialects import DIALECTS
-from tradedata.feeds.live_hub import StreamHub, acquire_hub, release_hub
-from tradedata.feeds.live_model import DataStatus, LiveBar, LiveSettings, StatusItem, StoreNotice
-from tradedata.feeds.live_poll import RestPoller
-from tradedata.feeds.live_rest import LiveCacheWriter, RestSource
-from tradedata.feeds.live_series import Backfill, LiveSeries, Workers
+from tradedata.feeds.live.dialects import DIALECTS
+from tradedata.feeds.live.hub import StreamHub, acquire_hub, release_hub
+from tradedata.feeds.live.model import DataStatus, LiveBar, LiveSettings, StatusItem, StoreNotice
+from tradedata.feeds.live.poll import RestPoller
+from tradedata.feeds.live.rest import LiveCacheWriter, RestSource
+from tradedata.feeds.live.series import Backfill, LiveSeries, Workers
 from tradedata.model import frame_from_arrays, parse_timeframe
 from tradedata.symbols import normalize_symbol
 
@@ -86,7 +86,7 @@ def _bar(raw: LiveBar) -> Bar:
 class LiveFeed:
     """History, then closed bars as they close, of one symbol (see the module docstring).
 
-    ``options`` are :class:`~tradedata.feeds.live_model.LiveSettings` fields
+    ``options`` are :class:`~tradedata.feeds.live.model.LiveSettings` fields
     (``mode="polling"``, ``silence_timeout=...`` ...). ``cache_live=False`` keeps streamed bars
     out of the cache. The feed starts at once; :meth:`close` (or ``with``) stops it.
     """
