@@ -1,7 +1,9 @@
 """A live feed in plain Python (no backtrader): history first, then each closed candle.
 
 Offline: the simulator streams Binance klines over websockets on 127.0.0.1, its clock running
-60x (a 1m candle closes every second). Stops after BARS live bars (default 5).
+60x from 2024-06-01 (a 1m candle closes every second; a sim clock ahead of this machine's
+would make the exchange's clock untrusted, see "The open candle" in the README). Stops after
+BARS live bars (default 5).
 """
 
 import sys
@@ -12,7 +14,7 @@ from tradedata.sim import ExchangeSimulator
 
 BARS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 
-with ExchangeSimulator(speed=60) as sim, tempfile.TemporaryDirectory() as tmp:
+with ExchangeSimulator(speed=60, start="2024-06-01") as sim, tempfile.TemporaryDirectory() as tmp:
     dm = DataManager(cache_dir=tmp, providers={"binance": {"url": sim.url, "ws_url": sim.ws_base}})
     statuses = []
     with dm.get_live_feed(

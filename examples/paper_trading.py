@@ -1,7 +1,9 @@
 """Paper-trade a strategy on live closed candles with ``TradeDataStore`` (backtrader).
 
 Offline: the simulator streams Binance klines over websockets on 127.0.0.1, its clock running
-60x (a 1m candle closes every second). Runs for SECONDS (default 10), or until Ctrl-C.
+60x from 2024-06-01 (a 1m candle closes every second; a sim clock ahead of this machine's
+would make the exchange's clock untrusted, see "The open candle" in the README). Runs for
+SECONDS (default 10), or until Ctrl-C.
 """
 
 import sys
@@ -35,7 +37,7 @@ class Momentum(bt.Strategy):
             self.close()
 
 
-with ExchangeSimulator(speed=60) as sim, tempfile.TemporaryDirectory() as tmp:
+with ExchangeSimulator(speed=60, start="2024-06-01") as sim, tempfile.TemporaryDirectory() as tmp:
     config = {"providers": {"binance": {"url": sim.url, "ws_url": sim.ws_base}}}
     store = TradeDataStore("binance", config=config, cache_dir=tmp)
     cerebro = bt.Cerebro(stdstats=False)
