@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -29,29 +29,27 @@ from tradedata.errors import (
 )
 from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchEngine, FetchResult
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
+from tradedata.range_quality import quality_summary, range_report
 from tradedata.symbols import normalize_symbol, symbol_info
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
     from tradedata.cache import Cache
+    from tradedata.feeds.live.plain import LiveFeed
     from tradedata.fundamentals import Fundamentals
     from tradedata.selection import ProviderSelector
     from tradedata.stats import Stats
     from tradedata.validation import QualityReport
 
-__all__ = ["CACHE_ONLY", "DataManager", "FetchResult", "get_data_manager"]
+__all__ = [
+    "CACHE_ONLY",
+    "DataManager",
+    "FetchResult",
+    "get_data_manager",
+    "quality_summary",
+]
 
 log = logging.getLogger("tradedata")
-
-
-def quality_summary(report: QualityReport) -> dict[str, Any]:
-    """The ``data_quality`` block stored in partition metadata."""
-    return {
-        "score": report.score,
-        "validation_errors": list(report.validation_errors),
-        "gaps": len(report.gaps),
-        "duplicates": int(report.checks.get("duplicates", 0)),
-    }
 
 
 class DataManager:
@@ -246,10 +244,64 @@ class DataManager:
             symbol=symbol,
             timeframe=tf.name,
             provider="+".join(sources) if sources else None,
-            quality=self._validate(frame, symbol, tf),
+            quality=range_report(
+                self.cache,
+                frame,
+                symbol,
+                tf,
+                self._calendar(symbol),
+                lambda part: self._validate(part, symbol, tf),
+            ),
             unfetched=list(result.unfetched),
         )
         return frame
+
+    def get_panel(
+        self,
+        symbols: str | Iterable[str],
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        field: str | Sequence[str] | None = "close",
+        *,
+        provider: str | None = None,
+        max_workers: int = 4,
+    ) -> pd.DataFrame:
+        """Many symbols on one time index: columns are symbols (one ``field``) or, with
+        ``field=None``/``"ohlcv"``, a ``(field, symbol)`` MultiIndex. Bars a symbol lacks are
+        NaN, reported per symbol in ``attrs["gaps"]``/``attrs["unfetched"]``; missing parts
+        are fetched concurrently. See :mod:`tradedata.panel`."""
+        from tradedata.panel import get_panel
+
+        return get_panel(
+            self, symbols, timeframe, start, end, field, provider=provider, max_workers=max_workers
+        )
+
+    def get_live_feed(
+        self,
+        symbol: str,
+        timeframe: str,
+        lookback_bars: int = 1000,
+        *,
+        exchange: str | None = None,
+        on_bar: Callable[..., Any] | None = None,
+        on_status: Callable[[str, str], Any] | None = None,
+        **options: Any,
+    ) -> LiveFeed:
+        """A running live feed of ``symbol``: ``lookback_bars`` of history, then each closed
+        bar, with the live store's shared websocket, reconnection and gap fill; no backtrader.
+
+        Iterate it (``for bar in feed`` / ``async for``), or pass ``on_bar(bar)`` /
+        ``on_status(status, detail)``; ``feed.close()`` stops it. ``exchange`` defaults to the
+        first streaming provider the config picks. See :mod:`tradedata.feeds.live.plain` (the
+        one place the manager reaches up into feeds: imported here, only when called).
+        """
+        from tradedata.feeds.live.plain import LiveFeed
+
+        return LiveFeed(
+            self, symbol, timeframe, lookback_bars,
+            exchange=exchange, on_bar=on_bar, on_status=on_status, **options,
+        )  # fmt: skip
 
     # -- imports ---------------------------------------------------------------------------
     def import_frame(
