@@ -309,6 +309,8 @@ class FetchEngine:
         if s is None or e is None:
             raise DataValidationError("fetch_missing needs both start and end")
         src = normalize_source(source) if source else self.resolve_source(sym, tf, provider)
+        if provider and provider != CACHE_ONLY and source:
+            venues.check_pinned(self._selector(), sym, tf, provider, src)
         result = self._fetch_series(sym, tf, s, e, provider, on_chunk, refresh, src)
         if venues.check_fallback(fallback) is None and not provider:
             fallback = self._selector().fallback_for(sym, tf.name)

@@ -162,8 +162,9 @@ class DataManager:
     def quality(self, symbol: str, timeframe: str, *, exchange: str | None = None) -> QualityReport:
         """The quality report of everything cached for ``symbol``/``timeframe`` (the
         ``exchange`` source's series, default: the symbol's default source)."""
-        src, sym = identify(symbol, exchange)
+        named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
+        src = self.engine.resolve_source(sym, tf, None, named)
         return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
@@ -360,13 +361,14 @@ class DataManager:
         """Store a frame of bars as ``symbol``/``timeframe``, labelled as provided by ``source``.
 
         The bars join the series of ``exchange`` (or of a venue-prefixed ``symbol``,
-        ``"BYBIT:BTC/USDT"``), else of the symbol's default source
-        (:func:`tradedata.identity.default_source`). Exact duplicate rows are dropped;
+        ``"BYBIT:BTC/USDT"``), else the one :meth:`get_ohlcv` reads by default (the source of
+        the rules' first provider). Exact duplicate rows are dropped;
         conflicting duplicates (same time, other values) raise :class:`DataValidationError`
         and nothing is written. Returns the quality report.
         """
-        src, sym = identify(symbol, exchange)
+        named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
+        src = self.engine.resolve_source(sym, tf, None, named)
         data = normalize_frame(frame)
         dup_rows = data.reset_index().duplicated(keep="last").to_numpy()
         data = data[~dup_rows]
@@ -437,11 +439,12 @@ class DataManager:
         self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
     ) -> int:
         """Remove a cached series (or every timeframe of a symbol) of the ``exchange`` source
-        (or a venue-prefixed ``symbol``; default: the symbol's default source); returns
+        (or a venue-prefixed ``symbol``; default: the source :meth:`get_ohlcv` reads); returns
         partitions removed."""
-        src, sym = identify(symbol, exchange)
-        tf = parse_timeframe(timeframe).name if timeframe else None
-        return self.cache.delete(sym, tf, source=src)
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe) if timeframe else None
+        src = self.engine.resolve_source(sym, tf or parse_timeframe("1d"), None, named)
+        return self.cache.delete(sym, tf.name if tf else None, source=src)
 
     def get_fundamentals(
         self,

@@ -35,8 +35,11 @@ __all__ = [
     "FALLBACK_CHOICES",
     "candidates_for",
     "check_fallback",
+    "check_pinned",
+    "covered_parts",
     "labelled_frame",
     "other_sources",
+    "remaining",
     "resolve_source",
     "score_mix",
     "unfilled",
@@ -71,6 +74,19 @@ def resolve_source(
     except (ProviderError, MissingAPIKeyError, InputError):
         return default_source(symbol)
     return selector.source_of(first, symbol, tf.name)
+
+
+def check_pinned(
+    selector: ProviderSelector, symbol: str, tf: Timeframe, provider: str, source: str
+) -> None:
+    """Raise :class:`InputError` when the pinned ``provider`` does not deliver ``source``
+    (its bars would enter another source's series)."""
+    delivers = selector.source_of(provider, symbol, tf.name)
+    if delivers != source:
+        raise InputError(
+            f"provider {provider!r} delivers {symbol} from {delivers!r}, not {source!r}: "
+            f"drop provider= or exchange="
+        )
 
 
 def candidates_for(
