@@ -43,6 +43,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.calendars",
             "tradedata.calendar_cache",
             "tradedata.csvio",
+            "tradedata.actions",
         ),
     ),
     # data sources and stores: providers, the cache, validation, their configuration
@@ -59,7 +60,10 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.download_report",
         ),
     ),
-    ("manager", ("tradedata.manager", "tradedata.fetching", "tradedata.download")),
+    (
+        "manager",
+        ("tradedata.manager", "tradedata.fetching", "tradedata.download", "tradedata.adjusting"),
+    ),
     ("outputs", ("tradedata.feeds", "tradedata.widgets")),
     # entry points: the lazy package root, the command line, the demo
     ("entry", ("tradedata", "tradedata.__main__", "tradedata.cli", "tradedata.demo")),

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
+from tradedata.adjusting import Adjuster
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.errors import (
     AllProvidersFailedError,
@@ -78,9 +80,15 @@ class DataManager:
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
+        #: corporate actions: kept fresh, used to store as traded and to adjust on read
+        self.adjuster = Adjuster(self.cache, lambda: self.selector, self.provider)
         #: the fetch engine: holes, page loop, failover, proven coverage
         self.engine = FetchEngine(
-            self.cache, lambda: self.selector, self.provider, self._quality_fn
+            self.cache,
+            lambda: self.selector,
+            self.provider,
+            self._quality_fn,
+            as_traded=self.adjuster.as_traded,
         )
 
     def __repr__(self) -> str:
@@ -185,8 +193,14 @@ class DataManager:
         provider: str | None = None,
         refresh: bool = False,
         on_chunk: Callable[[Chunk], None] | None = None,
+        adjust: str = DEFAULT_ADJUST,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
+
+        Equities are stored as traded and adjusted here: ``adjust="splits"`` (the default,
+        Yahoo's chart basis: prices divided and volumes multiplied by later splits),
+        ``"all"`` (also dividend-adjusted) or ``"raw"`` (as traded); ``attrs["adjust"]`` says
+        which, ``attrs["adjust_notes"]`` what could not be applied.
 
         ``start``/``end`` are strings, datetimes or Timestamps (naive means UTC). With neither,
         what is cached is returned as it is (or the last 1000 bars are fetched if nothing is);
@@ -198,6 +212,7 @@ class DataManager:
         (for progress bars).
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
+        check_mode(adjust)
         s, e = parse_range(start, end)
         result = FetchResult()
         if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
@@ -211,7 +226,18 @@ class DataManager:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)
             warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
+        frame = self.adjuster.apply(frame, sym, tf, adjust, fetch=provider != CACHE_ONLY)
+        for note in frame.attrs.get("adjust_notes", []):
+            warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
         return self._decorate(frame, sym, tf, result)
+
+    def corporate_actions(self, symbol: str, refresh: bool = False) -> CorporateActions | None:
+        """The splits and dividends of ``symbol`` as stored (asked for again when older than a
+        day, or with ``refresh``); None when no provider could say and none are stored."""
+        sym = normalize_symbol(symbol)
+        if refresh:
+            return self.adjuster.refresh(sym)
+        return self.adjuster.actions(sym, pd.Timestamp("1970-01-02", tz="UTC"))[0]
 
     def _decorate(
         self, frame: pd.DataFrame, symbol: str, tf: Timeframe, result: FetchResult

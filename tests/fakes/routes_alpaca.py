@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from tests.fakes.market import IEX_SHARE
 from tests.fakes.server import FakeRequest, FakeResponse, Fault, Routes, json_response
 from tests.fakes.util import decode_cursor, encode_cursor, parse_time, session_label_times
 
@@ -57,7 +59,7 @@ class AlpacaRoutes(Routes):
         start = parse_time(q.get("start"), now.normalize())
         end = min(parse_time(q.get("end"), now, end_of_day=True), now)
         limit = min(int(q.get("limit", 1000)), 10_000, self.server.page_limit or 10_000)
-        bars = [] if self.server.is_unknown(symbol) else self._bars(symbol, match, start, end)
+        bars = [] if self.server.is_unknown(symbol) else self._bars(symbol, match, start, end, q)
         offset = decode_cursor(q["page_token"])["offset"] if q.get("page_token") else 0
         page = bars[offset : offset + limit]
         more = offset + limit < len(bars)
@@ -65,7 +67,12 @@ class AlpacaRoutes(Routes):
         return json_response({"bars": page or None, "symbol": symbol, "next_page_token": token})
 
     def _bars(
-        self, symbol: str, match: re.Match[str], start: pd.Timestamp, end: pd.Timestamp
+        self,
+        symbol: str,
+        match: re.Match[str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        q: dict[str, str],
     ) -> list[dict[str, Any]]:
         amount, unit = int(match.group(1)), match.group(2)
         if unit in ("Min", "T", "Hour", "H"):
@@ -81,6 +88,13 @@ class AlpacaRoutes(Routes):
                 (frame.index >= start.normalize() - pd.Timedelta(days=31)) & (frame.index <= end)
             ]
             times = session_label_times(frame.index, "America/New_York")
+        # adjustment: raw by default ("Omitting the parameter still defaults to raw",
+        # docs.alpaca.markets changelog); "split" divides prices by later splits
+        if q.get("adjustment", "raw") in ("split", "all"):
+            dates = self.market.session_dates(symbol, pd.DatetimeIndex(times))
+            frame = self.market.on_basis(symbol, frame, dates, self.server.now())
+        if q.get("feed", "iex") == "iex":  # the free feed: IEX-exchange volume only
+            frame = frame.assign(volume=np.floor(frame["volume"].to_numpy() * IEX_SHARE))
         return [
             {
                 "t": t.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -53,7 +53,19 @@ class AlpacaProvider(RestProvider):
         key_env="ALPACA_API_KEY",
         secret_env="ALPACA_SECRET_KEY",
         markets=frozenset({"XNYS"}),
+        # "Omitting the parameter still defaults to raw" (docs.alpaca.markets changelog,
+        # "adjustment on historical stock bars endpoints"): as traded unless asked otherwise
+        basis="raw",
     )
+
+    def price_basis(self, timeframe: Timeframe) -> str:
+        """``raw`` (the default), ``splits`` for ``adjustment=split``; dividend adjustments
+        (``dividend``, ``all``) are the ``all`` basis, which tradedata refuses to store."""
+        adjustment = str(self.settings.options.get("adjustment", "raw"))
+        kinds = {k.strip() for k in adjustment.split(",")} - {"spin-off"}
+        if kinds <= {"raw"}:
+            return "raw"
+        return "splits" if kinds == {"split"} else "all"
 
     def auth_headers(self) -> dict[str, str]:
         """Alpaca's key and secret headers."""

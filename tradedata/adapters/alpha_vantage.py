@@ -90,6 +90,9 @@ class AlphaVantageProvider(RestProvider):
         needs_api_key=True,
         key_env="ALPHA_VANTAGE_API_KEY",
         markets=_MARKETS,
+        # TIME_SERIES_DAILY: "raw (as-traded) daily time series" (alphavantage.co/documentation);
+        # the _ADJUSTED function adds an adjusted close column, its OHLC stay raw
+        basis="raw",
         fundamentals=True,
     )
 

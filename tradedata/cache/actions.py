@@ -1,0 +1,45 @@
+"""Corporate-actions records of :class:`~tradedata.cache.Cache`: one per symbol (``x|`` keys).
+
+A record holds a symbol's splits and cash dividends (ex-date, ratio or as-traded amount), when
+a provider last confirmed them and which one (:class:`~tradedata.actions.CorporateActions`).
+Bars are stored as traded; these records are what adjusts them on read.
+"""
+
+from __future__ import annotations
+
+from tradedata.actions import CorporateActions
+from tradedata.cache.backend import Backend
+from tradedata.cache.layout import check_name
+
+__all__ = ["ActionsStore"]
+
+
+class ActionsStore:
+    """Splits and dividends per symbol; :class:`~tradedata.cache.Cache` owns one."""
+
+    def __init__(self, db: Backend) -> None:
+        self._db = db
+
+    def get(self, symbol: str) -> CorporateActions | None:
+        """The record of ``symbol`` (None when none is stored or it is unreadable)."""
+        check_name(symbol, "symbol")
+        key = self._db.actions_key(symbol)
+        try:
+            data = self._db.get_json(key)
+            return None if not isinstance(data, dict) else CorporateActions.from_json(data)
+        except (ValueError, TypeError, KeyError):
+            self._db.delete(key)  # a damaged record is fetched again
+            return None
+
+    def set(self, symbol: str, actions: CorporateActions) -> None:
+        """Replace the record of ``symbol``."""
+        check_name(symbol, "symbol")
+        self._db.set_json(self._db.actions_key(symbol), actions.to_json())
+
+    def delete(self, symbol: str) -> bool:
+        """Remove the record of ``symbol``; True if there was one."""
+        return bool(self._db.dc.delete(self._db.actions_key(symbol), retry=True))
+
+    def symbols(self) -> list[str]:
+        """Every symbol with a record, sorted."""
+        return sorted(key[2:] for key in self._db.keys("x|"))
