@@ -214,9 +214,13 @@ def adjust(
     divs = np.ones(len(frame))
     if mode == "all" or ADJ_CLOSE in frame.columns:
 
+        stamps = pd.DatetimeIndex(dates).asi8
+
         def lookup(ex_date: pd.Timestamp) -> float | None:
-            before = np.flatnonzero(pd.DatetimeIndex(dates).asi8 < ex_date.value)
-            if before.size:
+            # the frame's own close only when it reaches the ex-date (no session missing
+            # between its last bar before the ex-date and the ex-date)
+            before = np.flatnonzero(stamps < ex_date.value)
+            if before.size and stamps[-1] >= ex_date.value:
                 return float(raw_close[before[-1]])
             return close_before(ex_date) if close_before is not None else None
 
