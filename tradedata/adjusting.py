@@ -171,9 +171,11 @@ class Adjuster:
             frame.attrs.update(adjust=mode, adjust_notes=[])
             return frame
         record, problem = self.actions(symbol, frame.index[0], fetch=fetch and mode != "raw")
-        notes = [f"corporate actions may be out of date: {problem}"] if problem else []
-        if record is None and mode != "raw":
-            notes.append(f"no corporate actions known for {symbol}: bars are as traded")
+        notes = []
+        if problem and record is None:
+            notes.append(f"no corporate actions known ({problem}): bars are as traded")
+        elif problem:
+            notes.append(f"corporate actions may be out of date: {problem}")
         tz = symbol_info(symbol).timezone
 
         def close_before(ex_date: pd.Timestamp) -> float | None:
@@ -185,5 +187,5 @@ class Adjuster:
             frame, record or CorporateActions(), mode, bar_dates(frame.index, tf, tz), close_before
         )
         out.attrs.update(frame.attrs)
-        out.attrs.update(adjust=mode, adjust_notes=notes + more)
+        out.attrs.update(adjust=mode, adjust_notes=notes + more, actions=record)
         return out
