@@ -94,7 +94,9 @@ def test_intraday_bars_take_their_session_date_in_the_exchange_zone() -> None:
 def test_a_dividend_adjusted_answer_cannot_be_put_back_as_traded() -> None:
     days = _utc("2024-02-08")
     with pytest.raises(PriceBasisError):
-        to_as_traded(_frame(days, np.array([1.0]), np.array([1.0])), CorporateActions(), "all", days)
+        to_as_traded(
+            _frame(days, np.array([1.0]), np.array([1.0])), CorporateActions(), "all", days
+        )
 
 
 def test_unknown_modes_are_input_errors() -> None:

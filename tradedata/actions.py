@@ -213,7 +213,6 @@ def adjust(
     notes: list[str] = []
     divs = np.ones(len(frame))
     if mode == "all" or ADJ_CLOSE in frame.columns:
-
         stamps = pd.DatetimeIndex(dates).asi8
 
         def lookup(ex_date: pd.Timestamp) -> float | None:

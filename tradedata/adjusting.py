@@ -8,6 +8,7 @@ as-traded bars before the fetch engine stores it, and adjusts as-traded bars on 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -72,10 +73,8 @@ class Adjuster:
     # -- the record ------------------------------------------------------------------------
     def _sources(self, symbol: str, prefer: tuple[str, ...]) -> list[str]:
         names = list(prefer)
-        try:
+        with contextlib.suppress(ProviderError, ConfigurationError):
             names += self._selector().get_provider_with_failover(symbol, "1d")
-        except (ProviderError, ConfigurationError):
-            pass
         return list(dict.fromkeys(names))
 
     def fresh(self, record: CorporateActions | None, since: pd.Timestamp) -> bool:

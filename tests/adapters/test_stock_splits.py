@@ -37,18 +37,14 @@ COLS = ["open", "high", "low", "close", "volume"]
 @pytest.fixture
 def servers(request: pytest.FixtureRequest) -> Iterator[dict[str, FakeProviderServer]]:
     now = getattr(request, "param", "2024-12-02")
-    started = {
-        n: FakeProviderServer(n, api_key=KEY, secret=SECRET, now=now).start() for n in NAMES
-    }
+    started = {n: FakeProviderServer(n, api_key=KEY, secret=SECRET, now=now).start() for n in NAMES}
     yield started
     for server in started.values():
         server.stop()
 
 
 def _manager(servers: dict[str, FakeProviderServer], path: Path, **rules: object) -> DataManager:
-    settings = {
-        n: {"url": s.url, "api_key": KEY, "secret": SECRET} for n, s in servers.items()
-    }
+    settings = {n: {"url": s.url, "api_key": KEY, "secret": SECRET} for n, s in servers.items()}
     settings["alpaca"]["options"] = {"feed": "sip"}  # consolidated volume, as the others
     config = {"rules": rules} if rules else None
     return DataManager(cache_dir=path, providers=settings, config=config)
@@ -168,10 +164,12 @@ def test_iex_feeds_serve_a_few_percent_of_consolidated_volume(
     _setup_clock(servers, pd.Timestamp("2024-03-20", tz="UTC"))
     iex = {"url": servers["alpaca"].url, "api_key": KEY, "secret": SECRET}
 
-    with DataManager(cache_dir=tmp_path / "a", providers={"alpaca": iex}) as dm:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # no actions source configured here
-            free = dm.get_ohlcv("AAPL", "1d", start, end, provider="alpaca", adjust="raw")
+    with (
+        DataManager(cache_dir=tmp_path / "a", providers={"alpaca": iex}) as dm,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")  # no actions source configured here
+        free = dm.get_ohlcv("AAPL", "1d", start, end, provider="alpaca", adjust="raw")
     truth = FakeMarket().daily("AAPL", start, end + pd.Timedelta(hours=23))
 
     share = (free["volume"] / truth["volume"]).to_numpy()

@@ -125,7 +125,7 @@ class TiingoRoutes(Routes):
                     "adjHigh": round(a.high * f, 4),
                     "adjLow": round(a.low * f, 4),
                     "adjOpen": round(a.open * f, 4),
-                    "adjVolume": int(round(a.volume)),
+                    "adjVolume": round(a.volume),
                     "divCash": float(divs.get(t, 0.0)),
                     "splitFactor": float(splits.get(t, 1.0)),
                 }

@@ -169,7 +169,7 @@ class YahooRoutes(Routes):
                     "high": frame["high"].tolist(),
                     "low": frame["low"].tolist(),
                     "close": frame["close"].tolist(),
-                    "volume": [int(round(v)) for v in frame["volume"]],
+                    "volume": [round(v) for v in frame["volume"]],
                 }
             ]
         }
@@ -252,7 +252,9 @@ class YahooRoutes(Routes):
         divs = self.market.dividends(symbol, start, end)
         # dividends are split-adjusted like the prices (pandas-datareader issue #651: AAPL's
         # 3.29 of 2014-05-08 shows as 0.47 after the 7:1 split)
-        divs = divs / self.market.split_factor(symbol, pd.DatetimeIndex(divs.index), self.server.now())
+        divs = divs / self.market.split_factor(
+            symbol, pd.DatetimeIndex(divs.index), self.server.now()
+        )
         if len(divs):
             events["dividends"] = {
                 str(stamp(d)): {"amount": a, "date": stamp(d)} for d, a in divs.items()
