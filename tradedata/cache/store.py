@@ -104,7 +104,13 @@ class Cache:
         self._fundamentals = FundamentalsStore(db)
         self._actions = ActionsStore(db)
         self._tree = Tree(
-            db, self._catalog, self._coverage, self._fundamentals, self._reader, self._integrity
+            db,
+            self._catalog,
+            self._coverage,
+            self._fundamentals,
+            self._reader,
+            self._integrity,
+            self._actions,
         )
 
     @property
