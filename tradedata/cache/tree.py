@@ -198,8 +198,9 @@ class Tree:
             if expires is None or expires > now:
                 ttl = None if expires is None else expires - now
                 self._fundamentals.set(key, value, ttl)
-        for symbol, record in actions if self._actions is not None else ():
-            self._actions.set(symbol, record)
+        store = self._actions
+        for symbol, record in actions if store is not None else ():
+            store.set(symbol, record)
         return count
 
     def _import_entry(self, entry: Entry) -> int:
