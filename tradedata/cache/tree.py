@@ -198,9 +198,9 @@ class Tree:
             if expires is None or expires > now:
                 ttl = None if expires is None else expires - now
                 self._fundamentals.set(key, value, ttl)
-        store = self._actions
-        for symbol, record in actions if store is not None else ():
-            store.set(symbol, record)
+        if self._actions is not None:
+            for symbol, record in actions:
+                self._actions.set(symbol, record)
         return count
 
     def _import_entry(self, entry: Entry) -> int:
