@@ -175,3 +175,33 @@ def test_iex_feeds_serve_a_few_percent_of_consolidated_volume(
     share = (free["volume"] / truth["volume"]).to_numpy()
     assert ((share > 0.01) & (share < 0.05)).all()
     np.testing.assert_allclose(free["close"], truth["close"])
+
+
+@pytest.mark.parametrize(("symbol", "day"), [SPLITS[0], SPLITS[4]])
+@pytest.mark.parametrize(("first", "second"), [("polygon", "alpaca"), ("alpaca", "polygon")])
+def test_intraday_failover_across_a_split_is_continuous_in_every_mode(
+    servers: dict[str, FakeProviderServer],
+    tmp_path: Path,
+    symbol: str,
+    day: str,
+    first: str,
+    second: str,
+) -> None:
+    ex = pd.Timestamp(day, tz="UTC")
+    start, end = ex - pd.Timedelta(days=4), ex + pd.Timedelta(days=3, hours=23)
+    now = end + pd.Timedelta(days=2)
+    _setup_clock(servers, now)
+
+    with _manager(servers, tmp_path / "cache") as dm:
+        for name in (first, second):
+            dm.provider(name).now = lambda: now  # type: ignore[method-assign]
+        dm.get_ohlcv(symbol, "1h", start, ex - pd.Timedelta(hours=1), provider=first)
+        frames = {m: dm.get_ohlcv(symbol, "1h", start, end, provider=second, adjust=m)
+                  for m in ("splits", "raw")}  # fmt: skip
+
+    market = FakeMarket()
+    raw = market.intraday(symbol, 60, start, end, align="clock")[COLS]
+    k = market.split_factor(symbol, market.session_dates(symbol, raw.index), upto=now)
+    np.testing.assert_allclose(frames["raw"][COLS].to_numpy(), raw.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(frames["splits"]["close"], raw["close"] / k, rtol=1e-9)
+    np.testing.assert_allclose(frames["splits"]["volume"], raw["volume"] * k, rtol=1e-9)
