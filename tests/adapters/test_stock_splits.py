@@ -205,3 +205,22 @@ def test_intraday_failover_across_a_split_is_continuous_in_every_mode(
     np.testing.assert_allclose(frames["raw"][COLS].to_numpy(), raw.to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(frames["splits"]["close"], raw["close"] / k, rtol=1e-9)
     np.testing.assert_allclose(frames["splits"]["volume"], raw["volume"] * k, rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["yahoo", "polygon", "tiingo", "fmp", "alpaca"])
+def test_every_actions_endpoint_gives_the_same_splits_and_as_paid_dividends(
+    servers: dict[str, FakeProviderServer], tmp_path: Path, name: str
+) -> None:
+    start, end = pd.Timestamp("2020-01-01", tz="UTC"), pd.Timestamp("2024-11-29", tz="UTC")
+
+    with _manager(servers, tmp_path / "cache") as dm:
+        prov = dm.provider(name)
+        prov.now = lambda: pd.Timestamp("2024-12-02", tz="UTC")  # type: ignore[method-assign]
+        found = prov.fetch_actions("NVDA", start, end)
+
+    market = FakeMarket()
+    assert prov.capabilities.actions
+    assert found.splits.to_dict() == market.splits("NVDA", start, end).to_dict()
+    expected = market.dividends("NVDA", start, end)
+    assert list(found.dividends.index) == list(expected.index)
+    np.testing.assert_allclose(found.dividends.to_numpy(), expected.to_numpy(), rtol=1e-6)

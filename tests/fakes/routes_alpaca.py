@@ -45,6 +45,8 @@ class AlpacaRoutes(Routes):
         return None
 
     def handle(self, request: FakeRequest) -> FakeResponse:
+        if request.path.rstrip("/") == "/v1/corporate-actions":
+            return self._actions(request.query)
         parts = request.path.strip("/").split("/")
         if len(parts) != 4 or parts[:2] != ["v2", "stocks"] or parts[3] != "bars":
             return json_response({"message": "Not Found"}, 404)
@@ -65,6 +67,37 @@ class AlpacaRoutes(Routes):
         more = offset + limit < len(bars)
         token = encode_cursor({"offset": offset + limit, "symbol": symbol}) if more else None
         return json_response({"bars": page or None, "symbol": symbol, "next_page_token": token})
+
+    def _actions(self, q: dict[str, str]) -> FakeResponse:
+        """``/v1/corporate-actions``: ``{"corporate_actions": {"forward_splits": [...],
+        "cash_dividends": [...]}, "next_page_token": null}`` (field names as in the alpaca-data
+        crate's model and @vicary/alpaca-sdk's types); ``start``/``end`` filter the process
+        date (a split's ex-date, a dividend's pay date, here two weeks after the ex-date)."""
+        now = self.server.now()
+        lo = pd.Timestamp(q.get("start") or now.date(), tz="UTC")
+        hi = min(pd.Timestamp(q.get("end") or now.date(), tz="UTC"), now)
+        types = set((q.get("types") or "forward_split,cash_dividend").split(","))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for symbol in filter(None, (q.get("symbols") or "").split(",")):
+            if "forward_split" in types:
+                for day, ratio in self.market.splits(symbol, lo, hi).items():
+                    ex = f"{day:%Y-%m-%d}"
+                    out.setdefault("forward_splits", []).append(
+                        {"symbol": symbol, "new_rate": ratio, "old_rate": 1.0, "ex_date": ex,
+                         "process_date": ex, "record_date": ex, "payable_date": ex}
+                    )  # fmt: skip
+            if "cash_dividend" in types:
+                back = lo - pd.Timedelta(days=14)
+                for day, rate in self.market.dividends(symbol, back, hi).items():
+                    paid = day + pd.Timedelta(days=14)
+                    if not lo <= paid <= hi:
+                        continue
+                    out.setdefault("cash_dividends", []).append(
+                        {"symbol": symbol, "rate": rate, "special": False, "foreign": False,
+                         "ex_date": f"{day:%Y-%m-%d}", "record_date": f"{day:%Y-%m-%d}",
+                         "process_date": f"{paid:%Y-%m-%d}", "payable_date": f"{paid:%Y-%m-%d}"}
+                    )  # fmt: skip
+        return json_response({"corporate_actions": out, "next_page_token": None})
 
     def _bars(
         self,
