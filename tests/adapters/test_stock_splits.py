@@ -21,7 +21,7 @@ from tests.fakes import FakeMarket, FakeProviderServer
 from tradedata.errors import PriceBasisError
 from tradedata.manager import DataManager
 
-NAMES = ("yahoo", "alpaca", "polygon", "tiingo", "fmp")
+NAMES = ("yahoo", "alpaca", "polygon", "tiingo", "fmp", "alpha_vantage")
 SPLITS = [
     ("AAPL", "2020-08-31"),
     ("NVDA", "2021-07-20"),
@@ -207,7 +207,7 @@ def test_intraday_failover_across_a_split_is_continuous_in_every_mode(
     np.testing.assert_allclose(frames["splits"]["volume"], raw["volume"] * k, rtol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["yahoo", "polygon", "tiingo", "fmp", "alpaca"])
+@pytest.mark.parametrize("name", ["yahoo", "polygon", "tiingo", "fmp", "alpaca", "alpha_vantage"])
 def test_every_actions_endpoint_gives_the_same_splits_and_as_paid_dividends(
     servers: dict[str, FakeProviderServer], tmp_path: Path, name: str
 ) -> None:
