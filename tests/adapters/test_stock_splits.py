@@ -122,7 +122,7 @@ def test_split_announced_after_caching_re_adjusts_with_zero_candle_requests(
         raw = dm.get_ohlcv("AAPL", "1d", start, end, provider="cache", adjust="raw")
 
     assert servers["alpaca"].count("/bars") + servers["polygon"].count("/v2/aggs") == bars_asked
-    assert servers["polygon"].count("/v3/reference/splits") == 2  # actions only
+    assert servers["alpaca"].count("/v1/corporate-actions") == 2  # asked: the actions only
     np.testing.assert_allclose(again["close"], first["close"] / 4, rtol=1e-12)
     np.testing.assert_allclose(again["volume"], first["volume"] * 4, rtol=1e-12)
     pd.testing.assert_frame_equal(raw[COLS], first[COLS], check_freq=False)
