@@ -117,6 +117,7 @@ def test_split_announced_after_caching_re_adjusts_with_zero_candle_requests(
         first = dm.get_ohlcv("AAPL", "1d", start, end)
         bars_asked = servers["alpaca"].count("/bars") + servers["polygon"].count("/v2/aggs")
         _setup_clock(servers, after)  # the 4:1 split of 2020-08-31 is now public
+        dm.provider("alpaca").now = lambda: after  # type: ignore[method-assign]
         dm.corporate_actions("AAPL", refresh=True)
         again = dm.get_ohlcv("AAPL", "1d", start, end, provider="cache")
         raw = dm.get_ohlcv("AAPL", "1d", start, end, provider="cache", adjust="raw")
