@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ log = logging.getLogger("tradedata")
 
 #: seconds a corporate-actions record is trusted before it is asked for again
 ACTIONS_MAX_AGE = 86_400.0
+#: seconds before asking again after no provider could give a symbol's actions
+RETRY_FAILED = 300.0
 _EPOCH = pd.Timestamp("1970-01-02", tz="UTC")
 Converter = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -69,6 +72,7 @@ class Adjuster:
         self._selector = selector
         self._provider = provider_lookup
         self.max_age = max_age
+        self._failed: dict[str, tuple[float, str]] = {}  # symbol -> (when, why)
 
     # -- the record ------------------------------------------------------------------------
     def _sources(self, symbol: str, prefer: tuple[str, ...]) -> list[str]:
@@ -103,9 +107,9 @@ class Adjuster:
             except (ProviderError, ConfigurationError) as exc:
                 errors.append(f"{name}: {exc}")
                 continue
-            record = CorporateActions(
-                found.splits, found.dividends, found.checked_at or prov.now(), name, start
-            )
+            # checked_at is our clock: it says how old our copy is (the age ``fresh`` judges)
+            now = pd.Timestamp.now(tz="UTC")
+            record = CorporateActions(found.splits, found.dividends, now, name, start)
             self.cache.set_actions(symbol, record)
             return record
         said = "; ".join(errors) or "no configured provider publishes them"
@@ -123,11 +127,17 @@ class Adjuster:
         record = self.cache.get_actions(symbol)
         if self.fresh(record, since) or not fetch:
             return record, None
+        failed = self._failed.get(symbol)
+        if failed is not None and time.monotonic() - failed[0] < RETRY_FAILED:
+            return record, failed[1]  # asked a moment ago: not again on every read
         try:
-            return self.refresh(symbol, since, prefer), None
+            found = self.refresh(symbol, since, prefer)
         except ProviderError as exc:
             log.warning("%s", exc)
+            self._failed[symbol] = (time.monotonic(), str(exc))
             return record, str(exc)
+        self._failed.pop(symbol, None)
+        return found, None
 
     # -- storing ---------------------------------------------------------------------------
     def as_traded(
@@ -138,6 +148,8 @@ class Adjuster:
         dividend-adjusted basis, or split-adjusted with no split list to undo it)."""
         basis = prov.price_basis(tf) if is_equity(symbol) else "raw"
         if basis == "raw":
+            if is_equity(symbol):  # best effort: the stored quality judges splits as splits
+                self.actions(symbol, since, prefer=(prov.name,))
             return (lambda frame: frame), basis
         if basis != "splits":
             raise PriceBasisError(
@@ -169,7 +181,7 @@ class Adjuster:
         if frame.empty or not is_equity(symbol):
             frame.attrs.update(adjust=mode, adjust_notes=[])
             return frame
-        record, problem = self.actions(symbol, frame.index[0], fetch=fetch and mode != "raw")
+        record, problem = self.actions(symbol, frame.index[0], fetch=fetch)
         notes = []
         if problem and record is None:
             notes.append(f"no corporate actions known ({problem}): bars are as traded")

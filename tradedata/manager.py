@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
-from tradedata.adjusting import Adjuster
+from tradedata.adjusting import Adjuster, is_equity
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.errors import (
     AllProvidersFailedError,
@@ -143,10 +143,16 @@ class DataManager:
 
     # -- quality ---------------------------------------------------------------------------
     def _validate(self, frame: pd.DataFrame, symbol: str, tf: Timeframe) -> QualityReport:
+        """The quality report of ``frame``; as-traded equities are judged split-adjusted (with
+        the stored actions), so a split is not scored as an outlier."""
         from tradedata.validation import validate
 
         frame.attrs["symbol"] = symbol  # the report names its series
-        return validate(frame, tf.name, calendar=self._calendar(symbol))
+        judged = frame
+        if frame.attrs.get("adjust") in (None, "raw") and is_equity(symbol) and len(frame):
+            judged = self.adjuster.apply(frame.copy(), symbol, tf, "splits", fetch=False)
+            judged.attrs["symbol"] = symbol
+        return validate(judged, tf.name, calendar=self._calendar(symbol))
 
     @staticmethod
     def _calendar(symbol: str) -> str:

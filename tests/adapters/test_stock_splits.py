@@ -225,3 +225,41 @@ def test_every_actions_endpoint_gives_the_same_splits_and_as_paid_dividends(
     expected = market.dividends("NVDA", start, end)
     assert list(found.dividends.index) == list(expected.index)
     np.testing.assert_allclose(found.dividends.to_numpy(), expected.to_numpy(), rtol=1e-6)
+
+
+def test_a_split_is_not_scored_as_an_outlier_in_any_mode(
+    servers: dict[str, FakeProviderServer], tmp_path: Path
+) -> None:
+    start, end = pd.Timestamp("2020-08-03", tz="UTC"), pd.Timestamp("2020-09-30", tz="UTC")
+
+    with _manager(servers, tmp_path / "cache") as dm:
+        frames = [dm.get_ohlcv("AAPL", "1d", start, end, provider="alpaca", adjust=m)
+                  for m in ("raw", "splits")]  # fmt: skip
+        stored = dm.cache.metadata("AAPL", "1d", 2020)
+
+    raw, adjusted = frames
+    assert raw["close"].pct_change().min() < -0.7  # the as-traded 4:1 step is there
+    assert raw.attrs["quality"].checks.get("outliers", 0) == 0
+    assert raw.attrs["quality"].score == adjusted.attrs["quality"].score
+    assert stored is not None
+    assert not any("outlier" in e for e in stored["data_quality"]["validation_errors"])
+
+
+def test_unknown_actions_are_reported_and_not_asked_for_on_every_read(
+    servers: dict[str, FakeProviderServer], tmp_path: Path
+) -> None:
+    start, end = pd.Timestamp("2020-08-24", tz="UTC"), pd.Timestamp("2020-09-04", tz="UTC")
+    servers["alpaca"].fail("server_error", times=None, path="/v1/corporate-actions")
+    rules = {"stock_daily": {"primary": "alpaca", "backup": [], "timeframes": ["1d"]}}
+
+    with _manager(servers, tmp_path / "cache", **rules) as dm:
+        with pytest.warns(UserWarning, match="no corporate actions known"):
+            first = dm.get_ohlcv("AAPL", "1d", start, end)
+        asked = servers["alpaca"].count("/v1/corporate-actions")
+        with pytest.warns(UserWarning, match="no corporate actions known"):
+            dm.get_ohlcv("AAPL", "1d", start, end)
+
+    assert asked >= 1 and servers["alpaca"].count("/v1/corporate-actions") == asked
+    assert first.attrs["actions"] is None and first.attrs["adjust_notes"]
+    truth = FakeMarket().daily("AAPL", start, end + pd.Timedelta(hours=23))
+    np.testing.assert_allclose(first["close"], truth["close"])  # as traded, and says so
