@@ -161,3 +161,18 @@ def test_all_mode_is_splits_mode_times_a_dividend_factor_in_0_1(case, rate) -> N
     assert ((ratio > 0) & (ratio <= 1.0 + 1e-12)).all()
     np.testing.assert_allclose(ratio[days >= ex], 1.0)
     np.testing.assert_allclose(full["volume"], split_only["volume"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(_case(), st.integers(0, 40), st.sampled_from(["splits", "raw"]))
+def test_stitching_two_bases_back_as_traded_reads_as_one_series(case, cut, mode) -> None:  # type: ignore[no-untyped-def]
+    raw, actions, days = case
+    cut = min(cut, len(raw))
+    # the first part arrives split-adjusted (Yahoo, Polygon), the rest as traded (Alpaca)
+    served, _ = adjust(raw.iloc[:cut], actions, "splits", days[:cut])
+    stored = pd.concat([to_as_traded(served, actions, "splits", days[:cut]), raw.iloc[cut:]])
+
+    ours, _ = adjust(stored, actions, mode, days)
+    whole, _ = adjust(raw, actions, mode, days)
+
+    np.testing.assert_allclose(ours.to_numpy(), whole.to_numpy(), rtol=1e-12)
