@@ -102,7 +102,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     dm = _manager(args)
     frame = dm.get_ohlcv(
         args.symbol, args.timeframe, args.start, args.end, provider=args.provider,
-        deadline=args.deadline,
+        deadline=args.deadline, adjust=args.adjust,
     )  # fmt: skip
     ops.check_provider(args, frame)
     report = frame.attrs["quality"]
