@@ -149,7 +149,7 @@ class Adjuster:
         basis = prov.price_basis(tf) if is_equity(symbol) else "raw"
         if basis == "raw":
             if is_equity(symbol):  # best effort: the stored quality judges splits as splits
-                self.actions(symbol, since, prefer=(prov.name,))
+                self.actions(symbol, since)  # the rules' order: free sources before quotas
             return (lambda frame: frame), basis
         if basis != "splits":
             raise PriceBasisError(
