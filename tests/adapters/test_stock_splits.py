@@ -263,3 +263,39 @@ def test_unknown_actions_are_reported_and_not_asked_for_on_every_read(
     assert first.attrs["actions"] is None and first.attrs["adjust_notes"]
     truth = FakeMarket().daily("AAPL", start, end + pd.Timedelta(hours=23))
     np.testing.assert_allclose(first["close"], truth["close"])  # as traded, and says so
+
+
+RECORDED = Path(__file__).resolve().parents[1] / "resources"
+REPLAYS = [
+    ("polygon", {"/v3/reference/splits": "polygon/splits_NVDA.json",
+                 "/v3/reference/dividends": "polygon/dividends_AAPL.json"}),
+    ("fmp", {"/stock_split/": "fmp/stock_split_NVDA.json",
+             "/stock_dividend/": "fmp/stock_dividend_AAPL.json"}),
+    ("alpaca", {"/v1/corporate-actions": "alpaca/corporate_actions_NVDA.json"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "bodies"), REPLAYS, ids=[r[0] for r in REPLAYS])
+def test_recorded_actions_bodies_parse_to_ex_dates_ratios_and_as_paid_cash(
+    servers: dict[str, FakeProviderServer], tmp_path: Path, name: str, bodies: dict[str, str]
+) -> None:
+    import json
+
+    for path, resource in bodies.items():
+        body = json.loads((RECORDED / resource).read_text(encoding="utf-8"))
+        servers[name].fail("custom", times=None, path=path, body=body)
+    start, end = pd.Timestamp("2020-01-01", tz="UTC"), pd.Timestamp("2024-12-01", tz="UTC")
+
+    with _manager(servers, tmp_path / "cache") as dm:
+        found = dm.provider(name).fetch_actions("NVDA", start, end)
+
+    utc = lambda d: pd.Timestamp(d, tz="UTC")  # noqa: E731
+    assert found.splits.to_dict() == {utc("2024-06-10"): 10.0} | (
+        {} if name == "alpaca" else {utc("2021-07-20"): 4.0}
+    )
+    cash = found.dividends.to_dict()
+    if name == "alpaca":
+        assert cash == {utc("2024-06-11"): 0.01}
+    else:  # the recorded dividend bodies are AAPL's (the fake answers whatever is asked)
+        assert cash[utc("2024-05-10")] == 0.25
+        assert name != "fmp" or cash[utc("2020-08-07")] == 0.82  # as paid, not 0.205

@@ -114,9 +114,14 @@ class PolygonRoutes(Routes):
                                 "split_from": 1, "split_to": ratio, "ticker": symbol})  # fmt: skip
         elif kind == "dividends":
             for day, amount in self.market.dividends(symbol, lo, hi).items():
+                ex = f"{day:%Y-%m-%d}"
+                paid = f"{day + pd.Timedelta(days=6):%Y-%m-%d}"
+                declared = f"{day - pd.Timedelta(days=8):%Y-%m-%d}"
                 results.append({"cash_amount": amount, "currency": "USD",
-                                "dividend_type": "CD", "ex_dividend_date": f"{day:%Y-%m-%d}",
-                                "frequency": 4, "ticker": symbol})  # fmt: skip
+                                "declaration_date": declared, "dividend_type": "CD",
+                                "ex_dividend_date": ex, "frequency": 4, "id": f"E{day:%Y%m%d}",
+                                "pay_date": paid, "record_date": ex,
+                                "ticker": symbol})  # fmt: skip
         else:
             return json_response({"status": "NOT_FOUND", "message": "Not found"}, 404)
         return json_response({"results": results, "status": "OK", "request_id": "req-ref"})
