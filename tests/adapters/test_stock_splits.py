@@ -299,3 +299,31 @@ def test_recorded_actions_bodies_parse_to_ex_dates_ratios_and_as_paid_cash(
     else:  # the recorded dividend bodies are AAPL's (the fake answers whatever is asked)
         assert cash[utc("2024-05-10")] == 0.25
         assert name != "fmp" or cash[utc("2020-08-07")] == 0.82  # as paid, not 0.205
+
+
+def test_a_failover_in_the_middle_of_one_request_stitches_both_bases(
+    servers: dict[str, FakeProviderServer], tmp_path: Path
+) -> None:
+    ex = pd.Timestamp("2020-08-31", tz="UTC")
+    start, end = ex - pd.Timedelta(days=20), ex + pd.Timedelta(days=20)
+    now = end + pd.Timedelta(days=1, hours=12)
+    _setup_clock(servers, now)
+    servers["polygon"].page_limit = 5  # Polygon pages with next_url ...
+    rules = {"stock_daily": {"primary": "polygon", "backup": ["alpaca"], "timeframes": ["1d"]}}
+
+    def break_polygon(chunk: object) -> None:  # ... and fails after its first page
+        servers["polygon"].fail("server_error", times=None)
+
+    with _manager(servers, tmp_path / "cache", **rules) as dm:
+        for name in ("polygon", "alpaca"):
+            dm.provider(name).now = lambda: now  # type: ignore[method-assign]
+        first = dm.get_ohlcv("AAPL", "1d", start, end, on_chunk=break_polygon, adjust="raw")
+        frames = {m: dm.get_ohlcv("AAPL", "1d", start, end, provider="cache", adjust=m)
+                  for m in ("splits", "all")}  # fmt: skip
+        spans = [(s.provider, s.start) for s in dm.cache.coverage("AAPL", "1d")]
+
+    truth = _truth("AAPL", start, end, now)
+    assert [p for p, _ in spans] == ["polygon", "alpaca"] and spans[1][1] < ex
+    np.testing.assert_allclose(first[COLS].to_numpy(), truth["raw"].to_numpy(), rtol=1e-9)
+    for mode, frame in frames.items():
+        np.testing.assert_allclose(frame[COLS].to_numpy(), truth[mode].to_numpy(), rtol=1e-9)
