@@ -126,7 +126,7 @@ class Cache:
             self._integrity,
             self._actions,
         )
-        migrate(db, self._catalog)  # a cache written before series had a source
+        migrate(db, self._catalog, self._reader.load_rows)  # written before sources existed
 
     @property
     def max_size_bytes(self) -> int:
@@ -237,7 +237,7 @@ class Cache:
             symbol=symbol, timeframe=tf, year=year, rows=rows, blob=blob, members=members,
             gen=gen, previous=previous, quality=report, provider_info=info,
         )  # fmt: skip
-        meta.update(identity_fields(symbol, rows.sources, previous))
+        meta.update(identity_fields(symbol))
         self._db.set_json(self._db.meta_key(symbol, tf, year), meta)
         self._db.dc.set(self._db.atime_key(symbol, tf, year), time.time(), retry=True)
         if previous is None:
