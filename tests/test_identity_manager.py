@@ -87,3 +87,10 @@ def test_equity_sources_follow_volume_scope() -> None:
     assert source_of_provider("coingecko", "BTC/USDT", "1h") == "coingecko"
     selector = ProviderSelector(config=None)
     assert selector.source_of("alpaca", "MSFT", "1h") == "iex"
+
+
+def test_a_panel_compares_venues_side_by_side(cache_dir: Path) -> None:
+    dm = _dm(cache_dir, "memA", "memB")
+    panel = dm.get_panel(["BTC/USDT", "memb:BTC/USDT"], "1m", "2024-01-01", "2024-01-01 00:59")
+    assert list(panel.columns) == ["BTC/USDT", "MEMB:BTC/USDT"]
+    assert (panel["MEMB:BTC/USDT"] - panel["BTC/USDT"]).eq(1).all()
