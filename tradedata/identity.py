@@ -77,7 +77,6 @@ IMPORT_LABELS = frozenset({"import", "unknown", "memory"})
 _STOCK_PROVIDERS = frozenset(PROVIDER_BASIS)
 _SOURCE_RE = re.compile(r"^[a-z][a-z0-9_.\-]*$")
 _PREFIX_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_BARE_RE = re.compile(r"^[A-Za-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -109,8 +108,9 @@ def split_source(symbol: str) -> tuple[str | None, str]:
 
     The text before the first ``:`` is a source when it looks like a venue id (letters, digits,
     ``_``; starting with a letter) and is not the pair of a settle-currency spelling such as
-    ``BTCUSDT:USDT`` or ``BTC/USDT:USDT`` (those stay whole). The symbol part is returned as
-    given (normalise it with :func:`tradedata.symbols.normalize_symbol`).
+    ``BTCUSDT:USDT`` or ``BTC/USDT:USDT`` (those stay whole; ``HITBTC:BTCUSDT`` is a venue).
+    The symbol part is returned as given (normalise it with
+    :func:`tradedata.symbols.normalize_symbol`).
     """
     if not isinstance(symbol, str):
         raise InvalidSymbolError(f"symbol must be a string, got {symbol!r}")
@@ -118,7 +118,7 @@ def split_source(symbol: str) -> tuple[str | None, str]:
     head, sep, tail = text.partition(":")
     if not sep or not _PREFIX_RE.match(head) or not tail.strip():
         return None, text
-    if _BARE_RE.match(tail) and _looks_like_pair(head.upper()):
+    if tail.strip().upper() in CRYPTO_QUOTES and _looks_like_pair(head.upper()):
         return None, text  # BTCUSDT:USDT: a perpetual's settle currency, not a venue
     return normalize_source(head), tail.strip()
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from cachehelpers import assert_same_bits, make_bars
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tradedata.cache import Cache
 from tradedata.errors import CacheError, InputError, InvalidSymbolError
@@ -30,6 +32,7 @@ BEFORE_IDENTITY = "bc600cf"
         ("BYBIT:BTC/USDT", ("bybit", "BTC/USDT")),
         ("bybit:BTC/USDT", ("bybit", "BTC/USDT")),
         ("Binance:BTCUSDT", ("binance", "BTCUSDT")),
+        ("HITBTC:BTCUSDT", ("hitbtc", "BTCUSDT")),  # a venue id ending in a quote currency
         ("binanceusdm:BTC/USDT:USDT", ("binanceusdm", "BTC/USDT:USDT")),
         ("BTC/USDT", (None, "BTC/USDT")),
         ("BTC/USDT:USDT", (None, "BTC/USDT:USDT")),  # a perpetual's settle currency
@@ -41,6 +44,26 @@ BEFORE_IDENTITY = "bc600cf"
 )
 def test_split_source(text: str, expected: tuple[str | None, str]) -> None:
     assert split_source(text) == expected
+
+
+_VENUE = st.from_regex(r"[a-z][a-z0-9]{1,11}", fullmatch=True)
+_CCY = st.sampled_from(["BTC", "ETH", "SOL", "DOGE", "XRP", "PEPE"])
+_QUOTE = st.sampled_from(["USDT", "USDC", "BTC", "EUR"])
+_SYMBOL = st.one_of(
+    st.builds(lambda b, q: f"{b}/{q}", _CCY, _QUOTE),
+    st.builds(lambda b, q: f"{b}/{q}:{q}", _CCY, _QUOTE),  # perpetuals
+    st.from_regex(r"[A-Z]{1,5}(\.(T|L|DE|HK))?", fullmatch=True),  # equities
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(venue=_VENUE, symbol=_SYMBOL, upper=st.booleans())
+def test_prefix_spelling_round_trips(venue: str, symbol: str, upper: bool) -> None:
+    """Any venue id prefixed to any symbol splits back into the two; no plain symbol (crypto
+    perpetual or equity ticker) is ever read as a prefix."""
+    assert split_source(f"{venue.upper() if upper else venue}:{symbol}") == (venue, symbol)
+    assert split_source(symbol) == (None, symbol)
+    assert identify(f"{venue}:{symbol}")[0] == venue
 
 
 def test_identify_and_defaults() -> None:
