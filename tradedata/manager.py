@@ -170,18 +170,22 @@ class DataManager(FetchingMixin):
         no provider could deliver is reported (a warning and ``attrs["unfetched"]``), never
         filled. ``attrs["quality"]`` holds the :class:`~tradedata.validation.QualityReport`,
         ``attrs["provider"]`` the source(s). ``on_chunk`` is called with each fetched page
-        (for progress bars).
+        (for progress bars). A cached part found damaged while reading is quarantined and
+        fetched again in the same call (or reported in ``attrs["unfetched"]``); size-limit
+        eviction never removes what the call needs (a :class:`CacheLimitWarning` says when
+        ``CACHE_MAX_SIZE_GB`` is too small for it).
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
         s, e = parse_range(start, end)
         result = FetchResult()
-        if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
-            e = e if e is not None else pd.Timestamp.now(tz="UTC")
-            s = s if s is not None else e - tf.delta * DEFAULT_BARS
-            result = self.fetch_missing(
-                sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
-            )
-        frame = self.cache.read(sym, tf.name, s, e)
+        with self.cache.pinned(sym, tf.name, s, e):  # eviction spares what this call needs
+            if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
+                e = e if e is not None else pd.Timestamp.now(tz="UTC")
+                s = s if s is not None else e - tf.delta * DEFAULT_BARS
+                result = self.fetch_missing(
+                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
+                )
+            frame = self._read_healing(sym, tf, s, e, provider, on_chunk, result)
         unf = result.unfetched
         if unf:
             if frame.empty:
@@ -194,6 +198,38 @@ class DataManager(FetchingMixin):
             )
             warnings.warn(f"{sym} {tf.name}: could not fetch {holes}", stacklevel=2)
         return self._decorate(frame, sym, tf, result)
+
+    def _read_healing(
+        self,
+        sym: str,
+        tf: Timeframe,
+        s: pd.Timestamp | None,
+        e: pd.Timestamp | None,
+        provider: str | None,
+        on_chunk: Callable[[Chunk], None] | None,
+        result: FetchResult,
+    ) -> pd.DataFrame:
+        """Read ``[s, e]``; ranges the read found damaged (quarantined, so uncovered) are
+        fetched again at once, and what still cannot be read is added to ``unfetched``."""
+        frame = self.cache.read(sym, tf.name, s, e)
+        damaged = frame.attrs.pop("damaged", [])
+        if not damaged:
+            return frame
+        now = pd.Timestamp.now(tz="UTC")
+        for a, b in damaged:
+            b = min(b, now)
+            if a > b:
+                continue
+            again = self.fetch_missing(sym, tf.name, a, b, provider=provider, on_chunk=on_chunk)
+            result.bars += again.bars
+            result.requests += again.requests
+            result.providers += [p for p in again.providers if p not in result.providers]
+            result.errors.update(again.errors)
+            result.unfetched.extend(again.unfetched)
+        frame = self.cache.read(sym, tf.name, s, e)
+        result.unfetched.extend(frame.attrs.pop("damaged", []))
+        result.unfetched.sort()
+        return frame
 
     def _decorate(
         self, frame: pd.DataFrame, symbol: str, tf: Timeframe, result: FetchResult

@@ -43,7 +43,8 @@ class CoverageMixin:
             message = f"coverage record of {symbol} {tf} is unreadable ({exc}); it was reset"
             log.warning(message)
             warnings.warn(message, CacheCorruptionWarning, stacklevel=3)
-            self._db.delete(key)
+            if self._db.read_only is None:  # a cache we may only read keeps it as it is
+                self._db.delete(key)
             return []
 
     def _save_spans(self, symbol: str, tf: str, spans: list[Span]) -> None:

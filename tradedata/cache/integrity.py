@@ -23,6 +23,7 @@ import pandas as pd
 from tradedata.cache.backend import Backend
 from tradedata.cache.layout import (
     CacheCorruptionWarning,
+    CacheLimitWarning,
     Damage,
     dumps,
     file_safe,
@@ -36,6 +37,11 @@ if TYPE_CHECKING:
 __all__ = ["IntegrityMixin"]
 
 log = logging.getLogger("tradedata.cache")
+
+
+def _announce(message: str) -> None:
+    log.warning(message)
+    warnings.warn(message, CacheCorruptionWarning, stacklevel=5)
 
 
 def _split_key(key: str) -> tuple[str, str, int] | None:
@@ -63,13 +69,24 @@ class IntegrityMixin:
         def _generation(self, meta_key: str) -> str | None: ...
         def _load_rows(self, symbol: str, tf: str, year: int, meta: dict) -> Rows | None: ...
         def _index_years(self, symbol: str, tf: str, add: Any = (), remove: Any = ()) -> None: ...
+        def _is_pinned(self, part: tuple[str, str, int]) -> bool: ...
 
     # -- quarantine ----------------------------------------------------------------------------
     def _quarantine(
         self, symbol: str, tf: str, year: int, seen: dict | None, reason: str
     ) -> Damage | None:
-        """Move a damaged partition aside; None if it was replaced meanwhile (not damaged)."""
+        """Move a damaged partition aside; None if it was replaced meanwhile (not damaged).
+
+        The partition leaves the store with its coverage, so it is fetched again. When the
+        quarantine folder cannot be written (it is a file, the disk is full), the damaged data
+        is dropped all the same and a log record says why it was not kept. On a cache opened
+        for reading only nothing moves: the damage is reported and the partition left out.
+        """
         db = self._db
+        if db.read_only is not None:
+            _announce(f"cache partition {symbol} {tf} {year} is damaged ({reason}); the cache "
+                      "can only be read, so it stays as it is and is left out")  # fmt: skip
+            return Damage(symbol, tf, year, reason, None, pd.Timestamp.now(tz="UTC"))
         meta_key = db.meta_key(symbol, tf, year)
         seen_gen = (seen or {}).get("generation")
         with db.transact():
@@ -78,9 +95,18 @@ class IntegrityMixin:
             raw_meta = db.dc.get(meta_key)
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}"
             folder = self.quarantine_dir / file_safe(symbol) / timeframe_dir(tf)
-            folder.mkdir(parents=True, exist_ok=True)
             base = folder / f"{year}-{stamp}"
-            kept = self._move_data(db, symbol, tf, year, seen_gen, base.with_suffix(".gz"))
+            orphans = [] if isinstance(seen_gen, str) else list(db.keys(f"d|{symbol}|{tf}|{year}|"))
+            kept = None
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                kept = self._move_data(db, symbol, tf, year, seen_gen, base.with_suffix(".gz"))
+                for key in orphans if kept is None else ():
+                    kept = self._move_data(
+                        db, symbol, tf, year, key.split("|")[4], base.with_suffix(".gz")
+                    )
+            except OSError as exc:
+                log.warning("cannot keep damaged data in %s (%s); it is dropped", folder, exc)
             record = {
                 "symbol": symbol,
                 "timeframe": tf,
@@ -90,17 +116,22 @@ class IntegrityMixin:
                 "data_file": kept.name if kept else None,
                 "metadata": seen if seen and seen_gen else raw_meta,
             }
-            (folder / f"{year}-{stamp}.metadata.json").write_text(dumps(record))
+            self._write_record(folder, f"{year}-{stamp}", record)
             stale = self._drop_partition(symbol, tf, year, uncover=True)
-            if stale:
-                db.delete(stale)
-        message = (
+            db.delete(*([stale] if stale else []), *orphans)
+        _announce(
             f"cache partition {symbol} {tf} {year} is damaged ({reason}); moved to "
             f"{folder}, it will be fetched again"
         )
-        log.warning(message)
-        warnings.warn(message, CacheCorruptionWarning, stacklevel=4)
         return Damage(symbol, tf, year, reason, kept, pd.Timestamp(record["detected_at"]))
+
+    def _write_record(self, folder: Path, name: str, record: dict) -> None:
+        """Write a quarantine record; a quarantine folder that cannot be written is logged."""
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{name}.metadata.json").write_text(dumps(record))
+        except OSError as exc:
+            log.warning("cannot write the quarantine record in %s: %s", folder, exc)
 
     @staticmethod
     def _move_data(
@@ -124,7 +155,9 @@ class IntegrityMixin:
 
     def quarantined(self) -> list[Damage]:
         """Everything moved to the quarantine folder so far, oldest first."""
-        out = []
+        out: list[Damage] = []
+        if not self.quarantine_dir.is_dir():
+            return out
         for path in sorted(self.quarantine_dir.glob("*/*/*.metadata.json")):
             try:
                 rec = json.loads(path.read_text())
@@ -146,7 +179,10 @@ class IntegrityMixin:
     def clear_quarantine(self) -> int:
         """Delete everything in the quarantine folder; returns the records removed."""
         count = len(self.quarantined())
-        shutil.rmtree(self.quarantine_dir, ignore_errors=True)
+        if self.quarantine_dir.is_dir():
+            shutil.rmtree(self.quarantine_dir, ignore_errors=True)
+        elif self.quarantine_dir.exists():
+            self.quarantine_dir.unlink()
         return count
 
     # -- verification --------------------------------------------------------------------------
@@ -159,18 +195,64 @@ class IntegrityMixin:
         of interrupted writes (unreferenced data files) are removed. ``progress`` wraps the
         iteration over partitions (e.g. ``tqdm``).
         """
+        self._db.writable()
         keys = list(self._db.keys("p|"))
+        series: set[tuple[str, str]] = set()
         for key in progress(keys) if progress else keys:
             found = _split_key(key)
             if found is None:
                 self._db.delete(key)
                 continue
             symbol, tf, year = found
+            series.add((symbol, tf))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", CacheCorruptionWarning)
                 self._check_partition(symbol, tf, year)
+        for key in list(self._db.keys("s|")):
+            _, symbol, tf = key.split("|", 2)
+            series.add((symbol, tf))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CacheCorruptionWarning)
+            for symbol, tf in sorted(series):
+                self._repair_index(symbol, tf)
         self.collect_garbage()
         return self.quarantined()
+
+    def _repair_index(self, symbol: str, tf: str) -> list[int]:
+        """Make the series index (``s|``) agree with the partitions' metadata rows (``p|``).
+
+        A year the index lists without a metadata row lost its partition: it is quarantined
+        (its data file kept, its coverage removed, so it is fetched again). A metadata row
+        the index does not list (an unreadable or incomplete index) is put back, and recorded
+        in the quarantine folder as found. Returns the years whose bars were lost.
+        """
+        db = self._db
+        key = db.series_key(symbol, tf)
+        with db.transact():
+            try:
+                record = db.get_json(key)
+                indexed = {int(y) for y in (record or {}).get("years", [])}
+            except (ValueError, AttributeError, TypeError):
+                indexed, record = set(), {"unreadable": str(db.dc.get(key))[:200]}
+            stored = set(db.partition_years(symbol, tf))
+            if indexed == stored and (record is None) == (not stored):
+                return []
+            lost = sorted(indexed - stored)
+            for year in lost:
+                self._quarantine(symbol, tf, year, None, "its metadata row is missing")
+            unlisted = sorted(stored - indexed)
+            for year in unlisted:
+                stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns():d}"
+                folder = self.quarantine_dir / file_safe(symbol) / timeframe_dir(tf)
+                reason = "missing from the series index; the index was rebuilt, no bars lost"
+                self._write_record(folder, f"{year}-{stamp}", {
+                    "symbol": symbol, "timeframe": tf, "year": year, "reason": reason,
+                    "detected_at": iso(time.time_ns()), "data_file": None, "metadata": record,
+                })  # fmt: skip
+                _announce(f"cache series index of {symbol} {tf} did not list {year}; rebuilt")
+            db.delete(key)
+            self._index_years(symbol, tf, add=sorted(stored))
+        return lost
 
     def _check_partition(self, symbol: str, tf: str, year: int) -> None:
         with self._db.transact():
@@ -251,10 +333,21 @@ class IntegrityMixin:
         for part, _ in sorted(atimes.items(), key=lambda item: item[1]):
             if db.used_bytes() <= self.max_size_bytes:
                 break
+            if self._is_pinned(part):  # the current request needs it
+                continue
             with db.transact():
                 stale = self._drop_partition(*part, uncover=True)
             if stale:
                 db.delete(stale)
             evicted.append(part)
             log.info("cache full: evicted %s %s %s", *part)
+        used = db.used_bytes()
+        if used > self.max_size_bytes:
+            message = (
+                f"the cache size limit ({self.max_size_bytes / 1e9:g} GB, CACHE_MAX_SIZE_GB) is "
+                f"too small for this request: the partitions it needs take {used / 1e9:.3g} GB; "
+                "they are kept and the limit is exceeded (raise the limit)"
+            )
+            log.warning(message)
+            warnings.warn(message, CacheLimitWarning, stacklevel=3)
         return evicted

@@ -17,6 +17,7 @@ from tradedata.errors import InputError
 
 __all__ = [
     "CacheCorruptionWarning",
+    "CacheLimitWarning",
     "Damage",
     "SeriesInfo",
     "dumps",
@@ -30,6 +31,14 @@ __all__ = [
 
 class CacheCorruptionWarning(UserWarning):
     """A stored partition was damaged; it was quarantined and will be fetched again."""
+
+
+class CacheLimitWarning(UserWarning):
+    """``CACHE_MAX_SIZE_GB`` is too small for what the current request needs.
+
+    The partitions the request needs are kept (the limit is exceeded until a later write
+    can evict them); raise the limit to keep such requests cached.
+    """
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -25,7 +28,7 @@ from tradedata.cache.partitions import Damaged, QualityFn, Rows
 from tradedata.cache.reader import ReaderMixin
 from tradedata.cache.tree import TreeMixin
 from tradedata.errors import CacheError, ConfigurationError, DataValidationError, InputError
-from tradedata.model import normalize_frame, parse_timeframe
+from tradedata.model import normalize_frame, parse_range, parse_timeframe
 
 __all__ = ["DEFAULT_MAX_SIZE_GB", "Cache", "default_cache_dir"]
 
@@ -37,11 +40,24 @@ _INTERNAL = ("generation", "members")
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261  # what int64 nanoseconds can hold
 
 
+_MAX_LIMIT = 2**62  # bytes; any larger limit means "no limit"
+
+
+def _expand(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` with ``~``/``~user`` expanded; a :class:`ConfigurationError` if it cannot be."""
+    try:
+        return Path(path).expanduser()
+    except (RuntimeError, KeyError) as exc:  # "~nosuchuser/x": no such home directory
+        raise ConfigurationError(f"{what} {os.fspath(path)!r}: cannot expand '~' ({exc})") from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{what} must be a path, got {path!r}") from exc
+
+
 def default_cache_dir() -> Path:
     """``DATA_CACHE_DIR`` if set, else the platform's user cache folder for tradedata."""
     env = os.environ.get("DATA_CACHE_DIR")
     if env:
-        return Path(env).expanduser()
+        return _expand(env, "DATA_CACHE_DIR")
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("tradedata"))
@@ -56,14 +72,14 @@ def _size_limit(max_size_gb: float | None) -> int:
             value = float(env)
         except ValueError as exc:
             raise ConfigurationError(f"CACHE_MAX_SIZE_GB must be a number, got {env!r}") from exc
-        if not value > 0:
-            raise ConfigurationError(f"CACHE_MAX_SIZE_GB must be positive, got {env!r}")
-        return int(value * 1e9)
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigurationError(f"CACHE_MAX_SIZE_GB must be a positive number, got {env!r}")
+        return min(_MAX_LIMIT, int(value * 1e9)) if value < 1e12 else _MAX_LIMIT
     if isinstance(max_size_gb, bool) or not isinstance(max_size_gb, (int, float)):
         raise InputError(f"max_size_gb must be a number, got {max_size_gb!r}")
-    if not max_size_gb > 0:
-        raise InputError(f"max_size_gb must be positive, got {max_size_gb!r}")
-    return int(max_size_gb * 1e9)
+    if not (math.isfinite(max_size_gb) and max_size_gb > 0):
+        raise InputError(f"max_size_gb must be a positive number, got {max_size_gb!r}")
+    return min(_MAX_LIMIT, int(max_size_gb * 1e9)) if max_size_gb < 1e12 else _MAX_LIMIT
 
 
 class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeMixin):
@@ -78,14 +94,20 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
     def __init__(
         self, cache_dir: str | os.PathLike[str] | None = None, max_size_gb: float | None = None
     ) -> None:
-        self.directory: Path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        self.directory: Path = _expand(cache_dir, "cache_dir") if cache_dir else default_cache_dir()
         self.max_size_bytes: int = _size_limit(max_size_gb)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise CacheError(f"cannot create the cache directory {self.directory}: {exc}") from exc
+            raise CacheError(
+                f"cannot create the cache directory {self.directory}: {exc.strerror or exc}"
+            ) from exc
+        except ValueError as exc:  # an embedded NUL byte
+            raise ConfigurationError(f"cache_dir {str(cache_dir)!r} is not a valid path") from exc
         self.quarantine_dir: Path = self.directory / "quarantine"
         self._db = Backend(self.directory)
+        self._pins: list[tuple[str, str, int, int]] = []
+        self._pins_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<Cache {str(self.directory)!r} limit={self.max_size_bytes / 1e9:g} GB>"
@@ -129,6 +151,7 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
         bounds = zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [ts.size])), strict=True)
         touched: list[int] = []
         stale: list[str] = []
+        self._db.writable()
         with self._db.transact():
             for lo, hi in bounds if ts.size else ():
                 year = int(years[lo])
@@ -233,6 +256,34 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
             self._db.set_json(key, {"symbol": symbol, "timeframe": tf, "years": years})
         else:
             self._db.delete(key)
+
+    # -- eviction guard ------------------------------------------------------------------------
+    @contextmanager
+    def pinned(
+        self, symbol: str, timeframe: str, start: Any = None, end: Any = None
+    ) -> Iterator[None]:
+        """Inside the block, size-limit eviction (by this object) never removes a partition
+        of ``symbol``/``timeframe`` overlapping ``[start, end]`` (None: unbounded).
+
+        :meth:`DataManager.get_ohlcv` pins what it is about to fetch and read, so a small
+        ``CACHE_MAX_SIZE_GB`` cannot evict bars of the request being served; when the limit is
+        too small for them, a :class:`CacheLimitWarning` says so and the limit is exceeded.
+        """
+        tf = parse_timeframe(timeframe).name
+        s, e = parse_range(start, end)
+        pin = (symbol, tf, s.year if s is not None else 0, e.year if e is not None else 10**6)
+        with self._pins_lock:
+            self._pins.append(pin)
+        try:
+            yield
+        finally:
+            with self._pins_lock:
+                self._pins.remove(pin)
+
+    def _is_pinned(self, part: tuple[str, str, int]) -> bool:
+        symbol, tf, year = part
+        with self._pins_lock:
+            return any(p[0] == symbol and p[1] == tf and p[2] <= year <= p[3] for p in self._pins)
 
     # -- reading (see reader.py) ------------------------------------------------------------
     def has(self, symbol: str, timeframe: str) -> bool:
