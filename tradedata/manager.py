@@ -21,6 +21,7 @@ from tradedata.config import Config, load_config, provider_settings
 from tradedata.errors import (
     AllProvidersFailedError,
     DataValidationError,
+    InvalidDateRangeError,
     ProviderError,
     TradeDataError,
 )
@@ -176,12 +177,12 @@ class DataManager(FetchingMixin):
         ``CACHE_MAX_SIZE_GB`` is too small for it).
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
-        s, e = parse_range(start, end)
+        s, e = _storable(*parse_range(start, end))
         result = FetchResult()
         with self.cache.pinned(sym, tf.name, s, e):  # eviction spares what this call needs
             if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
                 e = e if e is not None else pd.Timestamp.now(tz="UTC")
-                s = s if s is not None else e - tf.delta * DEFAULT_BARS
+                s = s if s is not None else max(e - tf.delta * DEFAULT_BARS, _FIRST_BAR)
                 result = self.fetch_missing(
                     sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
                 )
@@ -328,6 +329,30 @@ class DataManager(FetchingMixin):
             max_age=max_age,
             refresh=refresh,
         )
+
+
+#: Bars are stored for the years 1678..2261 (whole years inside int64 nanoseconds).
+_FIRST_BAR = pd.Timestamp("1678-01-01", tz="UTC")
+_LAST_BAR = pd.Timestamp("2262-01-01", tz="UTC") - pd.Timedelta(1, "ns")
+#: How far a range may start after this machine's clock (clocks of exchanges drift a little).
+_FUTURE_SLACK = pd.Timedelta(days=1)
+
+
+def _storable(
+    s: pd.Timestamp | None, e: pd.Timestamp | None
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The range clipped to the storable years; a range starting in the future is an error."""
+    now = pd.Timestamp.now(tz="UTC")
+    if s is not None and s > now + _FUTURE_SLACK:
+        raise InvalidDateRangeError(
+            f"the range starts in the future ({s:%Y-%m-%d %H:%M} UTC; now is "
+            f"{now:%Y-%m-%d %H:%M} UTC): no bars exist yet"
+        )
+    if e is not None and e < _FIRST_BAR:
+        raise InvalidDateRangeError(f"the range ends before {_FIRST_BAR:%Y-%m-%d}: nothing stored")
+    s = None if s is None else max(s, _FIRST_BAR)
+    e = None if e is None else min(e, _LAST_BAR)
+    return s, e
 
 
 _singleton: DataManager | None = None

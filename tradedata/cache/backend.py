@@ -214,10 +214,26 @@ class Backend:
         with self.writing("store a record"):
             self.dc.set(key, dumps(value), expire=expire, retry=True)
 
-    def put_data(self, key: str, blob: bytes) -> None:
-        """Store a partition blob as its own file."""
+    def put_data(self, key: str, blob: bytes) -> Path | None:
+        """Store a partition blob as its own file; returns the file's path.
+
+        Inside a transaction that then fails, the row is rolled back but the file stays:
+        the caller removes it (see :meth:`remove_files`).
+        """
         with self.writing("store a partition"):
             self.dc.set(key, io.BytesIO(blob), read=True, retry=True)
+            handle = self.dc.get(key, read=True, retry=True)
+        if handle is None or isinstance(handle, bytes):
+            return None
+        handle.close()
+        return Path(handle.name)
+
+    @staticmethod
+    def remove_files(paths: list[Path]) -> None:
+        """Remove data files of a write that was rolled back (best effort)."""
+        for path in paths:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def open_data(self, key: str) -> BinaryIO | bytes | None:
         """An open handle on a partition blob (bytes if stored inline), or None if missing."""

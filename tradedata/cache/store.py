@@ -151,20 +151,27 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
         bounds = zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [ts.size])), strict=True)
         touched: list[int] = []
         stale: list[str] = []
+        files: list[Path] = []  # data files written: removed again if the transaction fails
         self._db.writable()
-        with self._db.transact():
-            for lo, hi in bounds if ts.size else ():
-                year = int(years[lo])
-                piece = Rows(ts[lo:hi], values[:, lo:hi], new.columns, [source], new.codes[lo:hi])
-                dropped = int((dupes == year).sum())
-                old_key = self._write_partition(
-                    symbol, tf, year, piece, source, provider_info, quality, dropped
-                )
-                stale += [old_key] if old_key else []
-                touched.append(year)
-            self._index_years(symbol, tf, add=touched)
-            if coverage is not None:
-                self.add_coverage(symbol, tf, coverage[0], coverage[1], source)
+        try:
+            with self._db.transact():
+                for lo, hi in bounds if ts.size else ():
+                    year = int(years[lo])
+                    piece = Rows(
+                        ts[lo:hi], values[:, lo:hi], new.columns, [source], new.codes[lo:hi]
+                    )
+                    dropped = int((dupes == year).sum())
+                    old_key = self._write_partition(
+                        symbol, tf, year, piece, source, provider_info, quality, dropped, files
+                    )
+                    stale += [old_key] if old_key else []
+                    touched.append(year)
+                self._index_years(symbol, tf, add=touched)
+                if coverage is not None:
+                    self.add_coverage(symbol, tf, coverage[0], coverage[1], source)
+        except BaseException:
+            self._db.remove_files(files)
+            raise
         self._db.delete(*stale)
         self._enforce_limit({(symbol, tf, y) for y in touched})
         return touched
@@ -179,6 +186,7 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
         provider_info: dict | None,
         quality: QualityFn | None,
         dupes: int,
+        files: list[Path],
     ) -> str | None:
         """Inside a transaction: merge, encode and store one partition; returns the stale key."""
         previous = self._locked_meta(symbol, tf, year)
@@ -196,7 +204,8 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
             report = parts.default_quality(rows, dupes)
         blob, members = parts.encode(rows, year, parts.unchanged_members(old, new, rows, year))
         gen = uuid.uuid4().hex
-        self._db.put_data(self._db.data_key(symbol, tf, year, gen), blob)
+        path = self._db.put_data(self._db.data_key(symbol, tf, year, gen), blob)
+        files += [path] if path else []
         info = dict((previous or {}).get("provider_info") or {})
         if provider_info is not None:
             info[source] = provider_info

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from tradedata.errors import TradeDataError
 from tradedata.sim.faults import Faults
@@ -31,14 +31,31 @@ _FAULT_OPTIONS: tuple[tuple[str, type, str], ...] = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Errors are one line and exit code 2, as everywhere in the ``tradedata`` command."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in 0..65535, got {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tradedata sim``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tradedata sim",
         description="Serve simulated Binance and Bybit (REST + websocket) on this machine.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
+    parser.add_argument("--port", type=_port, default=8765, help="port (0 = any free port)")
     parser.add_argument("--exchanges", default=",".join(EXCHANGES), help="e.g. binance,bybit")
     parser.add_argument("--symbols", default="", help="extra symbols, e.g. XRP/USDT,ADA/USDT")
     parser.add_argument("--generate", type=int, default=0, help="add N made-up symbols")
@@ -108,8 +125,11 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             streams=StreamSettings(update_interval=args.ws_update),
         )
         sim.start()
-    except (TradeDataError, OSError) as e:
-        print(f"tradedata sim: {e}", file=sys.stderr)
+    except TradeDataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError) as e:  # the port is taken, the server did not come up
+        print(f"error: cannot start the simulator: {e}", file=sys.stderr)
         return 1
     try:
         describe(sim, sys.stdout)
