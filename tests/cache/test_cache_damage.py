@@ -207,8 +207,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         pytest.skip("needs root to mount a small tmpfs")
     mnt = tmp_path / "small"
     mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)],
-                          capture_output=True)  # fmt: skip
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True
+    )
     if done.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
@@ -234,8 +235,9 @@ def test_a_full_disk_gives_a_cache_error_and_the_cache_stays_readable(small_disk
         cache.write(SYM, TF, first, source="binance", coverage=(first.index[0], first.index[-1]))
         _fill(small_disk)
         with pytest.raises(CacheError, match="disk is full"):
-            cache.write(SYM, TF, make_bars("2023-01-01", periods=8760, freq="1h", seed=3),
-                        source="binance")  # fmt: skip
+            cache.write(
+                SYM, TF, make_bars("2023-01-01", periods=8760, freq="1h", seed=3), source="binance"
+            )
         assert_same_bits(cache.read(SYM, TF), first)
     with Cache(cache_dir) as reopened:  # opens (for reading) while the disk is still full
         assert_same_bits(reopened.read(SYM, TF), first)
@@ -327,8 +329,9 @@ def _as_reader(*args: str) -> subprocess.CompletedProcess[str]:
     command = " ".join(
         f"'{a}'" for a in [sys.executable, "-m", "tradedata", *args]
     )  # capsh runs the rest through a shell
-    return subprocess.run([*pre, "-c", command], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [*pre, "-c", command], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
 
 
 @pytest.fixture
@@ -349,8 +352,17 @@ def test_a_read_only_cache_can_be_read(read_only_cache: tuple[Path, pd.DataFrame
     before = {p: p.read_bytes() for p in cache_dir.rglob("*") if p.is_file()}
 
     shown = _as_reader("--cache-dir", str(cache_dir), "show", SYM, TF, "--json")
-    fetched = _as_reader("--cache-dir", str(cache_dir), "fetch", SYM, TF,
-                         "--start", "2022-07-01", "--end", "2022-07-31 23:00")  # fmt: skip
+    fetched = _as_reader(
+        "--cache-dir",
+        str(cache_dir),
+        "fetch",
+        SYM,
+        TF,
+        "--start",
+        "2022-07-01",
+        "--end",
+        "2022-07-31 23:00",
+    )
     written = _as_reader("--cache-dir", str(cache_dir), "cache", "verify")
 
     assert shown.returncode == 0, shown.stderr

@@ -82,29 +82,52 @@ def _reason(exc: BaseException, path: Path | None = None) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-class _ReadOnlyStore(diskcache.Cache):  # type: ignore[misc]
-    """A diskcache opened without writing anything (another user's cache, a full disk).
+class _NeedsSetup(Exception):
+    """Internal: the store is new or its settings differ; diskcache must set it up."""
 
-    ``diskcache.Cache.__init__`` rewrites its settings table, which fails on a read-only
-    database; this opens the existing database in SQLite's read-only mode instead and only
-    ever reads (reads of partition files need no write access either).
+
+class _ExistingStore(diskcache.Cache):  # type: ignore[misc]
+    """An existing diskcache opened without rewriting anything.
+
+    ``diskcache.Cache.__init__`` rewrites its settings table on every open, so merely opening
+    a cache changed its database file, and failed on a read-only database or a full disk.
+    This reads the settings instead (diskcache sets the store up only when they differ).
+    ``mode`` ``"?mode=ro"`` or ``"?immutable=1"`` opens the database for reading only (a
+    WAL database in a folder we may not write needs ``immutable``; its owner's uncommitted
+    writes are then not seen).
     """
 
-    def __init__(self, directory: str, timeout: float, mode: str) -> None:
+    def __init__(self, directory: str, timeout: float, mode: str | None = None) -> None:
         self._directory = directory
         self._timeout = timeout
         self._mode = mode
         self._local = threading.local()
         self._txn_id = None
-        self._disk = diskcache.Disk(directory, min_file_size=_SETTINGS["disk_min_file_size"])
         settings = dict(self._sql("SELECT key, value FROM Settings").fetchall())
+        wanted = {**diskcache.core.DEFAULT_SETTINGS, **_SETTINGS}
+        stale = any(settings.get(k) != v for k, v in wanted.items())
+        if mode is None and (stale or not set(diskcache.core.METADATA) <= set(settings)):
+            raise _NeedsSetup
+        disk = {k[5:]: v for k, v in settings.items() if k.startswith("disk_")}
+        self._disk = diskcache.Disk(directory, **disk)
         for key, value in settings.items():
-            if not key.startswith(("sqlite_", "disk_")):
-                setattr(self, key, value)
+            setattr(self, key, value)
         ((self._page_size,),) = self._sql("PRAGMA page_size").fetchall()
+        if mode is None:  # may we write? (takes the write lock briefly, changes nothing)
+            self._sql("PRAGMA busy_timeout = 200")
+            try:
+                self._sql("BEGIN IMMEDIATE")
+                self._sql("ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):  # busy means someone writes: it is writable
+                    raise
+            finally:
+                self._sql(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
     @property
     def _con(self) -> sqlite3.Connection:
+        if self._mode is None:
+            return diskcache.Cache._con.fget(self)  # type: ignore[no-any-return]
         con = getattr(self._local, "con", None)
         if con is None:
             uri = Path(self._directory, diskcache.core.DBNAME).resolve().as_uri() + self._mode
@@ -112,6 +135,16 @@ class _ReadOnlyStore(diskcache.Cache):  # type: ignore[misc]
                 uri, uri=True, timeout=self._timeout, isolation_level=None
             )
         return con
+
+
+def _open(path: Path, timeout: float) -> diskcache.Cache:
+    """The store at ``path``, created when new, opened without writes when it exists."""
+    if (path / diskcache.core.DBNAME).is_file():
+        try:
+            return _ExistingStore(str(path), timeout)
+        except _NeedsSetup:
+            pass
+    return diskcache.Cache(str(path), timeout=timeout, **_SETTINGS)
 
 
 class Backend:
@@ -122,7 +155,7 @@ class Backend:
         #: Why the store could only be opened for reading (None: it is writable).
         self.read_only: str | None = None
         try:
-            self.dc = diskcache.Cache(str(self.path), timeout=timeout, **_SETTINGS)
+            self.dc = _open(self.path, timeout)
         except STORE_ERRORS as exc:
             self.dc = self._open_read_only(exc, timeout)
         self._toucher: diskcache.Cache | None = None
@@ -140,7 +173,7 @@ class Backend:
         # write needs "immutable=1" (its owner's uncommitted writes are not seen).
         for mode in ("?mode=ro", "?immutable=1"):
             try:
-                store = _ReadOnlyStore(str(self.path), timeout, mode)
+                store = _ExistingStore(str(self.path), timeout, mode)
                 store.get("s|")  # a first real read, so a store that cannot be read fails here
             except STORE_ERRORS as again:
                 last = again
@@ -294,7 +327,7 @@ class Backend:
             return
         try:
             if self._toucher is None:
-                self._toucher = diskcache.Cache(str(self.path), timeout=_TOUCH_TIMEOUT, **_SETTINGS)
+                self._toucher = _open(self.path, _TOUCH_TIMEOUT)
             with self._toucher.transact(retry=False):
                 for key, stamp in list(self._pending.items()):
                     self._toucher.set(key, stamp)
