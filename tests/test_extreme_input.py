@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import os
 import resource
 import subprocess
@@ -481,10 +482,17 @@ configs = st.fixed_dictionaries(
 def test_config_values_give_a_config_or_a_configuration_error(config: dict) -> None:
     try:
         loaded = load_config(config)
-        for name in loaded.providers:
-            provider_settings(str(name), loaded)
+        made = [provider_settings(str(name), loaded) for name in loaded.providers]
     except ConfigurationError as exc:
         assert "\n" not in str(exc)
+        return
+    size = loaded.cache_max_size_gb
+    assert size is None or (math.isfinite(size) and size > 0)
+    for got in made:  # what a provider is built from is usable, or was refused above
+        assert got.url is None or isinstance(got.url, str)
+        assert got.ws_url is None or isinstance(got.ws_url, str)
+        assert math.isfinite(got.timeout) and got.timeout > 0
+        assert isinstance(got.options, dict)
 
 
 @_PROPS

@@ -1,8 +1,10 @@
 """The ``tradedata`` command.
 
-Exit codes: 0 success, 1 ``cache verify`` found damage, 2 bad input or a failed fetch (one
-line on stderr, no traceback), 130 interrupted. The cache directory comes from
-``--cache-dir`` or ``DATA_CACHE_DIR``.
+Exit codes: 0 success (``cache verify``: nothing new found, the cache is healthy now), 1
+``cache verify`` found damage in this run (quarantined; earlier quarantines alone do not count),
+2 bad input, bad configuration or any other :class:`TradeDataError` (one line on stderr, no
+traceback), 130 interrupted. The cache directory comes from ``--cache-dir`` or
+``DATA_CACHE_DIR``.
 """
 
 from __future__ import annotations
