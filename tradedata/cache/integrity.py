@@ -86,7 +86,7 @@ class IntegrityMixin:
         if db.read_only is not None:
             _announce(f"cache partition {symbol} {tf} {year} is damaged ({reason}); the cache "
                       "can only be read, so it stays as it is and is left out")  # fmt: skip
-            return Damage(symbol, tf, year, reason, None, pd.Timestamp.now(tz="UTC"))
+            return self._found(Damage(symbol, tf, year, reason, None, pd.Timestamp.now(tz="UTC")))
         meta_key = db.meta_key(symbol, tf, year)
         seen_gen = (seen or {}).get("generation")
         with db.transact():
@@ -123,7 +123,17 @@ class IntegrityMixin:
             f"cache partition {symbol} {tf} {year} is damaged ({reason}); moved to "
             f"{folder}, it will be fetched again"
         )
-        return Damage(symbol, tf, year, reason, kept, pd.Timestamp(record["detected_at"]))
+        return self._found(
+            Damage(symbol, tf, year, reason, kept, pd.Timestamp(record["detected_at"]))
+        )
+
+    def _found(self, damage: Damage) -> Damage:
+        """Remember damage found by this object (``verify`` reports it even when the
+        quarantine folder could not take its record)."""
+        found: list[Damage] = self.__dict__.setdefault("_found_damage", [])
+        found.append(damage)
+        del found[:-1000]
+        return damage
 
     def _write_record(self, folder: Path, name: str, record: dict) -> None:
         """Write a quarantine record; a quarantine folder that cannot be written is logged."""
@@ -196,6 +206,7 @@ class IntegrityMixin:
         iteration over partitions (e.g. ``tqdm``).
         """
         self._db.writable()
+        mark = len(self.__dict__.get("_found_damage", []))
         keys = list(self._db.keys("p|"))
         series: set[tuple[str, str]] = set()
         for key in progress(keys) if progress else keys:
@@ -216,7 +227,11 @@ class IntegrityMixin:
             for symbol, tf in sorted(series):
                 self._repair_index(symbol, tf)
         self.collect_garbage()
-        return self.quarantined()
+        recorded = self.quarantined()
+        found = self.__dict__.get("_found_damage", [])[mark:]
+        # found now, but the quarantine folder could not take the record: reported all the same
+        unrecorded = [d for d in found if d not in recorded]
+        return recorded + unrecorded
 
     def _repair_index(self, symbol: str, tf: str) -> list[int]:
         """Make the series index (``s|``) agree with the partitions' metadata rows (``p|``).
