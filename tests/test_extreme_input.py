@@ -562,3 +562,28 @@ def test_any_csv_bytes_import_or_give_a_trade_data_error(
 
 def test_input_errors_are_value_errors_too() -> None:
     assert issubclass(InputError, ValueError)  # callers catching ValueError keep working
+
+
+@_PROPS
+@given(
+    tf=st.one_of(st.sampled_from(["1m", "5m", "1h", "1d", "1w", "1M", "2h"]), timeframes),
+    start=st.one_of(
+        dates, st.datetimes(min_value=dt.datetime(2023, 12, 30), max_value=dt.datetime(2024, 1, 4))
+    ),
+    end=st.one_of(
+        dates, st.datetimes(min_value=dt.datetime(2023, 12, 30), max_value=dt.datetime(2024, 1, 4))
+    ),
+)
+def test_fetching_returns_bars_or_a_trade_data_error(
+    dm: DataManager, filled: Path, tf: Any, start: Any, end: Any
+) -> None:
+    before = snapshot(filled)
+    try:
+        frame = _quietly(lambda: dm.get_ohlcv("ETH/USDT", tf, start, end))
+    except TradeDataError as exc:
+        assert "\n" not in str(exc)
+        if isinstance(exc, (InputError, ConfigurationError)):
+            assert snapshot(filled) == before
+        return
+    assert frame.index.is_monotonic_increasing and frame.index.is_unique
+    assert not frame[["open", "high", "low", "close"]].isna().any().any()

@@ -182,7 +182,7 @@ class DataManager(FetchingMixin):
         with self.cache.pinned(sym, tf.name, s, e):  # eviction spares what this call needs
             if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
                 e = e if e is not None else pd.Timestamp.now(tz="UTC")
-                s = s if s is not None else max(e - tf.delta * DEFAULT_BARS, _FIRST_BAR)
+                s = s if s is not None else _bars_before(e, tf, DEFAULT_BARS)
                 result = self.fetch_missing(
                     sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
                 )
@@ -336,6 +336,14 @@ _FIRST_BAR = pd.Timestamp("1678-01-01", tz="UTC")
 _LAST_BAR = pd.Timestamp("2262-01-01", tz="UTC") - pd.Timedelta(1, "ns")
 #: How far a range may start after this machine's clock (clocks of exchanges drift a little).
 _FUTURE_SLACK = pd.Timedelta(days=1)
+
+
+def _bars_before(end: pd.Timestamp, tf: Timeframe, bars: int) -> pd.Timestamp:
+    """``bars`` bars of ``tf`` before ``end``, no earlier than the first storable year."""
+    try:
+        return max(end - tf.delta * bars, _FIRST_BAR)
+    except (OverflowError, ValueError):  # reaches before 1677: int64 nanoseconds overflow
+        return _FIRST_BAR
 
 
 def _storable(

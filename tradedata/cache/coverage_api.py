@@ -21,12 +21,18 @@ __all__ = ["CoverageMixin"]
 log = logging.getLogger("tradedata.cache")
 
 
+#: No bar is stored before 1678: a range reaching further back is clipped there, so the bar
+#: opens around it (a week's Monday, a month's first day) stay inside int64 nanoseconds.
+_FIRST_NS = year_bounds(1678)[0]
+
+
 def _range(start: Any, end: Any) -> tuple[int, int]:
+    """``(lo, hi)`` ns, ``lo`` no earlier than 1678 (``lo > hi`` when nothing is left)."""
     if start is None or end is None:
         raise InvalidDateRangeError("a coverage range needs both start and end")
     s, e = parse_range(start, end)
     assert s is not None and e is not None
-    return int(s.value), int(e.value)
+    return max(int(s.value), _FIRST_NS), int(e.value)
 
 
 class CoverageMixin:
