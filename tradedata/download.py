@@ -148,7 +148,8 @@ def _run_one(
 
     try:
         if res.expected:
-            got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
+            with manager.cache.pinned(res.symbol, tf.name, *span):  # no eviction of its own bars
+                got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
             res.bars, res.providers, res.complete = got.bars, list(got.providers), got.complete
             res.error = "; ".join(f"{k}: {v}" for k, v in got.errors.items()) or None
     except _Stopped:

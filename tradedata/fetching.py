@@ -42,6 +42,8 @@ DEFAULT_BARS = 1000
 CACHE_ONLY = "cache"
 #: Bars buffered before a write while fetching (one partition re-encode per batch).
 FLUSH_BARS = 50_000
+#: Bar length used to step back DEFAULT_BARS bars (longer timeframes would leave int64 ns).
+_LONGEST = pd.Timedelta(days=31)
 #: Most recent stored bars fetched again when a series is extended (late corrections).
 RECHECK_BARS = 2
 
@@ -235,5 +237,7 @@ class FetchingMixin:
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
         spans = self.cache.coverage(sym, tf.name)
         now = pd.Timestamp.now(tz="UTC")
-        start = min(s.start for s in spans) if spans else now - tf.delta * DEFAULT_BARS
+        start = (
+            min(s.start for s in spans) if spans else now - min(tf.delta, _LONGEST) * DEFAULT_BARS
+        )
         return self.fetch_missing(sym, tf.name, start, now, provider=provider)
