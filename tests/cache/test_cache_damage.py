@@ -7,6 +7,7 @@ may only read.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -253,6 +254,31 @@ def test_a_full_disk_gives_a_cache_error_and_the_cache_stays_readable(small_disk
     with Cache(cache_dir) as cache:
         cache.write(SYM, TF, more, source="binance")
         assert len(cache.read(SYM, TF)) == len(first) + len(more)
+
+
+def test_a_write_failing_with_enospc_is_a_cache_error_and_changes_nothing(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same promise without root: the write path's second partition hits a full disk."""
+    first = _stored(cache)
+    before = {p: p.read_bytes() for p in cache.directory.rglob("*.val")}
+    real_set, calls = cache._db.dc.set, []
+
+    def full_disk(key: str, value: object, *args: object, **kwargs: object) -> bool:
+        if key.startswith("d|"):
+            calls.append(key)
+            if len(calls) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real_set(key, value, *args, **kwargs)
+
+    monkeypatch.setattr(cache._db.dc, "set", full_disk)
+    more = make_bars("2023-06-01", periods=9000, freq="1h", seed=5)  # touches 2023 and 2024
+
+    with pytest.raises(CacheError, match="disk is full"):
+        cache.write(SYM, TF, more, source="binance")
+
+    assert_same_bits(cache.read(SYM, TF), first)  # the earlier data, unchanged
+    assert {p: p.read_bytes() for p in cache.directory.rglob("*.val")} == before  # no orphan
 
 
 def _cli(*args: str, pre: list[str] | None = None) -> subprocess.CompletedProcess[str]:

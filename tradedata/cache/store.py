@@ -130,7 +130,8 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
         last row for a timestamp wins). ``quality(partition_frame)`` computes each touched
         partition's ``data_quality`` dict; ``provider_info`` is kept per provider in the
         metadata. ``coverage=(start, end)`` also marks that range fetched from ``source``, in
-        the same transaction.
+        the same transaction. When the store cannot be written (the disk is full, the cache
+        can only be read) a :class:`CacheError` is raised and nothing is changed.
         """
         check_name(symbol, "symbol")
         check_name(source, "source")
