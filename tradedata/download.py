@@ -152,6 +152,7 @@ def _run_one(
                 got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
             res.bars, res.providers, res.complete = got.bars, list(got.providers), got.complete
             res.error = "; ".join(f"{k}: {v}" for k, v in got.errors.items()) or None
+            res.unfetched = [str(u) for u in got.unfetched]
     except _Stopped:
         res.complete, res.error = False, "interrupted"
     except TradeDataError as exc:

@@ -32,14 +32,17 @@ class SeriesResult:
     first: pd.Timestamp | None = None
     last: pd.Timestamp | None = None
     seconds: float = 0.0
+    #: ranges that could not be fetched or proven, each "start..end (reason)"
+    unfetched: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        """``ok``, ``up to date`` (nothing was missing), ``interrupted`` or ``failed``."""
+        """``ok``, ``up to date`` (nothing was missing), ``interrupted``, ``incomplete``
+        (ranges no answer could prove, see :attr:`unfetched`) or ``failed``."""
         if self.error == "interrupted":
             return "interrupted"
         if not self.complete:
-            return "failed"
+            return "incomplete" if self.unfetched and self.error is None else "failed"
         return "ok" if self.expected else "up to date"
 
     def cells(self) -> tuple[str, ...]:
@@ -47,6 +50,9 @@ class SeriesResult:
         when = [f"{t:%Y-%m-%d %H:%M}" if t is not None else "-" for t in (self.first, self.last)]
         score = f"{self.score:.4f}" if self.score is not None else "-"
         status = self.status if self.error in (None, "interrupted") else f"failed: {self.error}"
+        if status == "incomplete":
+            more = f" (+{len(self.unfetched) - 1} more)" if len(self.unfetched) > 1 else ""
+            status = f"incomplete: {self.unfetched[0]}{more}"
         source = "+".join(self.providers) or "-"
         return (self.symbol, self.timeframe, str(self.bars), str(self.stored), *when, source,
                 score, status)  # fmt: skip

@@ -23,6 +23,8 @@ API keys or other secrets.
     │   ├── AuthenticationError       401/403, bad or expired key
     │   ├── ProviderUnavailableError  the circuit breaker is open for this provider
     │   └── AllProvidersFailedError   failover ran out of providers (``errors`` lists each)
+    │       └── SymbolNotListedError  ... and every one said it does not list the symbol
+    │                                 (also a SymbolNotFoundError)
     ├── DataValidationError           data that cannot be used as bars
     │   ├── CSVFormatError            a CSV file tradedata cannot recognise or parse
     │   └── InsufficientQualityError  a series scored below the required minimum
@@ -51,6 +53,7 @@ __all__ = [
     "ProviderUnavailableError",
     "RateLimitError",
     "SymbolNotFoundError",
+    "SymbolNotListedError",
     "TemporaryProviderError",
     "TradeDataError",
     "UnsupportedError",
@@ -131,8 +134,16 @@ class AllProvidersFailedError(ProviderError):
     """Every candidate provider failed; ``errors`` maps provider name to its error."""
 
     def __init__(self, message: str, *, errors: dict[str, BaseException] | None = None) -> None:
+        errors = dict(errors or {})
+        if message.rstrip().endswith(":") or not message.strip():  # never an empty reason
+            said = "; ".join(f"{k}: {v or type(v).__name__}" for k, v in errors.items())
+            message = f"{message.rstrip()} {said or 'no provider gave a reason'}".strip()
         super().__init__(message)
-        self.errors: dict[str, BaseException] = dict(errors or {})
+        self.errors: dict[str, BaseException] = errors
+
+
+class SymbolNotListedError(AllProvidersFailedError, SymbolNotFoundError):
+    """Failover ran out of providers and every one said it does not list the symbol."""
 
 
 class DataValidationError(TradeDataError):

@@ -1,10 +1,15 @@
-"""The fetch engine behind :class:`~tradedata.manager.DataManager`.
+"""The fetch engine owned by :class:`~tradedata.manager.DataManager`.
 
-Only the holes of the coverage record are fetched, from the best provider, failing over
-mid-request to the next; pages are buffered and written to the cache together with their
-coverage (one transaction per batch), so an interrupted fetch resumes where it stopped and a
-failing provider's partial work is kept. The still-open candle is never stored (providers clip
-at their own clock), and the newest stored bars are fetched again when a series is extended.
+:class:`FetchEngine` is the one home of fetching: it finds the holes of the coverage record,
+drives each candidate provider's page loop (pages asked and judged by the page contract,
+:mod:`tradedata.adapters.paging`), fails over mid-request, and records coverage only for the
+spans an answer *proved*. What no provider could prove is reported with its reason
+(:attr:`FetchResult.unfetched`), never recorded as fetched, so the next call asks again.
+
+Pages are buffered and written to the cache together with their coverage (one transaction per
+batch), so an interrupted fetch resumes where it stopped and a failing provider's partial work
+is kept. The still-open candle is never stored (providers clip at their own clock), and the
+newest stored bars are fetched again when a series is extended.
 """
 
 from __future__ import annotations
@@ -16,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata.adapters.paging import Span, Unfetched, unproven_parts
 from tradedata.errors import (
     DataValidationError,
     MissingAPIKeyError,
     ProviderError,
     ProviderUnavailableError,
-    UnsupportedError,
 )
 from tradedata.model import Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
     from tradedata.cache import Cache
     from tradedata.selection import ProviderSelector
 
-__all__ = ["CACHE_ONLY", "DEFAULT_BARS", "FetchResult", "FetchingMixin"]
+__all__ = ["CACHE_ONLY", "DEFAULT_BARS", "FetchEngine", "FetchResult"]
 
 log = logging.getLogger("tradedata")
 
@@ -46,6 +51,13 @@ FLUSH_BARS = 50_000
 _LONGEST = pd.Timedelta(days=31)
 #: Most recent stored bars fetched again when a series is extended (late corrections).
 RECHECK_BARS = 2
+#: ... and at least this much bar time: a bar is judged closed by the exchange's clock held to
+#: ours + a bounded skew (``max_clock_skew``, 5 s by default), so bars that ended within that
+#: bound of the fetch may still have been settling; they are fetched again until final.
+RECHECK_SECONDS = 5.0
+
+#: ``quality_fn(symbol, timeframe)``: the function computing a partition's quality block.
+QualityFn = Callable[[str, Timeframe], Callable[[pd.DataFrame], dict[str, Any]]]
 
 
 @dataclass
@@ -56,45 +68,51 @@ class FetchResult:
     requests: int = 0
     providers: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
-    unfetched: list[tuple[pd.Timestamp, pd.Timestamp]] = field(default_factory=list)
+    #: ranges not fetched, each a ``(start, end)`` pair with its ``reason``
+    unfetched: list[Unfetched] = field(default_factory=list)
+    #: the exception behind each entry of ``errors``
+    failures: dict[str, BaseException] = field(default_factory=dict, repr=False)
 
     @property
     def complete(self) -> bool:
         """True when every hole in the requested range was fetched."""
         return not self.unfetched
 
-
-@dataclass
-class _Cursor:
-    """Where the next fetch of a hole starts; advanced chunk by chunk."""
-
-    start: pd.Timestamp
+    def reasons(self) -> str:
+        """One line naming every range not fetched and why ("" when complete)."""
+        return "; ".join(str(u) for u in self.unfetched)
 
 
-class FetchingMixin:
-    """Cache-aware fetching with failover; mixed into :class:`DataManager`."""
+class FetchEngine:
+    """Fetches what the coverage record lacks, provider by provider, recording proven spans.
 
-    cache: Cache
+    ``cache`` is the store; ``selector()`` returns the
+    :class:`~tradedata.selection.ProviderSelector` (built lazily by the manager);
+    ``provider_lookup(name)`` the provider instance; ``quality_fn(symbol, timeframe)`` the
+    function computing a stored partition's quality block.
+    """
 
-    if TYPE_CHECKING:  # supplied by DataManager
+    def __init__(
+        self,
+        cache: Cache,
+        selector: Callable[[], ProviderSelector],
+        provider_lookup: Callable[[str], Provider],
+        quality_fn: QualityFn,
+    ) -> None:
+        self.cache = cache
+        self._selector = selector
+        self._provider = provider_lookup
+        self._quality_fn = quality_fn
 
-        @property
-        def selector(self) -> ProviderSelector: ...
-
-        def provider(self, name: str) -> Provider: ...
-
-        def _quality_fn(
-            self, symbol: str, tf: Timeframe
-        ) -> Callable[[pd.DataFrame], dict[str, Any]]: ...
-
-    def _candidates(self, symbol: str, tf: Timeframe, provider: str | None) -> list[str]:
+    def candidates(self, symbol: str, tf: Timeframe, provider: str | None) -> list[str]:
+        """The providers to try for ``symbol``/``tf``, best first (``provider`` pins one)."""
         if provider == CACHE_ONLY:
             raise ProviderUnavailableError(
                 f"{symbol} {tf.name}: not in the cache (provider='cache' fetches nothing)"
             )
         if provider:
             return [provider]
-        return self.selector.get_provider_with_failover(symbol, tf.name)
+        return self._selector().get_provider_with_failover(symbol, tf.name)
 
     def _recheck_start(self, symbol: str, tf: Timeframe, start: pd.Timestamp) -> pd.Timestamp:
         """Move a hole that extends the series' end back over its last stored bars."""
@@ -105,7 +123,10 @@ class FetchingMixin:
         if tf.next_open(last_end) != start:
             return start
         back = last_end
+        settle = tf.next_open(last_end) - pd.Timedelta(seconds=RECHECK_SECONDS)
         for _ in range(RECHECK_BARS - 1):
+            back = tf.floor(back - pd.Timedelta(nanoseconds=1))
+        while tf.next_open(back) > settle:  # short bars: cover the whole skew bound
             back = tf.floor(back - pd.Timedelta(nanoseconds=1))
         return back
 
@@ -113,88 +134,113 @@ class FetchingMixin:
         self,
         symbol: str,
         tf: Timeframe,
-        hole: tuple[pd.Timestamp, pd.Timestamp],
+        hole: Span,
         names: list[str],
         result: FetchResult,
         on_chunk: Callable[[Chunk], None] | None,
+        fresh: pd.Timestamp | None = None,
     ) -> None:
-        cursor = _Cursor(hole[0])
-        end = hole[1]
+        """Fill ``hole`` from ``names`` in order: each provider gets what the others left.
+
+        ``fresh`` is where the new part of a hole starts when its start was moved back over
+        stored bars to re-check them: nothing is asked while no new bar has closed.
+        """
+        todo = [hole]
+        notes: list[Unfetched] = []  # why a provider could not prove a range
         for name in names:
-            if cursor.start > end:
+            if not todo:
                 return
+            left: list[Span] = []
+            pending = list(todo)
             try:
-                prov = self.provider(name)
-                depth = prov.history_start(tf, prov.now())
-                if depth is not None and cursor.start < depth:
-                    if name != names[-1]:
-                        raise UnsupportedError(
-                            f"{name} keeps {tf.name} history only from {depth:%Y-%m-%d}",
-                            provider=name,
-                        )
-                    result.unfetched.append((cursor.start, depth))  # last resort: recent part
-                    cursor.start = depth if tf.floor(depth) == depth else tf.next_open(depth)
-                self._fetch_from(prov, symbol, tf, cursor, end, result, on_chunk)
-                return
+                prov = self._provider(name)
+                edge = prov.last_closed_open(tf)
+                if fresh is not None and fresh > edge:
+                    pending = []  # no new bar has closed: nothing to re-check them with
+                while pending:
+                    want = pending[0]
+                    if want.start > edge:  # not closed yet: nothing to fetch, nothing missing
+                        pending.pop(0)
+                        continue
+                    want = Span(want.start, min(want.end, edge))
+                    proven: list[Span] = []
+                    try:
+                        self._fetch_from(prov, symbol, tf, want, result, on_chunk, proven, notes)
+                    finally:
+                        pending.pop(0)
+                        left += unproven_parts(want, proven, tf)
             except (ProviderError, MissingAPIKeyError) as exc:
-                result.errors[name] = str(exc)
+                result.errors[name] = str(exc) or type(exc).__name__
+                result.failures[name] = exc
                 log.warning("%s failed for %s %s: %s", name, symbol, tf.name, exc)
-        if cursor.start <= end:
-            result.unfetched.append((cursor.start, end))
+            todo = left + pending
+        for part in todo:
+            reason = _reason(part, notes, result, names)
+            result.unfetched.append(Unfetched(part.start, part.end, reason))
 
     def _fetch_from(
         self,
         prov: Provider,
         symbol: str,
         tf: Timeframe,
-        cursor: _Cursor,
-        end: pd.Timestamp,
+        want: Span,
         result: FetchResult,
         on_chunk: Callable[[Chunk], None] | None,
+        proven: list[Span],
+        notes: list[Unfetched],
     ) -> None:
-        """Fetch ``[cursor.start, end]`` from one provider, storing in batches as pages arrive.
+        """Fetch ``want`` from one provider, storing in batches as pages arrive.
 
-        Pages are buffered up to :data:`FLUSH_BARS` bars and written with their coverage in
-        one go (a partition is re-encoded once per batch, not once per page). Whatever has
-        arrived is stored before an error propagates, so failover continues from there.
+        Pages are buffered up to :data:`FLUSH_BARS` bars and written with the spans they
+        prove in one go (a partition is re-encoded once per batch, not once per page).
+        Whatever has arrived is stored before an error propagates, so failover continues
+        from there; ``proven`` collects the spans stored as covered.
         """
         buffer: list[Chunk] = []
         pending = 0
         try:
-            for chunk in prov.iter_chunks(symbol, tf, cursor.start, end):
+            for chunk in prov.iter_chunks(symbol, tf, want.start, want.end):
                 result.requests += chunk.requests
                 result.bars += len(chunk.frame)
-                if prov.name not in result.providers:
+                notes.extend(chunk.unfetched)
+                if chunk.proven and prov.name not in result.providers:
                     result.providers.append(prov.name)
                 buffer.append(chunk)
                 pending += len(chunk.frame)
                 if on_chunk is not None:
                     on_chunk(chunk)
                 if pending >= FLUSH_BARS:
-                    self._store(symbol, tf, buffer, cursor)
+                    proven += self._store(symbol, tf, buffer)
                     buffer, pending = [], 0
         finally:
-            self._store(symbol, tf, buffer, cursor)
+            proven += self._store(symbol, tf, buffer)
 
-    def _store(self, symbol: str, tf: Timeframe, chunks: list[Chunk], cursor: _Cursor) -> None:
-        """Write consecutive chunks of one provider and record their coverage."""
-        if not chunks:
-            return
-        first, last = chunks[0], chunks[-1]
+    def _store(self, symbol: str, tf: Timeframe, chunks: list[Chunk]) -> list[Span]:
+        """Write the bars of one provider's chunks and record the spans they prove."""
+        spans = _runs([Span(c.start, c.end) for c in chunks if c.proven], tf)
+        if not spans:
+            return []
+        source = chunks[0].provider
         frames = [c.frame for c in chunks if len(c.frame)]
         if frames:
             data = pd.concat(frames) if len(frames) > 1 else frames[0]
+            if not data.index.is_monotonic_increasing:
+                data = data.sort_index(kind="stable")
+            first = spans[0]
             self.cache.write(
                 symbol,
                 tf.name,
                 data,
-                source=first.provider,
+                source=source,
                 quality=self._quality_fn(symbol, tf),
-                coverage=(first.start, last.end),  # data and coverage in one transaction
+                coverage=(first.start, first.end),  # data and coverage in one transaction
             )
+            rest = spans[1:]
         else:
-            self.cache.add_coverage(symbol, tf.name, first.start, last.end, first.provider)
-        cursor.start = tf.next_open(chunks[-1].end)
+            rest = spans
+        for span in rest:  # recorded after the data: a crash leaves less coverage, never more
+            self.cache.add_coverage(symbol, tf.name, span.start, span.end, source)
+        return spans
 
     def fetch_missing(
         self,
@@ -209,8 +255,9 @@ class FetchingMixin:
         """Fetch the parts of ``[start, end]`` the coverage record lacks; store them as they come.
 
         With ``refresh`` the whole range is fetched again. The still-open candle is never
-        stored. Returns a :class:`FetchResult`; holes no provider could fill are listed in
-        ``unfetched`` (and each provider's error in ``errors``), never filled in.
+        stored. Returns a :class:`FetchResult`; what no provider could prove is listed in
+        ``unfetched`` with its reason (and each provider's error in ``errors``), never filled
+        in and never recorded as fetched.
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
         s, e = parse_range(start, end)
@@ -221,15 +268,19 @@ class FetchingMixin:
         if not holes:
             return result
         try:
-            names = self._candidates(sym, tf, provider)
+            names = self.candidates(sym, tf, provider)
         except (ProviderError, MissingAPIKeyError) as exc:
-            result.errors["selection"] = str(exc)
-            result.unfetched.extend(holes)
+            result.errors["selection"] = str(exc) or type(exc).__name__
+            result.failures["selection"] = exc
+            result.unfetched.extend(Unfetched(a, b, str(exc)) for a, b in holes)
             return result
         for i, (h_start, h_end) in enumerate(holes):
+            fresh = None
             if i == len(holes) - 1:
-                h_start = max(s, self._recheck_start(sym, tf, h_start))
-            self._fetch_hole(sym, tf, (h_start, h_end), names, result, on_chunk)
+                fresh, h_start = h_start, max(s, self._recheck_start(sym, tf, h_start))
+            self._fetch_hole(sym, tf, Span(h_start, h_end), names, result, on_chunk, fresh)
+        for gone in result.unfetched:
+            log.warning("%s %s: could not fetch %s", sym, tf.name, gone)
         return result
 
     def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
@@ -241,3 +292,25 @@ class FetchingMixin:
             min(s.start for s in spans) if spans else now - min(tf.delta, _LONGEST) * DEFAULT_BARS
         )
         return self.fetch_missing(sym, tf.name, start, now, provider=provider)
+
+
+def _runs(spans: list[Span], tf: Timeframe) -> list[Span]:
+    """``spans`` merged where they touch or overlap, oldest first."""
+    out: list[Span] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if out and span.start <= tf.next_open(out[-1].end):
+            if span.end > out[-1].end:
+                out[-1] = Span(out[-1].start, span.end)
+        else:
+            out.append(span)
+    return out
+
+
+def _reason(part: Span, notes: list[Unfetched], result: FetchResult, names: list[str]) -> str:
+    """Why ``part`` was not fetched: the providers' own reasons, else their errors."""
+    said = [n.reason for n in notes if n.start <= part.end and n.end >= part.start]
+    if not said:
+        said = [f"{name}: {result.errors[name]}" for name in names if name in result.errors]
+    if not said:
+        said = [f"{', '.join(names) or 'no provider'} could not prove it"]
+    return "; ".join(dict.fromkeys(said))

@@ -17,15 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata.adapters.paging import Unfetched
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.errors import (
     AllProvidersFailedError,
     DataValidationError,
     InvalidDateRangeError,
     ProviderError,
+    SymbolNotFoundError,
+    SymbolNotListedError,
     TradeDataError,
 )
-from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchingMixin, FetchResult
+from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchEngine, FetchResult
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol, symbol_info
 
@@ -51,7 +54,7 @@ def quality_summary(report: QualityReport) -> dict[str, Any]:
     }
 
 
-class DataManager(FetchingMixin):
+class DataManager:
     """Cache-first access to OHLCV data and fundamentals, with provider failover.
 
     ``cache_dir`` defaults to ``DATA_CACHE_DIR`` or the platform's user cache directory;
@@ -77,6 +80,10 @@ class DataManager(FetchingMixin):
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
+        #: the fetch engine: holes, page loop, failover, proven coverage
+        self.engine = FetchEngine(
+            self.cache, lambda: self.selector, self.provider, self._quality_fn
+        )
 
     def __repr__(self) -> str:
         return f"<DataManager cache_dir={str(self.cache_dir)!r}>"
@@ -151,6 +158,25 @@ class DataManager(FetchingMixin):
         return self._validate(self.cache.read(sym, tf.name), sym, tf)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
+    def fetch_missing(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any,
+        end: Any,
+        provider: str | None = None,
+        on_chunk: Callable[[Chunk], None] | None = None,
+        refresh: bool = False,
+    ) -> FetchResult:
+        """Fetch the parts of ``[start, end]`` the coverage record lacks (see
+        :meth:`FetchEngine.fetch_missing <tradedata.fetching.FetchEngine.fetch_missing>`)."""
+        return self.engine.fetch_missing(
+            symbol, timeframe, start, end, provider=provider, on_chunk=on_chunk, refresh=refresh
+        )
+
+    def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
+        """Extend a cached series to now (re-checking its last stored bars)."""
+        return self.engine.update(symbol, timeframe, provider=provider)
 
     def get_ohlcv(
         self,
@@ -187,17 +213,10 @@ class DataManager(FetchingMixin):
                     sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
                 )
             frame = self._read_healing(sym, tf, s, e, provider, on_chunk, result)
-        unf = result.unfetched
-        if unf:
+        if result.unfetched:
             if frame.empty:
-                raise AllProvidersFailedError(
-                    f"no data for {sym} {tf.name}: " + "; ".join(result.errors.values()),
-                    errors={k: ProviderError(v) for k, v in result.errors.items()},
-                )
-            holes = ", ".join(
-                f"{a:%Y-%m-%d %H:%M}..{b:%Y-%m-%d %H:%M}" for a, b in result.unfetched
-            )
-            warnings.warn(f"{sym} {tf.name}: could not fetch {holes}", stacklevel=2)
+                raise _no_data_error(sym, tf, result, pinned=provider)
+            warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
         return self._decorate(frame, sym, tf, result)
 
     def _read_healing(
@@ -226,9 +245,13 @@ class DataManager(FetchingMixin):
             result.requests += again.requests
             result.providers += [p for p in again.providers if p not in result.providers]
             result.errors.update(again.errors)
+            result.failures.update(again.failures)
             result.unfetched.extend(again.unfetched)
         frame = self.cache.read(sym, tf.name, s, e)
-        result.unfetched.extend(frame.attrs.pop("damaged", []))
+        result.unfetched.extend(
+            Unfetched(a, b, "the cached bars are damaged and could not be fetched again")
+            for a, b in frame.attrs.pop("damaged", [])
+        )
         result.unfetched.sort()
         return frame
 
@@ -329,6 +352,30 @@ class DataManager(FetchingMixin):
             max_age=max_age,
             refresh=refresh,
         )
+
+
+def _no_data_error(
+    symbol: str, tf: Timeframe, result: FetchResult, pinned: str | None
+) -> ProviderError:
+    """The error naming why nothing at all could be fetched.
+
+    A symbol no provider lists is a :class:`SymbolNotFoundError` (a pinned provider's own, else
+    a :class:`SymbolNotListedError`, which is both); anything else an
+    :class:`AllProvidersFailedError` carrying every provider's reason.
+    """
+    failures = {k: v for k, v in result.failures.items() if k != "selection"}
+    if failures and all(isinstance(e, SymbolNotFoundError) for e in failures.values()):
+        if pinned and isinstance(failures.get(pinned), SymbolNotFoundError):
+            return failures[pinned]  # type: ignore[return-value]
+        said = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+        return SymbolNotListedError(f"no provider lists {symbol}: {said}", errors=failures)
+    reasons = "; ".join(f"{k}: {v}" for k, v in result.errors.items() if v) or result.reasons()
+    errors = dict(result.failures)
+    errors.update({k: ProviderError(v) for k, v in result.errors.items() if k not in errors})
+    return AllProvidersFailedError(
+        f"no data for {symbol} {tf.name}: {reasons or 'no provider could serve it'}",
+        errors=errors,
+    )
 
 
 #: Bars are stored for the years 1678..2261 (whole years inside int64 nanoseconds).

@@ -185,6 +185,8 @@ class ProviderSelector:
                 chosen.append(name)
             else:
                 notes.append(reason)
+        if not rule.providers:
+            notes.append(f"the rule for {symbol} {timeframe} names no provider")
         self.notes = notes
         if not chosen:
             raise AllProvidersFailedError(

@@ -12,8 +12,8 @@ from backtrader.utils import date2num, num2date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradedata.feeds import bt_time
-from tradedata.feeds.bt_source import StampRule, session_last_day
+import tradedata.feeds.backtrader.time as bt_time
+from tradedata.feeds.backtrader.source import StampRule, session_last_day
 
 EPOCH = dt.datetime(1970, 1, 1)
 US = dt.timedelta(microseconds=1)

@@ -11,8 +11,8 @@ import json
 import pytest
 
 from tradedata.errors import ConfigurationError
-from tradedata.feeds.live_dialects import BINANCE, BYBIT, DIALECTS
-from tradedata.feeds.live_model import LiveBar, LiveSettings, StoreNotice, backoff_delay
+from tradedata.feeds.live.dialects import BINANCE, BYBIT, DIALECTS
+from tradedata.feeds.live.model import LiveBar, LiveSettings, StoreNotice, backoff_delay
 
 
 def binance_kline(closed: bool, combined: bool = True) -> dict:

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tradedata.feeds.live_dialects import BINANCE, BYBIT
-from tradedata.feeds.live_hub import StreamHub, acquire_hub, release_hub
-from tradedata.feeds.live_model import Connection, LiveBar, LiveSettings, StoreNotice
+from tradedata.feeds.live.dialects import BINANCE, BYBIT
+from tradedata.feeds.live.hub import StreamHub, acquire_hub, release_hub
+from tradedata.feeds.live.model import Connection, LiveBar, LiveSettings, StoreNotice
 from tradedata.sim import ExchangeSimulator, Faults, StreamSettings
 
 SPEED = 600.0  # a 1m bar closes every 0.1 s

@@ -6,8 +6,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradedata.feeds.live_model import LiveBar
-from tradedata.feeds.live_seam import Seam, step_functions
+from tradedata.feeds.live.model import LiveBar
+from tradedata.feeds.live.seam import Seam, step_functions
 from tradedata.model import parse_timeframe
 
 MIN = 60_000

@@ -11,9 +11,9 @@ import pytest
 from tradedata.errors import ConfigurationError
 from tradedata.feeds import TradeDataLiveFeed, TradeDataStore
 from tradedata.feeds.live import PaperBroker
-from tradedata.feeds.live_broker import CryptoCommissionInfo, default_exchange_fee
-from tradedata.feeds.live_dialects import BINANCE
-from tradedata.feeds.live_model import StoreNotice
+from tradedata.feeds.live.broker import CryptoCommissionInfo, default_exchange_fee
+from tradedata.feeds.live.dialects import BINANCE
+from tradedata.feeds.live.model import StoreNotice
 
 
 @pytest.fixture

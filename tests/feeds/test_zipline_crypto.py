@@ -84,7 +84,7 @@ def test_crypto_calendar_keeps_midnight_in_its_own_session() -> None:
     from exchange_calendars import get_calendar
 
     from tradedata.feeds.zipline import CRYPTO_CALENDAR
-    from tradedata.feeds.zipline_calendar import get_zipline_calendar
+    from tradedata.feeds.zipline.calendar import get_zipline_calendar
 
     ours = get_zipline_calendar(CRYPTO_CALENDAR)
     theirs = get_calendar("24/7", side="right")

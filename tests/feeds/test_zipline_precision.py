@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from zipline_fixtures import Workspace, daily_frame, minute_frame, workspace_fixture  # noqa: F401
 
-from tradedata.feeds.zipline_prepare import (
+from tradedata.feeds.zipline.prepare import (
     PrecisionError,
     choose_ratio,
     price_problem,

@@ -8,11 +8,13 @@ simulator and the fake HTTP servers; this one tests the logic above them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Provider, ProviderSettings, RateLimit
+from tradedata.adapters.paging import PagingRules
 from tradedata.adapters.resilience import RetryPolicy
 from tradedata.model import Timeframe, to_utc
 from tradedata.symbols import AssetClass
@@ -62,6 +64,12 @@ class MemoryProvider(Provider):
 
     def now(self) -> pd.Timestamp:
         return self._now
+
+    def paging_rules(self, timeframe: Timeframe) -> PagingRules:
+        # what fetch_page below does: the oldest bars from since, up to an inclusive until
+        return replace(
+            super().paging_rules(timeframe), keeps="oldest", sends_end=True, short_page_is_end=True
+        )
 
     def fetch_page(
         self,

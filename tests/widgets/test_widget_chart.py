@@ -277,7 +277,7 @@ def test_attach_live_rejects_what_is_not_a_source():
 
 
 def test_the_live_stores_bars_are_read_as_they_come():
-    from tradedata.feeds.live_model import LiveBar
+    from tradedata.feeds.live.model import LiveBar
 
     frame = synthetic("2024-01-01", 10, freq="1h")
     chart = CandleChart(frame)

@@ -14,6 +14,7 @@ response), so the retry decision here never needs to know a provider's quirks.
 from __future__ import annotations
 
 import random
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from tradedata.adapters.paging import PagingRules, Span, Unfetched, decide, plan, request_for
 from tradedata.adapters.resilience import (
     CallStats,
     RetryPolicy,
@@ -141,7 +143,12 @@ class Page:
 
 @dataclass
 class Chunk:
-    """Bars fetched for a covered range ``[start, end]`` (inclusive bar opens)."""
+    """Bars fetched with the range ``[start, end]`` (inclusive bar opens) an answer proved.
+
+    Only a chunk with ``proven`` may be recorded as covered. ``unfetched`` lists what the
+    answer showed cannot be proven, with the reason; a chunk that proves nothing has
+    ``proven=False``, no bars, and ``[start, end]`` is the first range given up.
+    """
 
     frame: pd.DataFrame
     start: pd.Timestamp
@@ -149,6 +156,8 @@ class Chunk:
     provider: str
     #: requests this chunk took (empty pages asked again included; retries not)
     requests: int = 1
+    unfetched: tuple[Unfetched, ...] = ()
+    proven: bool = True
 
 
 def _in_schema(frame: pd.DataFrame) -> pd.DataFrame:
@@ -209,6 +218,26 @@ class Provider(ABC):
         Return a frame (any column case; normalised here) or a :class:`Page`. Raise errors from
         :mod:`tradedata.errors`. A bare frame shorter than ``limit`` counts as complete.
         """
+
+    def paging_rules(self, timeframe: Timeframe) -> PagingRules:
+        """How this provider's bar endpoint pages ``timeframe`` bars.
+
+        The default is conservative: ``since`` + ``limit`` only, nothing trusted beyond the bars
+        an answer holds. Providers that mark their pages with ``Page(complete=...)`` (next-page
+        tokens, one-shot ranges) need nothing more; exchanges declare what they document.
+        """
+        bars, reason = self.history_depth(timeframe)
+        return PagingRules(
+            max_candles=self.capabilities.max_candles, history_bars=bars, history_reason=reason
+        )
+
+    def history_depth(self, timeframe: Timeframe) -> tuple[int | None, str]:
+        """Bars back from now served for ``timeframe`` (None: unlimited), and the reason."""
+        days = self.capabilities.history_days.get(timeframe.name)
+        if days is None:
+            return None, ""
+        bars = max(1, int(pd.Timedelta(days=days) // timeframe.delta))
+        return bars, f"{self.name} serves {timeframe.name} bars only for the last {days} days"
 
     def now(self) -> pd.Timestamp:
         """The provider's clock (exchanges override this with their server time)."""
@@ -277,12 +306,15 @@ class Provider(ABC):
     def iter_chunks(
         self, symbol: str, timeframe: str | Timeframe, start: Any, end: Any
     ) -> Iterator[Chunk]:
-        """Yield closed bars in ``[start, end]`` page by page, each with the range it covers.
+        """Yield closed bars in ``[start, end]`` page by page, each with the span it proves.
 
-        The still-open candle is never yielded: ``end`` is clipped to the last closed bar by the
-        provider's clock. Each chunk's ``[start, end]`` is safe to record as fetched even when it
-        holds no bars. Errors propagate after retries; chunks already yielded stay valid, so a
-        caller can store them and fail over for the rest.
+        Pages are asked and judged by the page contract (:mod:`tradedata.adapters.paging`)
+        under :meth:`paging_rules`. A chunk's ``[start, end]`` is safe to record as fetched
+        (the answer proves every bar there is in the chunk's frame) when ``chunk.proven``;
+        what cannot be proven comes in ``chunk.unfetched`` with its reason. The still-open
+        candle is never yielded: ``end`` is clipped to the last closed bar by the provider's
+        clock. Errors propagate after retries; chunks already yielded stay valid, so a caller
+        can store them and fail over for the rest.
         """
         tf = parse_timeframe(timeframe)
         info = symbol_info(symbol)
@@ -292,44 +324,76 @@ class Provider(ABC):
         if since < first:
             since = tf.next_open(first)
         until = min(tf.floor(to_utc(end)), self.last_closed_open(tf))
-        limit = self.capabilities.max_candles
-        empties = 0
-        requests = 0
-        while since <= until:
+        if since > until:
+            return
+        rules = self.paging_rules(tf)
+        planned = plan(Span(since, until), rules, tf, self.now())
+        for gone in planned.unfetched:
+            yield self._unproven(gone, 0)
+        yield from self._pages(info.symbol, tf, rules, list(planned.todo))
+
+    def _pages(
+        self, symbol: str, tf: Timeframe, rules: PagingRules, todo: list[Span]
+    ) -> Iterator[Chunk]:
+        """Drive the page contract over the ranges ``todo`` (see :meth:`iter_chunks`)."""
+        empties = requests = 0
+        while todo:
+            want = todo[0]
+            req = request_for(want, rules, tf)
             requests += 1
-            raw = self.call(lambda s=since: self.fetch_page(info.symbol, tf, s, until, limit))
+            edge = req.end if req.end is not None else req.until
+            raw = self.call(lambda r=req, e=edge: self.fetch_page(symbol, tf, r.since, e, r.limit))
             page = raw if isinstance(raw, Page) else Page(raw)
             frame = _in_schema(page.frame)
-            received = len(frame)
-            frame = frame[(frame.index >= since) & (frame.index <= until)]
-            frame = frame[~frame.index.duplicated(keep="last")]
-            if frame.empty:
-                if received == 0 and empties < self.empty_page_retries and page.complete is None:
-                    empties += 1  # an empty page mid-range may be a glitch: ask again
-                    continue
-                yield Chunk(frame, since, until, self.name, requests)
-                return
+            if frame.empty and page.complete is None and empties < self.empty_page_retries:
+                empties += 1  # an empty page may be a glitch: ask again before judging it
+                continue
             empties = 0
-            complete = page.complete if page.complete is not None else received < limit
-            last = frame.index[-1]
-            covered_end = until if complete else last
-            yield Chunk(frame, since, covered_end, self.name, requests)
-            requests = 0
-            if complete:
-                return
-            nxt = tf.next_open(last)
-            if nxt <= since:
+            got = decide(want, req, frame, rules, tf, complete=page.complete, source=self.name)
+            if got.todo and got.todo[0] == want:
                 raise InvalidResponseError(
-                    f"{self.name} returned no progress after {since}", provider=self.name
+                    f"{self.name} returned no progress after {req.since}", provider=self.name
                 )
-            since = nxt
+            todo[:1] = got.todo
+            if got.proven is not None:
+                yield Chunk(
+                    got.keep, got.proven.start, got.proven.end, self.name, requests, got.unfetched
+                )
+            else:
+                yield self._unproven(got.unfetched[0], requests, got.unfetched[1:])
+            requests = 0
+
+    def _unproven(self, gone: Unfetched, requests: int, more: tuple[Unfetched, ...] = ()) -> Chunk:
+        """A chunk that proves nothing: ``[start, end]`` is the first range given up."""
+        frame = normalize_frame(pd.DataFrame(columns=list(OHLCV_COLUMNS)))
+        return Chunk(frame, gone.start, gone.end, self.name, requests, (gone, *more), False)
 
     def fetch_ohlcv(
         self, symbol: str, timeframe: str | Timeframe, start: Any, end: Any
     ) -> pd.DataFrame:
-        """All closed bars in ``[start, end]`` as one frame (see :meth:`iter_chunks`)."""
-        frames = [c.frame for c in self.iter_chunks(symbol, timeframe, start, end)]
+        """All closed bars in ``[start, end]`` as one frame (see :meth:`iter_chunks`).
+
+        A range reaching back past the provider's history depth raises
+        :class:`UnsupportedError` before any request. Other parts no answer could prove are
+        listed in ``attrs["unfetched"]`` (with their reasons) and warned about.
+        """
+        frames: list[pd.DataFrame] = []
+        unfetched: list[Unfetched] = []
+        for chunk in self.iter_chunks(symbol, timeframe, start, end):
+            if not chunk.proven and chunk.requests == 0:  # refused up front: too deep
+                reasons = "; ".join(u.reason for u in chunk.unfetched)
+                raise UnsupportedError(reasons, provider=self.name)
+            frames.append(chunk.frame)
+            unfetched.extend(chunk.unfetched)
         if not frames:
-            return normalize_frame(pd.DataFrame(columns=["open", "high", "low", "close", "volume"]))
-        out = pd.concat(frames)
-        return out[~out.index.duplicated(keep="last")].sort_index()
+            out = normalize_frame(pd.DataFrame(columns=list(OHLCV_COLUMNS)))
+        else:
+            out = pd.concat(frames)
+            out = out[~out.index.duplicated(keep="last")].sort_index()
+        if unfetched:
+            warnings.warn(
+                f"{self.name}: could not fetch " + "; ".join(str(u) for u in unfetched),
+                stacklevel=2,
+            )
+        out.attrs["unfetched"] = unfetched
+        return out

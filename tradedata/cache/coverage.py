@@ -7,18 +7,39 @@ them): two spans with no bar open strictly between them *touch*; same-provider s
 overlap or touch are merged (keeping the latest ``fetched_at``); a newer span from another
 provider replaces the older one where they overlap, so the last fetch wins as it does for bars.
 Removing a range uncovers every bar open inside it (leftover spans are cut at bar opens).
+
+The span algebra is plain functions on int ns; :class:`Coverage` keeps the spans of every
+series in the store and is what :class:`~tradedata.cache.Cache`'s coverage methods use.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from tradedata.model import Timeframe
+from tradedata.cache.backend import Backend
+from tradedata.cache.layout import CacheCorruptionWarning, check_name, year_bounds
+from tradedata.errors import InvalidDateRangeError
+from tradedata.model import Timeframe, parse_range, parse_timeframe, to_utc
 
-__all__ = ["CoverageSpan", "Grid", "Span", "add_span", "missing", "provider_at", "remove_span"]
+__all__ = [
+    "Coverage",
+    "CoverageSpan",
+    "Grid",
+    "Span",
+    "add_span",
+    "missing",
+    "provider_at",
+    "remove_span",
+]
+
+log = logging.getLogger("tradedata.cache")
 
 #: (start_ns, end_ns, provider, fetched_at_ns), inclusive bounds.
 Span = tuple[int, int, str, int]
@@ -180,3 +201,99 @@ def to_public(spans: list[Span]) -> list[CoverageSpan]:
 def from_json(items: list) -> list[Span]:
     """Spans from their stored JSON form ``[[start, end, provider, fetched_at], ...]``."""
     return [(int(s), int(e), str(p), int(f)) for s, e, p, f in items]
+
+
+#: No bar is stored before 1678: a range reaching further back is clipped there, so the bar
+#: opens around it (a week's Monday, a month's first day) stay inside int64 nanoseconds.
+_FIRST_NS = year_bounds(1678)[0]
+
+
+def _range(start: Any, end: Any) -> tuple[int, int]:
+    """``(lo, hi)`` ns, ``lo`` no earlier than 1678 (``lo > hi`` when nothing is left)."""
+    if start is None or end is None:
+        raise InvalidDateRangeError("a coverage range needs both start and end")
+    s, e = parse_range(start, end)
+    assert s is not None and e is not None
+    return max(int(s.value), _FIRST_NS), int(e.value)
+
+
+class Coverage:
+    """The stored coverage records of a cache: one span list per series (``c|`` keys).
+
+    :class:`~tradedata.cache.Cache` owns one and exposes its methods (``coverage``,
+    ``add_coverage``, ``remove_coverage``, ``missing_ranges``, ``provider_at``).
+    """
+
+    def __init__(self, db: Backend) -> None:
+        self._db = db
+
+    def spans(self, symbol: str, tf: str) -> list[Span]:
+        """The stored spans of a series; an unreadable record is reset (with a warning)."""
+        key = self._db.coverage_key(symbol, tf)
+        try:
+            items = self._db.get_json(key)
+            return from_json(items or [])
+        except (ValueError, TypeError) as exc:
+            message = f"coverage record of {symbol} {tf} is unreadable ({exc}); it was reset"
+            log.warning(message)
+            warnings.warn(message, CacheCorruptionWarning, stacklevel=4)
+            if self._db.read_only is None:  # a cache we may only read keeps it as it is
+                self._db.delete(key)
+            return []
+
+    def _save(self, symbol: str, tf: str, spans: list[Span]) -> None:
+        key = self._db.coverage_key(symbol, tf)
+        if spans:
+            self._db.set_json(key, [list(s) for s in spans])
+        else:
+            self._db.delete(key)
+
+    def listing(self, symbol: str, timeframe: str) -> list[CoverageSpan]:
+        """The fetched spans of a series, sorted and disjoint (inclusive bounds, UTC)."""
+        return to_public(self.spans(symbol, parse_timeframe(timeframe).name))
+
+    def add(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any,
+        end: Any,
+        provider: str,
+        fetched_at: Any = None,
+    ) -> None:
+        """Record that ``[start, end]`` was fetched from ``provider`` (even if it had no bars)."""
+        check_name(symbol, "symbol")
+        check_name(provider, "provider")
+        tf = parse_timeframe(timeframe)
+        lo, hi = _range(start, end)
+        when = time.time_ns() if fetched_at is None else int(to_utc(fetched_at).value)
+        with self._db.transact():
+            spans = self.spans(symbol, tf.name)
+            self._save(symbol, tf.name, add_span(spans, lo, hi, provider, when, Grid(tf)))
+
+    def remove(self, symbol: str, timeframe: str, start: Any, end: Any) -> None:
+        """Forget that ``[start, end]`` was fetched, so it is fetched again."""
+        tf = parse_timeframe(timeframe)
+        lo, hi = _range(start, end)
+        with self._db.transact():
+            spans = self.spans(symbol, tf.name)
+            self._save(symbol, tf.name, remove_span(spans, lo, hi, Grid(tf)))
+
+    def uncover_year(self, symbol: str, tf: str, year: int) -> None:
+        """Inside a transaction: remove the coverage of one year (its partition is gone)."""
+        first, after = year_bounds(year)
+        self.remove(symbol, tf, pd.Timestamp(first, tz="UTC"), pd.Timestamp(after - 1, tz="UTC"))
+
+    def missing_ranges(
+        self, symbol: str, timeframe: str, start: Any, end: Any
+    ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+        """The parts of ``[start, end]`` never fetched, as ``(first, last)`` bar open times."""
+        tf = parse_timeframe(timeframe)
+        lo, hi = _range(start, end)
+        holes = missing(self.spans(symbol, tf.name), lo, hi, Grid(tf))
+        return [(pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC")) for a, b in holes]
+
+    def provider_at(self, symbol: str, timeframe: str, ts: Any) -> str | None:
+        """The provider that supplied the bar at ``ts`` (None if that time was never fetched)."""
+        tf = parse_timeframe(timeframe).name
+        return provider_at(self.spans(symbol, tf), int(to_utc(ts).value))

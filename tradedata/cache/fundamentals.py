@@ -9,15 +9,19 @@ from tradedata.cache.backend import Backend
 from tradedata.cache.layout import check_name, dumps
 from tradedata.errors import InputError
 
-__all__ = ["FundamentalsMixin"]
+__all__ = ["FundamentalsStore"]
 
 
-class FundamentalsMixin:
-    """Company fundamentals cached as JSON with an expiry (diskcache ``expire=``)."""
+class FundamentalsStore:
+    """Company fundamentals cached as JSON with an expiry (diskcache ``expire=``, ``f|`` keys).
 
-    _db: Backend
+    :class:`~tradedata.cache.Cache` owns one and exposes its public methods.
+    """
 
-    def get_fundamentals(self, key: str) -> dict | None:
+    def __init__(self, db: Backend) -> None:
+        self._db = db
+
+    def get(self, key: str) -> dict | None:
         """The stored dict for ``key``, or None when missing or expired."""
         check_name(key, "fundamentals key")
         try:
@@ -27,7 +31,7 @@ class FundamentalsMixin:
             return None
         return value if isinstance(value, dict) else None
 
-    def set_fundamentals(self, key: str, value: dict, ttl: float | None) -> None:
+    def set(self, key: str, value: dict, ttl: float | None) -> None:
         """Store ``value`` (JSON-able: numpy scalars and timestamps are converted) for ``ttl`` s.
 
         ``ttl=None`` keeps it until deleted. Raises :class:`InputError` for a bad ``ttl`` or a
@@ -51,16 +55,16 @@ class FundamentalsMixin:
             self._db.dc.expire()
             self._db.dc.set(self._db.fundamentals_key(key), text, expire=ttl, retry=True)
 
-    def fundamentals_expiry(self, key: str) -> float | None:
+    def expiry(self, key: str) -> float | None:
         """Epoch seconds when ``key`` expires (None: never, or not stored)."""
         found = self._db.dc.get(self._db.fundamentals_key(key), expire_time=True)
         return found[1] if found[0] is not None else None
 
-    def delete_fundamentals(self, key: str) -> bool:
+    def delete(self, key: str) -> bool:
         """Remove ``key``; True if it was stored."""
         return bool(self._db.dc.delete(self._db.fundamentals_key(key), retry=True))
 
-    def fundamentals_keys(self) -> list[str]:
+    def keys(self) -> list[str]:
         """The keys of every fundamentals entry still valid, sorted."""
         out = []
         for key in self._db.keys("f|"):
@@ -68,10 +72,10 @@ class FundamentalsMixin:
                 out.append(key[2:])
         return sorted(out)
 
-    def _fundamentals_items(self) -> list[tuple[str, dict, float | None]]:
+    def items(self) -> list[tuple[str, dict, float | None]]:
         """Every valid entry as ``(key, value, expires_at)``."""
         out = []
-        for name in self.fundamentals_keys():
+        for name in self.keys():
             text, expires = self._db.dc.get(self._db.fundamentals_key(name), expire_time=True)
             if text is None:
                 continue

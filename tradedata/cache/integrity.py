@@ -12,15 +12,18 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from tradedata.cache.backend import Backend
+from tradedata.cache.catalog import Catalog
 from tradedata.cache.layout import (
     CacheCorruptionWarning,
     CacheLimitWarning,
@@ -30,18 +33,23 @@ from tradedata.cache.layout import (
     iso,
     timeframe_dir,
 )
+from tradedata.cache.partitions import Rows
 
-if TYPE_CHECKING:
-    from tradedata.cache.partitions import Rows
+#: Reads every row of a partition (symbol, timeframe, year, metadata); quarantines on damage.
+LoadRows = Callable[[str, str, int, dict], Rows | None]
 
-__all__ = ["IntegrityMixin"]
+__all__ = ["Integrity", "Quarantine"]
 
 log = logging.getLogger("tradedata.cache")
 
 
 def _announce(message: str) -> None:
     log.warning(message)
-    warnings.warn(message, CacheCorruptionWarning, stacklevel=5)
+    warnings.warn(message, CacheCorruptionWarning, stacklevel=6)
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}"
 
 
 def _split_key(key: str) -> tuple[str, str, int] | None:
@@ -54,25 +62,18 @@ def _split_key(key: str) -> tuple[str, str, int] | None:
         return None
 
 
-class IntegrityMixin:
-    """Quarantine, verification, garbage collection and size-limit eviction."""
+class Quarantine:
+    """The quarantine folder: damaged partitions are moved there and removed from the store."""
 
-    _db: Backend
-    quarantine_dir: Path
-    max_size_bytes: int
+    def __init__(self, db: Backend, catalog: Catalog, directory: Path) -> None:
+        self._db = db
+        self._catalog = catalog
+        self.directory = directory
+        #: Damage found through this object, newest last (``verify`` reports it even when the
+        #: quarantine folder could not take its record).
+        self.found: list[Damage] = []
 
-    if TYPE_CHECKING:
-
-        def _drop_partition(
-            self, symbol: str, tf: str, year: int, *, uncover: bool
-        ) -> str | None: ...
-        def _generation(self, meta_key: str) -> str | None: ...
-        def _load_rows(self, symbol: str, tf: str, year: int, meta: dict) -> Rows | None: ...
-        def _index_years(self, symbol: str, tf: str, add: Any = (), remove: Any = ()) -> None: ...
-        def _is_pinned(self, part: tuple[str, str, int]) -> bool: ...
-
-    # -- quarantine ----------------------------------------------------------------------------
-    def _quarantine(
+    def quarantine(
         self, symbol: str, tf: str, year: int, seen: dict | None, reason: str
     ) -> Damage | None:
         """Move a damaged partition aside; None if it was replaced meanwhile (not damaged).
@@ -86,22 +87,22 @@ class IntegrityMixin:
         if db.read_only is not None:
             _announce(f"cache partition {symbol} {tf} {year} is damaged ({reason}); the cache "
                       "can only be read, so it stays as it is and is left out")  # fmt: skip
-            return self._found(Damage(symbol, tf, year, reason, None, pd.Timestamp.now(tz="UTC")))
+            return self._note(Damage(symbol, tf, year, reason, None, pd.Timestamp.now(tz="UTC")))
         meta_key = db.meta_key(symbol, tf, year)
         seen_gen = (seen or {}).get("generation")
         with db.transact():
-            if self._generation(meta_key) != seen_gen:
+            if self._catalog.generation(meta_key) != seen_gen:
                 return None
             raw_meta = db.dc.get(meta_key)
-            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}"
-            folder = self.quarantine_dir / file_safe(symbol) / timeframe_dir(tf)
+            stamp = _stamp()
+            folder = self.directory / file_safe(symbol) / timeframe_dir(tf)
             base = folder / f"{year}-{stamp}"
             orphans = [] if isinstance(seen_gen, str) else list(db.keys(f"d|{symbol}|{tf}|{year}|"))
             kept = None
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 kept = self._move_data(db, symbol, tf, year, seen_gen, base.with_suffix(".gz"))
-                for key in orphans if kept is None else ():
+                for key in orphans if kept is None else ():  # data left by a lost metadata row
                     kept = self._move_data(
                         db, symbol, tf, year, key.split("|")[4], base.with_suffix(".gz")
                     )
@@ -117,22 +118,19 @@ class IntegrityMixin:
                 "metadata": seen if seen and seen_gen else raw_meta,
             }
             self._write_record(folder, f"{year}-{stamp}", record)
-            stale = self._drop_partition(symbol, tf, year, uncover=True)
+            stale = self._catalog.drop_partition(symbol, tf, year, uncover=True)
             db.delete(*([stale] if stale else []), *orphans)
         _announce(
             f"cache partition {symbol} {tf} {year} is damaged ({reason}); moved to "
             f"{folder}, it will be fetched again"
         )
-        return self._found(
+        return self._note(
             Damage(symbol, tf, year, reason, kept, pd.Timestamp(record["detected_at"]))
         )
 
-    def _found(self, damage: Damage) -> Damage:
-        """Remember damage found by this object (``verify`` reports it even when the
-        quarantine folder could not take its record)."""
-        found: list[Damage] = self.__dict__.setdefault("_found_damage", [])
-        found.append(damage)
-        del found[:-1000]
+    def _note(self, damage: Damage) -> Damage:
+        self.found.append(damage)
+        del self.found[:-1000]
         return damage
 
     def _write_record(self, folder: Path, name: str, record: dict) -> None:
@@ -142,6 +140,41 @@ class IntegrityMixin:
             (folder / f"{name}.metadata.json").write_text(dumps(record))
         except OSError as exc:
             log.warning("cannot write the quarantine record in %s: %s", folder, exc)
+
+    def repair_index(self, symbol: str, tf: str) -> list[int]:
+        """Make the series index (``s|``) agree with the partitions' metadata rows (``p|``).
+
+        A year the index lists without a metadata row lost its partition: it is quarantined
+        (its data file kept, its coverage removed, so it is fetched again). A metadata row
+        the index does not list (an unreadable or incomplete index) is put back, and recorded
+        in the quarantine folder as found. Returns the years whose bars were lost.
+        """
+        db = self._db
+        key = db.series_key(symbol, tf)
+        with db.transact():
+            try:
+                record = db.get_json(key)
+                indexed = {int(y) for y in (record or {}).get("years", [])}
+            except (ValueError, AttributeError, TypeError):
+                indexed, record = set(), {"unreadable": str(db.dc.get(key))[:200]}
+            stored = set(db.partition_years(symbol, tf))
+            if indexed == stored and (record is None) == (not stored):
+                return []
+            lost = sorted(indexed - stored)
+            for year in lost:
+                self.quarantine(symbol, tf, year, None, "its metadata row is missing")
+            for year in sorted(stored - indexed):
+                reason = "missing from the series index; the index was rebuilt, no bars lost"
+                self._write_record(
+                    self.directory / file_safe(symbol) / timeframe_dir(tf),
+                    f"{year}-{_stamp()}",
+                    {"symbol": symbol, "timeframe": tf, "year": year, "reason": reason,
+                     "detected_at": iso(time.time_ns()), "data_file": None, "metadata": record},
+                )  # fmt: skip
+                _announce(f"cache series index of {symbol} {tf} did not list {year}; rebuilt")
+            db.delete(key)
+            self._catalog.index_years(symbol, tf, add=sorted(stored))
+        return lost
 
     @staticmethod
     def _move_data(
@@ -166,9 +199,9 @@ class IntegrityMixin:
     def quarantined(self) -> list[Damage]:
         """Everything moved to the quarantine folder so far, oldest first."""
         out: list[Damage] = []
-        if not self.quarantine_dir.is_dir():
+        if not self.directory.is_dir():  # missing, or a file where the folder should be
             return out
-        for path in sorted(self.quarantine_dir.glob("*/*/*.metadata.json")):
+        for path in sorted(self.directory.glob("*/*/*.metadata.json")):
             try:
                 rec = json.loads(path.read_text())
                 data = rec.get("data_file")
@@ -186,16 +219,52 @@ class IntegrityMixin:
                 log.warning("unreadable quarantine record %s", path)
         return sorted(out, key=lambda d: d.detected_at)
 
-    def clear_quarantine(self) -> int:
+    def clear(self) -> int:
         """Delete everything in the quarantine folder; returns the records removed."""
         count = len(self.quarantined())
-        if self.quarantine_dir.is_dir():
-            shutil.rmtree(self.quarantine_dir, ignore_errors=True)
-        elif self.quarantine_dir.exists():
-            self.quarantine_dir.unlink()
+        if self.directory.is_dir():
+            shutil.rmtree(self.directory, ignore_errors=True)
+        elif self.directory.exists():
+            self.directory.unlink()
         return count
 
-    # -- verification --------------------------------------------------------------------------
+
+class Integrity:
+    """Verification, garbage collection and size-limit eviction of a cache's partitions."""
+
+    def __init__(
+        self,
+        db: Backend,
+        catalog: Catalog,
+        quarantine: Quarantine,
+        load_rows: LoadRows,
+        max_size_bytes: int,
+    ) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._quarantine = quarantine
+        self._load_rows = load_rows
+        self.max_size_bytes = max_size_bytes
+        self._pins: list[tuple[str, str, int, int]] = []
+        self._pins_lock = threading.Lock()
+
+    @contextmanager
+    def pinned(self, symbol: str, tf: str, first_year: int, last_year: int) -> Iterator[None]:
+        """Inside the block, eviction never removes a partition of the series in those years."""
+        pin = (symbol, tf, first_year, last_year)
+        with self._pins_lock:
+            self._pins.append(pin)
+        try:
+            yield
+        finally:
+            with self._pins_lock:
+                self._pins.remove(pin)
+
+    def _is_pinned(self, part: tuple[str, str, int]) -> bool:
+        symbol, tf, year = part
+        with self._pins_lock:
+            return any(p[0] == symbol and p[1] == tf and p[2] <= year <= p[3] for p in self._pins)
+
     def verify(
         self, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None
     ) -> list[Damage]:
@@ -206,7 +275,7 @@ class IntegrityMixin:
         iteration over partitions (e.g. ``tqdm``).
         """
         self._db.writable()
-        mark = len(self.__dict__.get("_found_damage", []))
+        mark = len(self._quarantine.found)
         keys = list(self._db.keys("p|"))
         series: set[tuple[str, str]] = set()
         for key in progress(keys) if progress else keys:
@@ -225,49 +294,12 @@ class IntegrityMixin:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CacheCorruptionWarning)
             for symbol, tf in sorted(series):
-                self._repair_index(symbol, tf)
+                self._quarantine.repair_index(symbol, tf)
         self.collect_garbage()
-        recorded = self.quarantined()
-        found = self.__dict__.get("_found_damage", [])[mark:]
+        recorded = self._quarantine.quarantined()
         # found now, but the quarantine folder could not take the record: reported all the same
-        unrecorded = [d for d in found if d not in recorded]
-        return recorded + unrecorded
-
-    def _repair_index(self, symbol: str, tf: str) -> list[int]:
-        """Make the series index (``s|``) agree with the partitions' metadata rows (``p|``).
-
-        A year the index lists without a metadata row lost its partition: it is quarantined
-        (its data file kept, its coverage removed, so it is fetched again). A metadata row
-        the index does not list (an unreadable or incomplete index) is put back, and recorded
-        in the quarantine folder as found. Returns the years whose bars were lost.
-        """
-        db = self._db
-        key = db.series_key(symbol, tf)
-        with db.transact():
-            try:
-                record = db.get_json(key)
-                indexed = {int(y) for y in (record or {}).get("years", [])}
-            except (ValueError, AttributeError, TypeError):
-                indexed, record = set(), {"unreadable": str(db.dc.get(key))[:200]}
-            stored = set(db.partition_years(symbol, tf))
-            if indexed == stored and (record is None) == (not stored):
-                return []
-            lost = sorted(indexed - stored)
-            for year in lost:
-                self._quarantine(symbol, tf, year, None, "its metadata row is missing")
-            unlisted = sorted(stored - indexed)
-            for year in unlisted:
-                stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns():d}"
-                folder = self.quarantine_dir / file_safe(symbol) / timeframe_dir(tf)
-                reason = "missing from the series index; the index was rebuilt, no bars lost"
-                self._write_record(folder, f"{year}-{stamp}", {
-                    "symbol": symbol, "timeframe": tf, "year": year, "reason": reason,
-                    "detected_at": iso(time.time_ns()), "data_file": None, "metadata": record,
-                })  # fmt: skip
-                _announce(f"cache series index of {symbol} {tf} did not list {year}; rebuilt")
-            db.delete(key)
-            self._index_years(symbol, tf, add=sorted(stored))
-        return lost
+        found_now = self._quarantine.found[mark:] if mark <= len(self._quarantine.found) else []
+        return recorded + [d for d in found_now if d not in recorded]
 
     def _check_partition(self, symbol: str, tf: str, year: int) -> None:
         with self._db.transact():
@@ -275,12 +307,12 @@ class IntegrityMixin:
             try:
                 meta = self._db.get_json(meta_key)
             except ValueError as exc:
-                self._quarantine(symbol, tf, year, None, f"unreadable metadata ({exc})")
+                self._quarantine.quarantine(symbol, tf, year, None, f"unreadable metadata ({exc})")
                 return
             if meta is None:
                 return
             if not isinstance(meta, dict) or not isinstance(meta.get("generation"), str):
-                self._quarantine(symbol, tf, year, None, "unreadable metadata")
+                self._quarantine.quarantine(symbol, tf, year, None, "unreadable metadata")
                 return
             self._load_rows(symbol, tf, year, meta)  # quarantines on damage
 
@@ -326,10 +358,11 @@ class IntegrityMixin:
             except (ValueError, AttributeError):
                 stored = set()
             if stored != years:
-                self._index_years(symbol, tf, add=sorted(years), remove=sorted(stored - years))
+                self._catalog.index_years(
+                    symbol, tf, add=sorted(years), remove=sorted(stored - years)
+                )
 
-    # -- eviction ------------------------------------------------------------------------------
-    def _enforce_limit(self, keep: set[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    def enforce_limit(self, keep: set[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
         """Evict least-recently-used partitions (never those in ``keep``) until under the limit."""
         db = self._db
         if db.used_bytes() <= self.max_size_bytes:
@@ -351,7 +384,7 @@ class IntegrityMixin:
             if self._is_pinned(part):  # the current request needs it
                 continue
             with db.transact():
-                stale = self._drop_partition(*part, uncover=True)
+                stale = self._catalog.drop_partition(*part, uncover=True)
             if stale:
                 db.delete(stale)
             evicted.append(part)
@@ -364,5 +397,5 @@ class IntegrityMixin:
                 "they are kept and the limit is exceeded (raise the limit)"
             )
             log.warning(message)
-            warnings.warn(message, CacheLimitWarning, stacklevel=3)
+            warnings.warn(message, CacheLimitWarning, stacklevel=4)
         return evicted

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
-from tradedata.cache import codec
+import tradedata.cache.codec as codec
 from tradedata.cache.codec import MemberInfo
 from tradedata.cache.layout import iso, month_edges
 from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS

@@ -1,4 +1,4 @@
-"""Range reads of :class:`~tradedata.cache.Cache`: only overlapping partitions and months.
+"""Reads of :class:`~tradedata.cache.Cache`: ranges read only overlapping partitions and months.
 
 A read plans from the metadata first (which partitions and months overlap, how many rows),
 allocates the result once and inflates each month straight into it. A partition that changes
@@ -8,37 +8,37 @@ while being read is read again; a damaged one is quarantined and left out.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tradedata.cache import partitions as parts
+import tradedata.cache.partitions as parts
 from tradedata.cache.backend import Backend
+from tradedata.cache.catalog import Catalog
+from tradedata.cache.integrity import Quarantine
 from tradedata.cache.layout import year_bounds
-from tradedata.cache.partitions import Damaged
+from tradedata.cache.partitions import Damaged, Rows
 from tradedata.errors import CacheError
 from tradedata.model import empty_frame, parse_range, parse_timeframe
 
-__all__ = ["ReaderMixin"]
+__all__ = ["Reader"]
 
 _RETRIES = 8
 _Chunk = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
 _READ_ERRORS = (Damaged, KeyError, TypeError, ValueError, AttributeError)
 
 
-class ReaderMixin:
-    """``read`` and its helpers."""
+class Reader:
+    """Reads of stored partitions: ranges, whole partitions, metadata inside transactions.
 
-    _db: Backend
+    A partition found damaged is handed to the :class:`~tradedata.cache.integrity.Quarantine`.
+    """
 
-    if TYPE_CHECKING:
-
-        def years(self, symbol: str, timeframe: str) -> list[int]: ...
-        def _repair_index(self, symbol: str, tf: str) -> list[int]: ...
-        def _quarantine(
-            self, symbol: str, tf: str, year: int, seen: dict | None, reason: str
-        ) -> Any: ...
+    def __init__(self, db: Backend, catalog: Catalog, quarantine: Quarantine) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._quarantine = quarantine
 
     def read(self, symbol: str, timeframe: str, start: Any = None, end: Any = None) -> pd.DataFrame:
         """Bars with ``start <= open time <= end`` (either may be None) as a schema frame.
@@ -77,7 +77,7 @@ class ReaderMixin:
             got = self._decode_into(symbol, tf, year, meta, lo, hi, out, columns) if n else None
             if got is None and (meta is None or n):  # changed or damaged: the careful path
                 exact = False
-                got = self._read_partition(symbol, tf, year, lo, hi, damaged)
+                got = self.read_partition(symbol, tf, year, lo, hi, damaged)
             if got is not None and got[0].size:
                 chunks.append(got)
                 touched.append(self._db.atime_key(symbol, tf, year))
@@ -88,19 +88,19 @@ class ReaderMixin:
 
     def _read_years(self, symbol: str, tf: str) -> tuple[list[int], list[int]]:
         """(years lost to damage, years to read): the index checked against the metadata rows."""
-        indexed = self.years(symbol, tf)
+        indexed = self._catalog.years(symbol, tf)
         stored = self._db.partition_years(symbol, tf)
         if indexed == stored:
             return [], stored
         if self._db.read_only is not None:  # nothing can be healed: report and read what is
             return sorted(set(indexed) - set(stored)), stored
-        lost = self._repair_index(symbol, tf)
+        lost = self._quarantine.repair_index(symbol, tf)
         return lost, self._db.partition_years(symbol, tf)
 
     def partition_file(self, symbol: str, timeframe: str, year: int) -> Path | None:
         """The data file of a partition (for diagnostics), or None when it is not stored."""
         tf = parse_timeframe(timeframe).name
-        gen = self._generation(self._db.meta_key(symbol, tf, int(year)))
+        gen = self._catalog.generation(self._db.meta_key(symbol, tf, int(year)))
         if gen is None:
             return None
         handle = self._db.open_data(self._db.data_key(symbol, tf, int(year), gen))
@@ -143,7 +143,7 @@ class ReaderMixin:
         out[0][:] = got[0]
         return out[0], out[1], columns
 
-    def _read_partition(
+    def read_partition(
         self,
         symbol: str,
         tf: str,
@@ -165,13 +165,46 @@ class ReaderMixin:
             try:
                 return self._decode_current(symbol, tf, year, meta, lo, hi, None)
             except _READ_ERRORS as exc:
-                if self._generation(key) != meta.get("generation"):
+                if self._catalog.generation(key) != meta.get("generation"):
                     continue  # replaced while we read it: read the new one
-                found = self._quarantine(symbol, tf, year, meta, str(exc) or type(exc).__name__)
+                reason = str(exc) or type(exc).__name__
+                found = self._quarantine.quarantine(symbol, tf, year, meta, reason)
                 if found is not None and damaged is not None:
                     damaged.append(year)
                 return None
         raise CacheError(f"{symbol} {tf} {year}: the partition kept changing while being read")
+
+    def locked_meta(self, symbol: str, tf: str, year: int) -> dict | None:
+        """Metadata read inside a transaction; unreadable metadata is quarantined (-> None)."""
+        try:
+            meta = self._db.get_json(self._db.meta_key(symbol, tf, year))
+            if meta is not None and not (
+                isinstance(meta, dict) and isinstance(meta.get("generation"), str)
+            ):
+                raise ValueError("metadata has no generation")
+        except ValueError as exc:
+            self._quarantine.quarantine(symbol, tf, year, None, f"unreadable metadata ({exc})")
+            return None
+        return meta
+
+    def load_rows(self, symbol: str, tf: str, year: int, meta: dict) -> Rows | None:
+        """Every row of a partition (inside a transaction); damaged partitions -> None."""
+        try:
+            handle = self._db.open_data(self._db.data_key(symbol, tf, year, meta["generation"]))
+            if handle is None:
+                raise Damaged("data file missing")
+            try:
+                blob = handle if isinstance(handle, bytes) else handle.read()
+            finally:
+                if not isinstance(handle, bytes):
+                    handle.close()
+            ts, values, columns = parts.decode(blob, meta, None, None)
+            names, codes = parts.sources_of(meta, ts.size)
+            members = [parts.MemberInfo.from_list(m) for m in meta["members"]]
+        except (Damaged, KeyError, TypeError, ValueError, OSError) as exc:
+            self._quarantine.quarantine(symbol, tf, year, meta, str(exc))
+            return None
+        return Rows(ts, values, columns, names, codes, (blob, members))
 
     def _decode_current(
         self,
@@ -197,13 +230,6 @@ class ReaderMixin:
         finally:
             if not isinstance(handle, bytes):
                 handle.close()
-
-    def _generation(self, meta_key: str) -> str | None:
-        try:
-            meta = self._db.get_json(meta_key)
-        except ValueError:
-            return None
-        return meta.get("generation") if isinstance(meta, dict) else None
 
 
 def _frame(

@@ -1,15 +1,21 @@
-"""The :class:`Cache`: partitions of OHLCV bars, their metadata and coverage, on disk."""
+"""The :class:`Cache`: partitions of OHLCV bars, their metadata and coverage, on disk.
+
+``Cache`` writes partitions itself and owns one collaborator per idea, each in its module:
+:class:`~tradedata.cache.catalog.Catalog` (series, years, metadata),
+:class:`~tradedata.cache.coverage.Coverage`, :class:`~tradedata.cache.reader.Reader`,
+:class:`~tradedata.cache.integrity.Quarantine` and :class:`~tradedata.cache.integrity.Integrity`
+(damage, verification, eviction), :class:`~tradedata.cache.fundamentals.FundamentalsStore` and
+:class:`~tradedata.cache.tree.Tree` (plain-file export and import). Its public methods hand
+over to them.
+"""
 
 from __future__ import annotations
 
-import logging
 import math
 import os
-import shutil
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -18,29 +24,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tradedata.cache import partitions as parts
+import tradedata.cache.partitions as parts
 from tradedata.cache.backend import Backend
-from tradedata.cache.coverage_api import CoverageMixin
-from tradedata.cache.fundamentals import FundamentalsMixin
-from tradedata.cache.integrity import IntegrityMixin
-from tradedata.cache.layout import SeriesInfo, check_name, years_of
-from tradedata.cache.partitions import Damaged, QualityFn, Rows
-from tradedata.cache.reader import ReaderMixin
-from tradedata.cache.tree import TreeMixin
+from tradedata.cache.catalog import Catalog
+from tradedata.cache.coverage import Coverage, CoverageSpan
+from tradedata.cache.fundamentals import FundamentalsStore
+from tradedata.cache.integrity import Integrity, Quarantine
+from tradedata.cache.layout import Damage, SeriesInfo, check_name, years_of
+from tradedata.cache.partitions import QualityFn, Rows
+from tradedata.cache.reader import Reader
+from tradedata.cache.tree import Progress, Tree
 from tradedata.errors import CacheError, ConfigurationError, DataValidationError, InputError
 from tradedata.model import normalize_frame, parse_range, parse_timeframe
 
 __all__ = ["DEFAULT_MAX_SIZE_GB", "Cache", "default_cache_dir"]
 
-log = logging.getLogger("tradedata.cache")
-
 DEFAULT_MAX_SIZE_GB = 20.0
-_RETRIES = 8
-_INTERNAL = ("generation", "members")
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261  # what int64 nanoseconds can hold
-
-
-_MAX_LIMIT = 2**62  # bytes; any larger limit means "no limit"
 
 
 def _expand(path: str | os.PathLike[str], what: str) -> Path:
@@ -64,6 +64,7 @@ def default_cache_dir() -> Path:
 
 
 def _size_limit(max_size_gb: float | None) -> int:
+    """The limit in bytes (a finite positive number of GB; beyond 1e9 GB means none)."""
     if max_size_gb is None:
         env = os.environ.get("CACHE_MAX_SIZE_GB")
         if env is None or not env.strip():
@@ -74,15 +75,15 @@ def _size_limit(max_size_gb: float | None) -> int:
             raise ConfigurationError(f"CACHE_MAX_SIZE_GB must be a number, got {env!r}") from exc
         if not (math.isfinite(value) and value > 0):
             raise ConfigurationError(f"CACHE_MAX_SIZE_GB must be a positive number, got {env!r}")
-        return min(_MAX_LIMIT, int(value * 1e9)) if value < 1e12 else _MAX_LIMIT
+        return int(min(value, 1e9) * 1e9)
     if isinstance(max_size_gb, bool) or not isinstance(max_size_gb, (int, float)):
         raise InputError(f"max_size_gb must be a number, got {max_size_gb!r}")
     if not (math.isfinite(max_size_gb) and max_size_gb > 0):
         raise InputError(f"max_size_gb must be a positive number, got {max_size_gb!r}")
-    return min(_MAX_LIMIT, int(max_size_gb * 1e9)) if max_size_gb < 1e12 else _MAX_LIMIT
+    return int(min(max_size_gb, 1e9) * 1e9)
 
 
-class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeMixin):
+class Cache:
     """A process-safe on-disk store of OHLCV partitions keyed by (symbol, timeframe, year).
 
     ``cache_dir`` defaults to ``DATA_CACHE_DIR`` or ``platformdirs.user_cache_dir("tradedata")``;
@@ -95,7 +96,7 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
         self, cache_dir: str | os.PathLike[str] | None = None, max_size_gb: float | None = None
     ) -> None:
         self.directory: Path = _expand(cache_dir, "cache_dir") if cache_dir else default_cache_dir()
-        self.max_size_bytes: int = _size_limit(max_size_gb)
+        limit = _size_limit(max_size_gb)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -105,9 +106,27 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
         except ValueError as exc:  # an embedded NUL byte
             raise ConfigurationError(f"cache_dir {str(cache_dir)!r} is not a valid path") from exc
         self.quarantine_dir: Path = self.directory / "quarantine"
-        self._db = Backend(self.directory)
-        self._pins: list[tuple[str, str, int, int]] = []
-        self._pins_lock = threading.Lock()
+        self._db = db = Backend(self.directory)
+        self._coverage = Coverage(db)
+        self._catalog = Catalog(db, self._coverage)
+        self._quarantine = Quarantine(db, self._catalog, self.quarantine_dir)
+        self._reader = Reader(db, self._catalog, self._quarantine)
+        self._integrity = Integrity(
+            db, self._catalog, self._quarantine, self._reader.load_rows, limit
+        )
+        self._fundamentals = FundamentalsStore(db)
+        self._tree = Tree(
+            db, self._catalog, self._coverage, self._fundamentals, self._reader, self._integrity
+        )
+
+    @property
+    def max_size_bytes(self) -> int:
+        """The size limit; beyond it, least recently used partitions are evicted."""
+        return self._integrity.max_size_bytes
+
+    @max_size_bytes.setter
+    def max_size_bytes(self, value: int) -> None:
+        self._integrity.max_size_bytes = value
 
     def __repr__(self) -> str:
         return f"<Cache {str(self.directory)!r} limit={self.max_size_bytes / 1e9:g} GB>"
@@ -167,14 +186,14 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
                     )
                     stale += [old_key] if old_key else []
                     touched.append(year)
-                self._index_years(symbol, tf, add=touched)
+                self._catalog.index_years(symbol, tf, add=touched)
                 if coverage is not None:
-                    self.add_coverage(symbol, tf, coverage[0], coverage[1], source)
+                    self._coverage.add(symbol, tf, coverage[0], coverage[1], source)
         except BaseException:
             self._db.remove_files(files)
             raise
         self._db.delete(*stale)
-        self._enforce_limit({(symbol, tf, y) for y in touched})
+        self._integrity.enforce_limit({(symbol, tf, y) for y in touched})
         return touched
 
     def _write_partition(
@@ -190,10 +209,10 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
         files: list[Path],
     ) -> str | None:
         """Inside a transaction: merge, encode and store one partition; returns the stale key."""
-        previous = self._locked_meta(symbol, tf, year)
+        previous = self._reader.locked_meta(symbol, tf, year)
         old = None
         if previous is not None:
-            old = self._load_rows(symbol, tf, year, previous)
+            old = self._reader.load_rows(symbol, tf, year, previous)
             if old is None:
                 previous = None
         rows = parts.merge_rows(old, new)
@@ -220,54 +239,6 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
             return None
         return self._db.data_key(symbol, tf, year, previous["generation"])
 
-    def _locked_meta(self, symbol: str, tf: str, year: int) -> dict | None:
-        """Metadata read inside a transaction; unreadable metadata is quarantined (-> None)."""
-        try:
-            meta = self._db.get_json(self._db.meta_key(symbol, tf, year))
-            if meta is not None and not (
-                isinstance(meta, dict) and isinstance(meta.get("generation"), str)
-            ):
-                raise ValueError("metadata has no generation")
-        except ValueError as exc:
-            self._quarantine(symbol, tf, year, None, f"unreadable metadata ({exc})")
-            return None
-        return meta
-
-    def _load_rows(self, symbol: str, tf: str, year: int, meta: dict) -> Rows | None:
-        """Every row of a partition (inside a transaction); damaged partitions -> None."""
-        try:
-            handle = self._db.open_data(self._db.data_key(symbol, tf, year, meta["generation"]))
-            if handle is None:
-                raise Damaged("data file missing")
-            try:
-                blob = handle if isinstance(handle, bytes) else handle.read()
-            finally:
-                if not isinstance(handle, bytes):
-                    handle.close()
-            ts, values, columns = parts.decode(blob, meta, None, None)
-            names, codes = parts.sources_of(meta, ts.size)
-            members = [parts.MemberInfo.from_list(m) for m in meta["members"]]
-        except (Damaged, KeyError, TypeError, ValueError, OSError) as exc:
-            self._quarantine(symbol, tf, year, meta, str(exc))
-            return None
-        return Rows(ts, values, columns, names, codes, (blob, members))
-
-    def _index_years(
-        self, symbol: str, tf: str, add: Sequence[int] = (), remove: Sequence[int] = ()
-    ) -> None:
-        """Inside a transaction: update the series' list of years."""
-        key = self._db.series_key(symbol, tf)
-        try:
-            current = set((self._db.get_json(key) or {}).get("years", []))
-        except (ValueError, AttributeError):
-            current = set()
-        years = sorted((current | set(add)) - set(remove))
-        if years:
-            self._db.set_json(key, {"symbol": symbol, "timeframe": tf, "years": years})
-        else:
-            self._db.delete(key)
-
-    # -- eviction guard ------------------------------------------------------------------------
     @contextmanager
     def pinned(
         self, symbol: str, timeframe: str, start: Any = None, end: Any = None
@@ -275,60 +246,83 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
         """Inside the block, size-limit eviction (by this object) never removes a partition
         of ``symbol``/``timeframe`` overlapping ``[start, end]`` (None: unbounded).
 
-        :meth:`DataManager.get_ohlcv` pins what it is about to fetch and read, so a small
+        :meth:`DataManager.get_ohlcv` pins what it fetches and reads, so a small
         ``CACHE_MAX_SIZE_GB`` cannot evict bars of the request being served; when the limit is
         too small for them, a :class:`CacheLimitWarning` says so and the limit is exceeded.
         """
         tf = parse_timeframe(timeframe).name
         s, e = parse_range(start, end)
-        pin = (symbol, tf, s.year if s is not None else 0, e.year if e is not None else 10**6)
-        with self._pins_lock:
-            self._pins.append(pin)
-        try:
+        first, last = s.year if s is not None else 0, e.year if e is not None else 10**6
+        with self._integrity.pinned(symbol, tf, first, last):
             yield
-        finally:
-            with self._pins_lock:
-                self._pins.remove(pin)
 
-    def _is_pinned(self, part: tuple[str, str, int]) -> bool:
-        symbol, tf, year = part
-        with self._pins_lock:
-            return any(p[0] == symbol and p[1] == tf and p[2] <= year <= p[3] for p in self._pins)
+    # -- reading --------------------------------------------------------------------------------
+    def read(self, symbol: str, timeframe: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """Bars with ``start <= open time <= end`` (either may be None) as a schema frame.
 
-    # -- reading (see reader.py) ------------------------------------------------------------
+        Only the partitions, and within them only the months, overlapping the range are read.
+        A damaged partition (bad data, a lost metadata row, a series index that disagrees with
+        the partitions) is quarantined with a :class:`CacheCorruptionWarning` and left out,
+        its coverage removed so it is fetched again; it never raises for damage.
+        ``frame.attrs["damaged"]`` lists the ``(first, last)`` ranges left out for that reason
+        by this read: :meth:`DataManager.get_ohlcv` fetches them again at once.
+        """
+        return self._reader.read(symbol, timeframe, start, end)
+
+    def partition_file(self, symbol: str, timeframe: str, year: int) -> Path | None:
+        """The data file of a partition (for diagnostics), or None when it is not stored."""
+        return self._reader.partition_file(symbol, timeframe, year)
+
     def has(self, symbol: str, timeframe: str) -> bool:
         """True when at least one partition of the series is stored."""
-        return bool(self.years(symbol, timeframe))
+        return bool(self._catalog.years(symbol, timeframe))
 
     def years(self, symbol: str, timeframe: str) -> list[int]:
         """The years stored for a series, ascending."""
-        tf = parse_timeframe(timeframe).name
-        try:
-            record = self._db.get_json(self._db.series_key(symbol, tf)) or {}
-            return sorted(int(y) for y in record.get("years", []))
-        except (ValueError, AttributeError, TypeError):
-            return []
+        return self._catalog.years(symbol, timeframe)
 
     def metadata(self, symbol: str, timeframe: str, year: int) -> dict | None:
         """The metadata of one partition (None when it is not stored)."""
-        tf = parse_timeframe(timeframe).name
-        try:
-            meta = self._db.get_json(self._db.meta_key(symbol, tf, int(year)))
-        except ValueError:
-            return None
-        if meta is None:
-            return None
-        return {k: v for k, v in meta.items() if k not in _INTERNAL}
+        return self._catalog.metadata(symbol, timeframe, year)
 
     def series(self) -> list[SeriesInfo]:
         """Every stored series with its range, bars, size, score, providers and years."""
-        out = []
-        for key in list(self._db.keys("s|")):
-            _, symbol, tf = key.split("|", 2)
-            metas = [m for y in self.years(symbol, tf) if (m := self.metadata(symbol, tf, y))]
-            if metas:
-                out.append(_summary(symbol, tf, metas))
-        return out
+        return self._catalog.series()
+
+    # -- coverage -------------------------------------------------------------------------------
+    def coverage(self, symbol: str, timeframe: str) -> list[CoverageSpan]:
+        """The fetched spans of a series, sorted and disjoint (inclusive bounds, UTC)."""
+        return self._coverage.listing(symbol, timeframe)
+
+    def add_coverage(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any,
+        end: Any,
+        provider: str,
+        fetched_at: Any = None,
+    ) -> None:
+        """Record that ``[start, end]`` was fetched from ``provider`` (even if it had no bars)."""
+        self._coverage.add(symbol, timeframe, start, end, provider, fetched_at)
+
+    def remove_coverage(self, symbol: str, timeframe: str, start: Any, end: Any) -> None:
+        """Forget that ``[start, end]`` was fetched, so it is fetched again."""
+        self._coverage.remove(symbol, timeframe, start, end)
+
+    def missing_ranges(
+        self, symbol: str, timeframe: str, start: Any, end: Any
+    ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+        """The parts of ``[start, end]`` never fetched, as ``(first, last)`` bar open times.
+
+        Bar opens are on the timeframe's epoch-aligned grid; a fetched range that had no bars
+        counts as fetched. Empty when everything is covered.
+        """
+        return self._coverage.missing_ranges(symbol, timeframe, start, end)
+
+    def provider_at(self, symbol: str, timeframe: str, ts: Any) -> str | None:
+        """The provider that supplied the bar at ``ts`` (None if that time was never fetched)."""
+        return self._coverage.provider_at(symbol, timeframe, ts)
 
     # -- removing ------------------------------------------------------------------------------
     def delete(self, symbol: str, timeframe: str | None = None) -> int:
@@ -336,43 +330,24 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
 
         Returns the number of partitions removed.
         """
-        tfs = [parse_timeframe(timeframe).name] if timeframe else self._timeframes(symbol)
+        tfs = [parse_timeframe(timeframe).name] if timeframe else self._catalog.timeframes(symbol)
         removed = 0
         stale: list[str] = []
         with self._db.transact():
             for tf in tfs:
-                for year in self.years(symbol, tf):
-                    key = self._drop_partition(symbol, tf, year, uncover=False)
+                for year in self._catalog.years(symbol, tf):
+                    key = self._catalog.drop_partition(symbol, tf, year, uncover=False)
                     removed += 1
                     stale += [key] if key else []
                 self._db.delete(self._db.series_key(symbol, tf), self._db.coverage_key(symbol, tf))
         self._db.delete(*stale)
         return removed
 
-    def _timeframes(self, symbol: str) -> list[str]:
-        found = set()
-        for prefix in ("s|", "c|"):
-            for key in self._db.keys(f"{prefix}{symbol}|"):
-                found.add(key.split("|")[2])
-        return sorted(found)
-
-    def _drop_partition(self, symbol: str, tf: str, year: int, *, uncover: bool) -> str | None:
-        """Inside a transaction: remove a partition's keys; returns its data key to delete."""
-        db = self._db
-        try:
-            gen = (db.get_json(db.meta_key(symbol, tf, year)) or {}).get("generation")
-        except (ValueError, AttributeError):
-            gen = None
-        db.delete(db.meta_key(symbol, tf, year), db.atime_key(symbol, tf, year))
-        self._index_years(symbol, tf, remove=[year])
-        if uncover:
-            self._uncover_year(symbol, tf, year)
-        return db.data_key(symbol, tf, year, gen) if isinstance(gen, str) else None
-
     def clear(self) -> None:
         """Remove everything: partitions, coverage, fundamentals and the quarantine folder."""
-        self._db.dc.clear(retry=True)
-        shutil.rmtree(self.quarantine_dir, ignore_errors=True)
+        with self._db.writing("clear"):
+            self._db.dc.clear(retry=True)
+        self._quarantine.clear()
 
     # -- the rest ------------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -384,9 +359,82 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
             "max_size_bytes": self.max_size_bytes,
             "series": sum(1 for _ in self._db.keys("s|")),
             "partitions": partitions,
-            "quarantined": len(self.quarantined()),
-            "fundamentals": len(self.fundamentals_keys()),
+            "quarantined": len(self._quarantine.quarantined()),
+            "fundamentals": len(self._fundamentals.keys()),
         }
+
+    # -- damage -------------------------------------------------------------------------------
+    def quarantined(self) -> list[Damage]:
+        """Everything moved to the quarantine folder so far, oldest first."""
+        return self._quarantine.quarantined()
+
+    def clear_quarantine(self) -> int:
+        """Delete everything in the quarantine folder; returns the records removed."""
+        return self._quarantine.clear()
+
+    def verify(
+        self, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None
+    ) -> list[Damage]:
+        """Check every partition fully; quarantine damaged ones; clean up leftovers.
+
+        Returns every quarantined item (those found now and earlier), oldest first. Leftovers
+        of interrupted writes (unreferenced data files) are removed, and the series index is
+        checked against the partitions' metadata rows (a lost row is quarantined, an index
+        missing a year rebuilt). ``progress`` wraps the iteration over partitions (e.g.
+        ``tqdm``). Raises :class:`CacheError` on a cache that can only be read.
+        """
+        return self._integrity.verify(progress)
+
+    def collect_garbage(self) -> int:
+        """Remove data generations and access records no metadata refers to; fix the index."""
+        return self._integrity.collect_garbage()
+
+    # -- fundamentals ---------------------------------------------------------------------------
+    def get_fundamentals(self, key: str) -> dict | None:
+        """The stored dict for ``key``, or None when missing or expired."""
+        return self._fundamentals.get(key)
+
+    def set_fundamentals(self, key: str, value: dict, ttl: float | None) -> None:
+        """Store ``value`` (JSON-able: numpy scalars and timestamps are converted) for ``ttl`` s.
+
+        ``ttl=None`` keeps it until deleted. Raises :class:`InputError` for a bad ``ttl`` or a
+        value that cannot be stored as JSON.
+        """
+        self._fundamentals.set(key, value, ttl)
+
+    def fundamentals_expiry(self, key: str) -> float | None:
+        """Epoch seconds when ``key`` expires (None: never, or not stored)."""
+        return self._fundamentals.expiry(key)
+
+    def delete_fundamentals(self, key: str) -> bool:
+        """Remove ``key``; True if it was stored."""
+        return self._fundamentals.delete(key)
+
+    def fundamentals_keys(self) -> list[str]:
+        """The keys of every fundamentals entry still valid, sorted."""
+        return self._fundamentals.keys()
+
+    # -- plain-file tree ------------------------------------------------------------------------
+    def export_tree(
+        self, directory: str | os.PathLike[str], progress: Progress | None = None
+    ) -> int:
+        """Write every series and fundamentals entry as the plain-file tree; returns partitions.
+
+        The tree's format is described in :mod:`tradedata.cache.tree`. ``progress`` wraps the
+        iteration over series (e.g. ``tqdm``) to show progress.
+        """
+        return self._tree.export(directory, progress)
+
+    def import_tree(
+        self, directory: str | os.PathLike[str], progress: Progress | None = None
+    ) -> int:
+        """Read a tree written by :meth:`export_tree`; returns the partitions imported.
+
+        Partitions in the tree replace those stored; coverage and fundamentals are added.
+        The whole tree is checked before anything is written. ``progress`` wraps the
+        iteration over partitions (e.g. ``tqdm``).
+        """
+        return self._tree.load(directory, progress)
 
     def close(self) -> None:
         """Close the database connections (the object must not be used afterwards)."""
@@ -402,27 +450,3 @@ class Cache(ReaderMixin, CoverageMixin, FundamentalsMixin, IntegrityMixin, TreeM
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _summary(symbol: str, tf: str, metas: list[dict]) -> SeriesInfo:
-    bars = sum(int(m.get("bars", 0)) for m in metas)
-    scored = [
-        (m["data_quality"]["score"], int(m.get("bars", 0)))
-        for m in metas
-        if isinstance(m.get("data_quality"), dict)
-        and isinstance(m["data_quality"].get("score"), (int, float))
-    ]
-    weight = sum(w for _, w in scored)
-    score = sum(s * w for s, w in scored) / weight if weight else None
-    providers = sorted({p["provider"] for m in metas for p in m.get("providers", [])})
-    return SeriesInfo(
-        symbol=symbol,
-        timeframe=tf,
-        first=pd.Timestamp(metas[0]["first"]),
-        last=pd.Timestamp(metas[-1]["last"]),
-        bars=bars,
-        bytes=sum(int(m.get("bytes", 0)) for m in metas),
-        score=score,
-        providers=tuple(providers),
-        years=tuple(int(m["year"]) for m in metas),
-    )

@@ -15,30 +15,44 @@ coverage). Import checks the whole tree first and writes nothing if any part is 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
 import os
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tradedata.cache import codec
-from tradedata.cache import coverage as cov
-from tradedata.cache import partitions as parts
+import tradedata.cache.codec as codec
+import tradedata.cache.coverage as cov
+import tradedata.cache.partitions as parts
 from tradedata.cache.backend import Backend
-from tradedata.cache.layout import dumps, file_safe, iso, timeframe_dir, year_bounds
-from tradedata.cache.tree_check import Entry, check_fundamentals, check_partition
-from tradedata.errors import CacheError
+from tradedata.cache.catalog import Catalog
+from tradedata.cache.fundamentals import FundamentalsStore
+from tradedata.cache.integrity import Integrity
+from tradedata.cache.layout import (
+    check_name,
+    dumps,
+    file_safe,
+    iso,
+    parse_ns,
+    timeframe_dir,
+    year_bounds,
+)
+from tradedata.cache.partitions import Damaged, Rows, column_order, sources_of
+from tradedata.cache.reader import Reader
+from tradedata.errors import CacheError, CSVFormatError, InputError
+from tradedata.model import parse_timeframe
 
-if TYPE_CHECKING:
-    from tradedata.cache.coverage import Span
-
-__all__ = ["TreeMixin"]
+__all__ = ["Entry", "Tree", "check_fundamentals", "check_partition"]
 
 _TREE_FORMAT = "tradedata-tree-1"
 _INTERNAL = ("generation", "members", "bytes", "checksum", "format")
@@ -64,30 +78,27 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return codec.deflate(text.encode())
 
 
-class TreeMixin:
+class Tree:
     """``export_tree`` / ``import_tree`` of :class:`~tradedata.cache.Cache`."""
 
-    _db: Backend
-
-    if TYPE_CHECKING:
-
-        def _spans(self, symbol: str, tf: str) -> list[Span]: ...
-        def _read_partition(
-            self, symbol: str, tf: str, year: int, lo: int | None, hi: int | None
-        ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None: ...
-        def _fundamentals_items(self) -> list[tuple[str, dict, float | None]]: ...
-        def years(self, symbol: str, timeframe: str) -> list[int]: ...
-        def add_coverage(
-            self, symbol: str, timeframe: str, start: Any, end: Any, provider: str,
-            fetched_at: Any = None,
-        ) -> None: ...  # fmt: skip
-        def _index_years(self, symbol: str, tf: str, add: Any = (), remove: Any = ()) -> None: ...
-        def _enforce_limit(self, keep: set[tuple[str, str, int]]) -> list: ...
+    def __init__(
+        self,
+        db: Backend,
+        catalog: Catalog,
+        coverage: cov.Coverage,
+        fundamentals: FundamentalsStore,
+        reader: Reader,
+        integrity: Integrity,
+    ) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._coverage = coverage
+        self._fundamentals = fundamentals
+        self._reader = reader
+        self._integrity = integrity
 
     # -- export --------------------------------------------------------------------------------
-    def export_tree(
-        self, directory: str | os.PathLike[str], progress: Progress | None = None
-    ) -> int:
+    def export(self, directory: str | os.PathLike[str], progress: Progress | None = None) -> int:
         """Write every series and fundamentals entry as the plain-file tree; returns partitions.
 
         ``progress`` wraps the iteration over series (e.g. ``tqdm``) to show progress.
@@ -100,7 +111,7 @@ class TreeMixin:
         try:
             for symbol, tf in wrap(self._all_series()):
                 count += self._export_series(root / "ohlcv", symbol, tf, names)
-            for key, value, expires in self._fundamentals_items():
+            for key, value, expires in self._fundamentals.items():
                 when = iso(int(expires * 1e9)) if expires else None
                 record = {"key": key, "expires_at": when, "data": value}
                 safe = _unique(keys, file_safe(key), key)
@@ -120,8 +131,8 @@ class TreeMixin:
     def _export_series(self, ohlcv: Path, symbol: str, tf: str, names: dict[str, str]) -> int:
         folder = ohlcv / _unique(names, file_safe(symbol), symbol) / timeframe_dir(tf)
         written: dict[int, dict[str, Any]] = {}
-        for year in self.years(symbol, tf):
-            got = self._read_partition(symbol, tf, year, None, None)
+        for year in self._catalog.years(symbol, tf):
+            got = self._reader.read_partition(symbol, tf, year, None, None)
             meta = self._db.get_json(self._db.meta_key(symbol, tf, year))
             if got is None or meta is None:
                 continue  # damaged: quarantined, and its coverage removed
@@ -131,7 +142,7 @@ class TreeMixin:
             _atomic_write(folder / f"{year}.csv.gz", data)
             public = {k: v for k, v in meta.items() if k not in _INTERNAL}
             written[year] = {**public, "checksum": _sha256(data)}
-        spans = self._spans(symbol, tf)
+        spans = self._coverage.spans(symbol, tf)
         covered = {
             y for s, e, _, _ in spans for y in range(_year(s), _year(e) + 1) if y not in written
         }
@@ -156,10 +167,8 @@ class TreeMixin:
         return sum(1 for r in written.values() if r.get("bars"))
 
     # -- import --------------------------------------------------------------------------------
-    def import_tree(
-        self, directory: str | os.PathLike[str], progress: Progress | None = None
-    ) -> int:
-        """Read a tree written by :meth:`export_tree`; returns the partitions imported.
+    def load(self, directory: str | os.PathLike[str], progress: Progress | None = None) -> int:
+        """Read a tree written by :meth:`export`; returns the partitions imported.
 
         Partitions in the tree replace those stored; coverage and fundamentals are added.
         The whole tree is checked before anything is written. ``progress`` wraps the
@@ -181,7 +190,7 @@ class TreeMixin:
         for key, value, expires in funds:
             if expires is None or expires > now:
                 ttl = None if expires is None else expires - now
-                self.set_fundamentals(key, value, ttl)  # type: ignore[attr-defined]
+                self._fundamentals.set(key, value, ttl)
         return count
 
     def _import_entry(self, entry: Entry) -> int:
@@ -206,7 +215,7 @@ class TreeMixin:
                 db.put_data(db.data_key(entry.symbol, entry.timeframe, entry.year, gen), blob)
                 db.set_json(db.meta_key(entry.symbol, entry.timeframe, entry.year), meta)
                 db.dc.set(db.atime_key(entry.symbol, entry.timeframe, entry.year), time.time())
-                self._index_years(entry.symbol, entry.timeframe, add=[entry.year])
+                self._catalog.index_years(entry.symbol, entry.timeframe, add=[entry.year])
                 if isinstance(old, dict) and isinstance(old.get("generation"), str):
                     stale = db.data_key(
                         entry.symbol, entry.timeframe, entry.year, old["generation"]
@@ -214,9 +223,9 @@ class TreeMixin:
             if stale:
                 db.delete(stale)
         for s, e, provider, fetched in entry.coverage:
-            self.add_coverage(entry.symbol, entry.timeframe, s, e, provider, fetched)
+            self._coverage.add(entry.symbol, entry.timeframe, s, e, provider, fetched)
         if entry.rows is not None and entry.rows.size:
-            self._enforce_limit({(entry.symbol, entry.timeframe, entry.year)})
+            self._integrity.enforce_limit({(entry.symbol, entry.timeframe, entry.year)})
             return 1
         return 0
 
@@ -243,3 +252,146 @@ def _check_strays(root: Path) -> None:
     for path in (root / "ohlcv").glob("*/*/*.csv.gz"):
         if not path.with_name(path.name[: -len(".csv.gz")] + ".metadata.json").is_file():
             raise CacheError(f"{path} has no metadata file next to it")
+
+
+# -- checking the files of a tree ------------------------------------------------------------
+_NOT_STORED = ("file", "checksum", "coverage", "format", "sha256")
+
+
+@dataclass
+class Entry:
+    """One checked partition of a tree: what to store and the coverage to restore."""
+
+    symbol: str
+    timeframe: str
+    year: int
+    meta: dict[str, Any]
+    rows: Rows | None
+    coverage: list[tuple[pd.Timestamp, pd.Timestamp, str, pd.Timestamp]]
+
+
+def _fail(path: Path, why: str) -> CacheError:
+    return CacheError(f"malformed tree file {path}: {why}")
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _fail(path, f"not readable JSON ({exc})") from exc
+    if not isinstance(record, dict):
+        raise _fail(path, "not a JSON object")
+    return record
+
+
+def _int(record: dict[str, Any], name: str, path: Path) -> int:
+    value = record.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(path, f"{name!r} must be an integer, got {value!r}")
+    return value
+
+
+def _coverage(record: dict[str, Any], path: Path) -> list[tuple[Any, Any, str, Any]]:
+    items = record.get("coverage", [])
+    if not isinstance(items, list):
+        raise _fail(path, "'coverage' must be a list")
+    out = []
+    for item in items:
+        try:
+            s, e = parse_ns(item["start"]), parse_ns(item["end"])
+            f = parse_ns(item["fetched_at"])
+            provider = check_name(item["provider"], "provider")
+        except (KeyError, TypeError, ValueError, InputError) as exc:
+            raise _fail(path, f"bad coverage entry {item!r}") from exc
+        if s > e:
+            raise _fail(path, f"coverage entry ends before it starts: {item!r}")
+        ts = (pd.Timestamp(s, tz="UTC"), pd.Timestamp(e, tz="UTC"))
+        out.append((*ts, provider, pd.Timestamp(f, tz="UTC")))
+    return out
+
+
+def _header(record: dict[str, Any], path: Path) -> tuple[str, str, int, tuple[str, ...]]:
+    try:
+        symbol = check_name(record.get("symbol"), "symbol")  # type: ignore[arg-type]
+        tf = parse_timeframe(record.get("timeframe", "")).name
+    except InputError as exc:
+        raise _fail(path, str(exc)) from exc
+    if tf != record.get("timeframe"):
+        raise _fail(path, f"timeframe {record.get('timeframe')!r} is not canonical ({tf})")
+    year = _int(record, "year", path)
+    if not 1678 <= year <= 2261 or path.name != f"{year}.metadata.json":
+        raise _fail(path, f"year {year} does not match the file name")
+    columns = record.get("columns")
+    if not isinstance(columns, list) or tuple(columns) != column_order(columns):
+        raise _fail(path, f"columns must be open,high,low,close,volume[,adj_close]: {columns!r}")
+    return symbol, tf, year, tuple(columns)
+
+
+def check_partition(path: Path, *, load_rows: bool) -> Entry:
+    """Parse and check one ``YEAR.metadata.json`` and its CSV; raise on any inconsistency."""
+    record = _load_json(path)
+    symbol, tf, year, columns = _header(record, path)
+    if record.get("file") != f"{year}.csv.gz":
+        raise _fail(path, f"'file' must be {year}.csv.gz")
+    csv_path = path.with_name(f"{year}.csv.gz")
+    try:
+        data = csv_path.read_bytes()
+    except OSError as exc:
+        raise _fail(path, f"cannot read {csv_path.name} ({exc})") from exc
+    if record.get("checksum") != "sha256:" + hashlib.sha256(data).hexdigest():
+        raise _fail(path, f"{csv_path.name} does not match its checksum")
+    bars = _int(record, "bars", path)
+    rows = _parse_csv(data, columns, year, csv_path)
+    if rows.size != bars:
+        raise _fail(path, f"'bars' is {bars} but {csv_path.name} holds {rows.size} rows")
+    if bars:
+        try:
+            rows.sources, rows.codes = sources_of(record, bars)
+        except (Damaged, TypeError, ValueError) as exc:
+            raise _fail(path, f"bad 'source_runs' ({exc})") from exc
+    meta = {k: v for k, v in record.items() if k not in _NOT_STORED}
+    if bars:
+        meta["first"] = iso(int(rows.timestamps[0]))
+        meta["last"] = iso(int(rows.timestamps[-1]))
+    return Entry(symbol, tf, year, meta, rows if load_rows else None, _coverage(record, path))
+
+
+def _parse_csv(data: bytes, columns: tuple[str, ...], year: int, path: Path) -> Rows:
+    try:
+        text = gzip.decompress(data)
+        frame = pd.read_csv(
+            io.BytesIO(text),
+            float_precision="round_trip",
+            dtype={c: "float64" for c in columns},
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except (OSError, EOFError, zlib.error, ValueError, pd.errors.ParserError) as exc:
+        raise CSVFormatError(f"{path}: not a readable csv.gz ({exc})") from exc
+    if list(frame.columns) != ["timestamp", *columns]:
+        raise CSVFormatError(f"{path}: header must be timestamp,{','.join(columns)}")
+    try:
+        index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601"))
+    except (ValueError, TypeError) as exc:
+        raise CSVFormatError(f"{path}: unreadable timestamps ({exc})") from exc
+    ts = np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
+    lo, after = year_bounds(year)
+    if ts.size and (ts[0] < lo or ts[-1] >= after):
+        raise CSVFormatError(f"{path}: rows outside the year {year}")
+    if ts.size > 1 and not (np.diff(ts) > 0).all():
+        raise CSVFormatError(f"{path}: timestamps are not strictly increasing")
+    values = np.ascontiguousarray(frame[list(columns)].to_numpy(dtype=np.float64).T)
+    return Rows(ts, values, columns)
+
+
+def check_fundamentals(path: Path) -> tuple[str, dict, float | None]:
+    """Parse one ``fundamentals/KEY.json``: ``(key, data, expires_at epoch s or None)``."""
+    record = _load_json(path)
+    key, data, expires = record.get("key"), record.get("data"), record.get("expires_at")
+    if not isinstance(key, str) or not key or "|" in key or not isinstance(data, dict):
+        raise _fail(path, "needs a 'key' string and a 'data' object")
+    try:
+        when = None if expires is None else parse_ns(expires) / 1e9
+    except (TypeError, ValueError) as exc:
+        raise _fail(path, f"bad 'expires_at' {expires!r}") from exc
+    return key, data, when

@@ -13,9 +13,9 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import pandas as pd
 
+import tradedata.sim.timeframes as tfs
 from tradedata.errors import DataValidationError
 from tradedata.model import frame_from_arrays, normalize_frame
-from tradedata.sim import timeframes as tfs
 
 OHLCV = ("open", "high", "low", "close", "volume")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tradedata.sim import timeframes as tfs
+import tradedata.sim.timeframes as tfs
 from tradedata.sim.bars import Bars, fixed_exact, format_fixed
 from tradedata.sim.market import Market
 from tradedata.sim.protocol import EMPTY_PAGE, ParamError, RestProtocol, int_param, json_response
@@ -200,7 +200,7 @@ class BinanceRest(RestProtocol):
 
     async def time(self, request: web.Request) -> web.Response:
         """GET /api/v3/time: sim time."""
-        return json_response({"serverTime": self.state.clock.now_ms()})
+        return json_response({"serverTime": self.state.served_ms()})
 
     def _rate_limits(self) -> list[dict[str, Any]]:
         limiter = self.state.limiters.get(EXCHANGE)
@@ -250,7 +250,7 @@ class BinanceRest(RestProtocol):
                 return _error(-1121, "Invalid symbol.")
         body = {
             "timezone": "UTC",
-            "serverTime": self.state.clock.now_ms(),
+            "serverTime": self.state.served_ms(),
             "rateLimits": self._rate_limits(),
             "exchangeFilters": [],
             "symbols": [symbol_info(m) for m in chosen],
@@ -261,7 +261,7 @@ class BinanceRest(RestProtocol):
         """GET /fapi/v1/exchangeInfo and /dapi/v1/exchangeInfo: no futures are simulated."""
         body: dict[str, Any] = {
             "timezone": "UTC",
-            "serverTime": self.state.clock.now_ms(),
+            "serverTime": self.state.served_ms(),
             "rateLimits": self._rate_limits()[:2],
             "exchangeFilters": [],
             "symbols": [],
@@ -275,7 +275,7 @@ class BinanceRest(RestProtocol):
         """GET /eapi/v1/exchangeInfo: no options are simulated."""
         body = {
             "timezone": "UTC",
-            "serverTime": self.state.clock.now_ms(),
+            "serverTime": self.state.served_ms(),
             "optionContracts": [],
             "optionAssets": [],
             "optionSymbols": [],
@@ -314,6 +314,10 @@ class BinanceRest(RestProtocol):
         if request.get(EMPTY_PAGE):
             return self.empty_page(request)
         now = self.state.clock.now_ms()
+        # With startTime the oldest `limit` bars from it (ccxt issue #8068 records a
+        # startTime+limit=6 answer starting at startTime, skipping a halted hour); "If startTime
+        # and endTime are not sent, the most recent klines are returned" (Binance spot REST
+        # docs, Kline/Candlestick data). Halted periods have no rows (see SyntheticMarket).
         bars = market.klines(interval, start, end, min(limit, MAX_LIMIT), now)
         self.state.stats.add("bars_served", len(bars))
         body = kline_body(bars, interval)

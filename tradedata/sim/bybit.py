@@ -2,9 +2,13 @@
 
 Every answer is HTTP 200 with the ``retCode``/``retMsg``/``result``/``retExtInfo``/``time``
 envelope; bad parameters or unknown symbols are ``retCode`` 10001; too many requests ``retCode``
-10006 with ``X-Bapi-Limit*`` headers. Kline lists are newest first, as Bybit returns them, and a
-``start`` inside a bar includes that bar. Only spot markets are simulated; other categories list
-nothing.
+10006 with ``X-Bapi-Limit*`` headers. Only spot markets are simulated; other categories list
+nothing in instruments-info (the simulated markets answer kline requests as spot and linear).
+
+Kline windows behave as Bybit v5's do (each rule cited where it is applied in :meth:`kline`):
+lists are newest first; a ``start`` inside a bar includes that bar; a window ``[start, end]``
+holding more than ``limit`` bars answers with its *newest* ``limit`` bars; ``start`` alone
+answers with the oldest ``limit`` bars from it; neither answers with the newest up to now.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tradedata.sim import timeframes as tfs
+import tradedata.sim.timeframes as tfs
 from tradedata.sim.bars import Bars, format_plain
 from tradedata.sim.market import Market
 from tradedata.sim.protocol import EMPTY_PAGE, ParamError, RestProtocol, int_param, json_response
@@ -112,7 +116,7 @@ class BybitRest(RestProtocol):
         return path.endswith("/kline")
 
     def _now(self) -> int:
-        return self.state.clock.now_ms()
+        return self.state.served_ms()
 
     def _fail(self, msg: str, code: int = 10001) -> web.Response:
         return json_response(envelope({}, self._now(), code=code, msg=msg))
@@ -187,7 +191,7 @@ class BybitRest(RestProtocol):
             return self._fail("params error: category is invalid")
         if interval is None:
             return self._fail("params error: interval is invalid")
-        if market is None or category != "spot":
+        if market is None or category not in ("spot", "linear"):  # as on the linear stream
             return self._fail("params error: symbol invalid")
         try:
             start = int_param(request, "start")
@@ -202,9 +206,20 @@ class BybitRest(RestProtocol):
             return self._fail("params error: start must be less than end")
         if request.get(EMPTY_PAGE):
             return self.empty_page(request)
-        now = self._now()
+        now = self.state.clock.now_ms()
+        # A start inside a bar includes that bar: ccxt's bybit.fetch_ohlcv aligns `since` up to
+        # the interval because "bybit returns the candle that contains `start`" (ccxt
+        # python/ccxt/bybit.py, ccxt issue #26736).
         aligned = None if start is None else tfs.floor_open(start, interval)
-        bars = market.klines(interval, aligned, end, min(limit, MAX_LIMIT), now)
+        # An over-full [start, end] window answers with its newest `limit` bars: the list is
+        # "sorted in reverse by startTime" (https://bybit-exchange.github.io/docs/v5/market/kline)
+        # and is cut from `end` backwards, which is why public clients page Bybit backwards with
+        # `end` or with windows of exactly `limit` bars (e.g. yasai-nodame/bybit_order
+        # csv_data_*.py: start = end - 200 bars, limit 200; issue 10 measured it on Bybit).
+        # `start` alone pages forwards from it: start=9999&limit=1 "returns the earliest
+        # available 1m candle" (bybit-exchange/pybit issue #186, 2026-03-13).
+        from_start = start is not None and end is None
+        bars = market.klines(interval, aligned, end, min(limit, MAX_LIMIT), now, from_start)
         self.state.stats.add("bars_served", len(bars))
         result = {"category": category, "symbol": market.market_id, "list": kline_rows(bars)}
-        return json_response(envelope(result, now))
+        return json_response(envelope(result, self._now()))

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from tradedata.errors import TradeDataError
+from tradedata.errors import InputError, TradeDataError
 from tradedata.sim.faults import Faults
 from tradedata.sim.simulator import EXCHANGES, ExchangeSimulator, generated_symbols
 from tradedata.sim.state import StreamSettings
@@ -28,6 +28,7 @@ _FAULT_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("ws_silence_every", int, "go silent after every N data messages"),
     ("ws_silence_rate", float, "probability per websocket message of going silent"),
     ("ws_silence_seconds", float, "length of a silence in seconds"),
+    ("time_offset", float, "seconds added to the time the exchange reports (/time)"),
 )
 
 
@@ -64,6 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", default=None, help="sim start time (default: now)")
     parser.add_argument("--history-start", default="2018-01-01", help="first bar of every series")
     parser.add_argument("--ws-update", type=float, default=2.0, help="sim s between updates")
+    parser.add_argument(
+        "--close-delay", type=float, default=1.7, help="sim s a closed kline is sent late (1.7)"
+    )
+    parser.add_argument(
+        "--connection-lifetime",
+        type=float,
+        default=24 * 3600.0,
+        help="wall s before Binance cuts a stream connection (24 h)",
+    )
+    parser.add_argument(
+        "--zero-trade-rate", type=float, default=0.0, help="share of minutes with no trade"
+    )
+    parser.add_argument(
+        "--outage",
+        action="append",
+        default=[],
+        metavar="START/END",
+        help="a window with no candles at all, e.g. 2024-03-01T10:00/2024-03-01T11:30",
+    )
     parser.add_argument("--duration", type=float, default=None, help="stop after N wall seconds")
     faults = parser.add_argument_group("faults")
     for name, kind, text in _FAULT_OPTIONS:
@@ -77,6 +97,13 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
     given = {n: getattr(args, n) for n, _, _ in _FAULT_OPTIONS if getattr(args, n) is not None}
     paths = tuple(p for p in args.fault_paths.split(",") if p)
     return Faults(**given, paths=paths)
+
+
+def _outage(text: str) -> tuple[str, str]:
+    start, sep, end = text.partition("/")
+    if not sep or not start or not end:
+        raise InputError(f"--outage takes START/END, got {text!r}")
+    return start, end
 
 
 def _split(text: str) -> list[str]:
@@ -100,6 +127,13 @@ def describe(sim: ExchangeSimulator, out: TextIO) -> None:
         f"           ccxt.{first}({{'urls': ccxt_url_overrides('{first}', '{sim.url}')}})",
         file=out,
     )
+    if sim.clock.speed > 1.0:
+        print(
+            "  note:    sim time runs faster than yours; tradedata believes an exchange clock at\n"
+            "           most max_clock_skew s ahead of this machine's, so give the provider\n"
+            "           options: {max_clock_skew: null} (or start the sim in the past, --start)",
+            file=out,
+        )
     print("Press Ctrl-C to stop.", file=out, flush=True)
 
 
@@ -122,7 +156,13 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             history_start=args.history_start,
-            streams=StreamSettings(update_interval=args.ws_update),
+            streams=StreamSettings(
+                update_interval=args.ws_update,
+                close_delay=args.close_delay,
+                connection_lifetime=args.connection_lifetime,
+            ),
+            zero_trade_rate=args.zero_trade_rate,
+            outages=[_outage(text) for text in args.outage],
         )
         sim.start()
     except TradeDataError as e:

@@ -1,4 +1,9 @@
-"""The simulator's clock: sim time = start + wall time elapsed since the server started * speed."""
+"""The simulator's clock: sim time = start + wall time elapsed since the server started * speed.
+
+Candles follow this clock; the time the exchanges *report* (``/api/v3/time``, ``/v5/market/time``,
+``serverTime``) is this clock shifted by ``Faults.time_offset`` (see ``SimState.served_ms``), to
+rehearse an exchange whose time endpoint is off.
+"""
 
 from __future__ import annotations
 

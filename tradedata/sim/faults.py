@@ -8,6 +8,7 @@ order injects the same faults. :class:`SimStats` counts what was served and inje
 from __future__ import annotations
 
 import copy
+import math
 import random
 import threading
 from collections import Counter
@@ -38,6 +39,10 @@ class Faults:
       data messages / with this probability per message.
     - ``ws_silence_every`` / ``ws_silence_rate``: then send nothing for ``ws_silence_seconds``
       (wall) without closing; bars that closed meanwhile are sent when the silence ends.
+    - ``time_offset``: seconds added to the time the exchange *says* it is (Binance
+      ``/api/v3/time`` and ``serverTime``, Bybit ``/v5/market/time`` and the envelope's
+      ``time``); may be negative. The candles themselves keep following the true sim clock, as
+      on an exchange whose time endpoint is off.
     - ``paths``: if not empty, HTTP faults hit only paths containing one of these strings.
     """
 
@@ -57,6 +62,7 @@ class Faults:
     ws_silence_every: int | None = None
     ws_silence_rate: float = 0.0
     ws_silence_seconds: float = 0.0
+    time_offset: float = 0.0
     paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -64,6 +70,10 @@ class Faults:
             value = getattr(self, f.name)
             if f.name.endswith("_rate") and not 0.0 <= value <= 1.0:
                 raise InputError(f"{f.name} must be within [0, 1], got {value}")
+            if f.name == "time_offset":
+                if not math.isfinite(value):
+                    raise InputError(f"time_offset must be finite, got {value}")
+                continue
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
                 raise InputError(f"{f.name} must be >= 0, got {value}")
         if self.slow_body_chunks < 1:

@@ -10,12 +10,13 @@ far (its values up to now), as a real exchange does.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+import tradedata.sim.timeframes as tfs
 from tradedata.errors import DataValidationError, InvalidSymbolError, InvalidTimeframeError
-from tradedata.sim import timeframes as tfs
 from tradedata.sim.bars import Bars, aggregate, concat, from_frame, partial
 from tradedata.sim.synthetic import SyntheticSeries
 
@@ -67,21 +68,31 @@ class Market(ABC):
         end_ms: int | None,
         limit: int,
         now_ms: int,
+        from_start: bool | None = None,
     ) -> Bars:
         """Up to ``limit`` bars, oldest first, opening in [start, end] and not after now.
 
-        With a start the first ``limit`` bars from it are returned, otherwise the last ``limit``
-        bars up to ``end``/now. The last row may be the still-open bar (see :meth:`is_closed`).
+        An over-full window keeps its first ``limit`` bars when ``from_start`` (default: when a
+        start is given), otherwise its last ``limit`` bars up to ``end``/now. The last row may
+        be the still-open bar (see :meth:`is_closed`).
         """
+        if from_start is None:
+            from_start = start_ms is not None
         if not self.serves(timeframe):
             return Bars.empty()
         first = tfs.floor_open(self.first_open_ms, timeframe)
         lo = first if start_ms is None else max(first, tfs.ceil_open(start_ms, timeframe))
         hi = tfs.floor_open(now_ms if end_ms is None else min(end_ms, now_ms), timeframe)
+        if tfs.shift(hi, 1, timeframe) > now_ms and not self._has_begun(timeframe, hi, now_ms):
+            hi = tfs.shift(hi, -1, timeframe)  # the open bar has not traded yet: no row
         if hi < lo or limit <= 0:
             return Bars.empty()
-        opens = self._select(timeframe, lo, hi, limit, start_ms is not None)
+        opens = self._select(timeframe, lo, hi, limit, from_start)
         return self._materialise(timeframe, opens, now_ms)
+
+    def _has_begun(self, timeframe: str, open_ms: int, now_ms: int) -> bool:
+        """False if the still-open bar at ``open_ms`` has no minute to show yet."""
+        return True
 
     def is_closed(self, timeframe: str, open_ms: np.ndarray, now_ms: int) -> np.ndarray:
         """Boolean mask: which bars (by open time) have closed by ``now_ms``."""
@@ -111,13 +122,48 @@ class Market(ABC):
 
 
 class SyntheticMarket(Market):
-    """A market whose 1m bars come from :class:`SyntheticSeries`, from ``listing_ms`` on."""
+    """A market whose 1m bars come from :class:`SyntheticSeries`, from ``listing_ms`` on.
 
-    def __init__(self, exchange: str, symbol: str, seed: int, listing_ms: int) -> None:
-        self.series = SyntheticSeries(seed, exchange, symbol)
+    ``zero_trade_rate`` is the share of minutes in which nothing trades (flat candles with
+    volume 0, see :class:`SyntheticSeries`); ``outages`` are ``[start_ms, end_ms)`` windows in
+    which the exchange made no candles at all (trading suspended): "when trading is suspended,
+    the kline will not be generated until the trading is resumed" (binance/binance-public-data
+    issue #169); ccxt issue #8068 shows a whole hour of 1m bars absent from Binance's REST
+    answer (2020-11-30 06:00-07:00). A coarser bar that overlaps an outage holds the minutes
+    that traded; one wholly inside it does not exist.
+    """
+
+    def __init__(
+        self,
+        exchange: str,
+        symbol: str,
+        seed: int,
+        listing_ms: int,
+        zero_trade_rate: float = 0.0,
+        outages: Sequence[tuple[int, int]] = (),
+    ) -> None:
+        self.series = SyntheticSeries(seed, exchange, symbol, zero_trade_rate)
         super().__init__(exchange, symbol, self.series.decimals)
         self._first_minute = -(-listing_ms // tfs.MINUTE_MS)
         self._day_chunks: dict[int, Bars] = {}
+        self.outages: tuple[tuple[int, int], ...] = ()
+        self.set_outages(outages)
+
+    def set_outages(self, outages: Sequence[tuple[int, int]]) -> None:
+        """Replace the outage windows (``[start_ms, end_ms)``, minute-aligned outwards)."""
+        spans = sorted(
+            (tfs.floor_open(int(a), "1m"), tfs.ceil_open(int(b), "1m")) for a, b in outages
+        )
+        merged: list[tuple[int, int]] = []
+        for a, b in spans:
+            if b <= a:
+                continue
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        self.outages = tuple(merged)
+        self._day_chunks = {}
 
     @property
     def first_open_ms(self) -> int:
@@ -126,24 +172,73 @@ class SyntheticMarket(Market):
     def serves(self, timeframe: str) -> bool:
         return timeframe in tfs.TIMEFRAMES
 
+    def _runs(self, timeframe: str, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Runs ``(first, last)`` of the bar opens in [lo, hi] that are not wholly in an outage."""
+        runs = [(lo, hi)]
+        for a, b in self.outages:
+            first_gone = tfs.ceil_open(a, timeframe)
+            last_gone = tfs.shift(tfs.floor_open(b, timeframe), -1, timeframe)
+            if last_gone < first_gone:
+                continue  # no bar lies wholly inside this outage
+            out = []
+            for r0, r1 in runs:
+                if last_gone < r0 or first_gone > r1:
+                    out.append((r0, r1))
+                    continue
+                if first_gone > r0:
+                    out.append((r0, tfs.shift(first_gone, -1, timeframe)))
+                if last_gone < r1:
+                    out.append((tfs.shift(last_gone, 1, timeframe), r1))
+            runs = out
+        return runs
+
     def _select(
         self, timeframe: str, lo: int, hi: int, limit: int | None, from_start: bool
     ) -> np.ndarray:
-        count = tfs.bars_between(lo, hi, timeframe)
-        if limit is not None and count > limit:
-            if not from_start:
-                lo = tfs.shift(hi, 1 - limit, timeframe)
-            count = limit
-        return tfs.opens(lo, count, timeframe)
+        runs = self._runs(timeframe, lo, hi)
+        if not from_start:
+            runs = runs[::-1]
+        parts: list[np.ndarray] = []
+        left = limit
+        for r0, r1 in runs:
+            count = tfs.bars_between(r0, r1, timeframe)
+            if left is not None and count > left:
+                if not from_start:
+                    r0 = tfs.shift(r1, 1 - left, timeframe)
+                count = left
+            parts.append(tfs.opens(r0, count, timeframe))
+            if left is not None:
+                left -= count
+                if left <= 0:
+                    break
+        if not parts:
+            return np.empty(0, dtype="int64")
+        if not from_start:
+            parts = parts[::-1]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def minutes(self, start_ms: int, end_ms: int) -> Bars:
-        """Closed 1m bars opening in [start_ms, end_ms), clipped to the listing."""
+        """Closed 1m bars opening in [start_ms, end_ms), clipped to the listing, none in outages."""
         first = max(self._first_minute, -(-start_ms // tfs.MINUTE_MS))
         stop = -(-end_ms // tfs.MINUTE_MS)
         parts = []
         for m in range(first, stop, _MAX_MINUTES_PER_CALL):
             parts.append(self.series.minutes(m, min(_MAX_MINUTES_PER_CALL, stop - m)))
-        return concat(parts)
+        bars = concat(parts)
+        if self.outages and len(bars):
+            keep = np.ones(len(bars), dtype=bool)
+            for a, b in self.outages:
+                keep &= (bars.open_time < a) | (bars.open_time >= b)
+            bars = bars.take(keep)
+        return bars
+
+    def _has_begun(self, timeframe: str, open_ms: int, now_ms: int) -> bool:
+        minute = tfs.floor_open(now_ms, "1m")
+        return not any(a <= open_ms and minute < b for a, b in self.outages)
+
+    def in_outage(self, ms: int) -> bool:
+        """True if ``ms`` falls inside an outage window."""
+        return any(a <= ms < b for a, b in self.outages)
 
     def _days(self, start_ms: int, end_ms: int) -> Bars:
         """Daily aggregates for days opening in [start_ms, end_ms) (both day-aligned)."""
@@ -176,7 +271,7 @@ class SyntheticMarket(Market):
         day = max(open_ms, tfs.floor_open(minute, "1d"))
         parts = [self._span("1d", open_ms, day)] if day > open_ms else []
         parts.append(self.minutes(day, minute))
-        if minute >= self.first_open_ms:
+        if minute >= self.first_open_ms and not self.in_outage(minute):
             current = self.series.minutes(minute // tfs.MINUTE_MS, 1)
             fraction = (now_ms - minute) / tfs.MINUTE_MS
             parts.append(partial(current, fraction, self.decimals))

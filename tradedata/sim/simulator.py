@@ -23,10 +23,10 @@ from urllib.parse import quote
 import pandas as pd
 from aiohttp import web
 
-from tradedata import symbols
+import tradedata.sim.timeframes as tfs
+import tradedata.symbols as symbols
 from tradedata.errors import InputError, InvalidSymbolError
 from tradedata.model import parse_timeframe
-from tradedata.sim import timeframes as tfs
 from tradedata.sim.binance import BinanceRest
 from tradedata.sim.bybit import BybitRest
 from tradedata.sim.clock import SimClock, to_ms
@@ -61,6 +61,19 @@ def generated_symbols(count: int, quote: str = "USDT") -> list[str]:
     return [f"{next(names)}/{quote}" for _ in range(count)]
 
 
+def _windows(outages: Sequence[tuple[Time, Time]]) -> list[tuple[int, int]]:
+    """``(start, end)`` pairs as epoch-ms pairs; raises :class:`InputError` if end < start."""
+    out = []
+    for pair in outages:
+        if len(pair) != 2:
+            raise InputError(f"an outage is a (start, end) pair, got {pair!r}")
+        a, b = to_ms(pair[0]), to_ms(pair[1])
+        if b < a:
+            raise InputError(f"outage ends before it starts: {pair!r}")
+        out.append((a, b))
+    return out
+
+
 class ExchangeSimulator:
     """A loopback server speaking Binance's and Bybit's REST and websocket protocols.
 
@@ -68,6 +81,10 @@ class ExchangeSimulator:
     series from ``seed`` with bars from ``history_start`` on. Sim time starts at ``start``
     (default: the wall time at :meth:`start`) and runs at ``speed`` (0 freezes it; see
     :meth:`advance`). ``port`` 0 picks a free port.
+
+    Like real recordings, a synthetic series can have minutes in which nothing traded
+    (``zero_trade_rate``: flat closed candles with volume 0 and no trades) and ``outages``:
+    ``(start, end)`` windows with no candles at all (see :meth:`set_outages`).
     """
 
     def __init__(
@@ -83,6 +100,8 @@ class ExchangeSimulator:
         port: int = 0,
         history_start: Time = "2018-01-01",
         streams: StreamSettings | None = None,
+        zero_trade_rate: float = 0.0,
+        outages: Sequence[tuple[Time, Time]] = (),
     ) -> None:
         unknown = [e for e in exchanges if e not in _PROTOCOLS]
         if unknown or not exchanges:
@@ -93,10 +112,15 @@ class ExchangeSimulator:
         self._requested_port = int(port)
         self._port: int | None = None
         listing = to_ms(history_start)
+        if not 0.0 <= zero_trade_rate < 1.0:
+            raise InputError(f"zero_trade_rate must be within [0, 1), got {zero_trade_rate}")
+        windows = _windows(outages)
         names = list(dict.fromkeys(normalize_symbol(s) for s in (*DEFAULT_SYMBOLS, *symbols)))
         markets: dict[str, dict[str, Market]] = {}
         for ex in self.exchanges:
-            built = (SyntheticMarket(ex, s, self.seed, listing) for s in names)
+            built = (
+                SyntheticMarket(ex, s, self.seed, listing, zero_trade_rate, windows) for s in names
+            )
             markets[ex] = {m.market_id: m for m in built}
         self.clock = SimClock(None if start is None else to_ms(start), speed)
         self._state = SimState(
@@ -206,17 +230,28 @@ class ExchangeSimulator:
         """Base websocket URL, e.g. ``ws://127.0.0.1:54321``."""
         return f"ws://{self.host}:{self.port}"
 
-    def ws_url(self, exchange: str, streams: Sequence[str] = (), combined: bool = False) -> str:
+    def ws_url(
+        self,
+        exchange: str,
+        streams: Sequence[str] = (),
+        combined: bool = False,
+        category: str = "spot",
+    ) -> str:
         """Websocket URL of ``exchange``.
 
         Binance: ``/ws`` (then SUBSCRIBE), ``/ws/<stream>`` for one raw stream, or
-        ``/stream?streams=a/b`` when ``combined`` (or several streams). Bybit: the spot public
-        endpoint ``/v5/public/spot`` (``streams`` must be empty: subscribe with ``op``).
+        ``/stream?streams=a/b`` when ``combined`` (or several streams). Bybit: the public
+        endpoint of ``category`` (``/v5/public/spot``, or ``linear``, where a closing bar and
+        the new open bar come in one message); ``streams`` must be empty: subscribe with ``op``.
         """
         if exchange == "bybit":
             if streams:
                 raise InputError("Bybit streams are subscribed to with op=subscribe messages")
-            return f"{self.ws_base}/v5/public/spot"
+            if category not in ("spot", "linear"):
+                raise InputError(
+                    f"Bybit streams are simulated for spot and linear, not {category!r}"
+                )
+            return f"{self.ws_base}/v5/public/{category}"
         if exchange != "binance":
             raise InputError(f"unknown exchange {exchange!r}")
         if combined or len(streams) > 1:
@@ -254,6 +289,28 @@ class ExchangeSimulator:
         base = parse_timeframe(timeframe).name
         market = ReplayMarket(exchange, normalize_symbol(symbol), frame, base)
         self._state.markets[exchange][market.market_id] = market
+
+    def set_outages(
+        self,
+        outages: Sequence[tuple[Time, Time]],
+        exchange: str | None = None,
+        symbol: str | None = None,
+    ) -> None:
+        """Replace the outage windows (``[start, end)``: no candles at all, REST or websocket)
+        of the synthetic markets of ``exchange`` (default: all) and ``symbol`` (default: all).
+
+        Safe to call while running; an outage in the future silences the streams when sim time
+        reaches it, exactly as a trading halt does.
+        """
+        windows = _windows(outages)
+        for ex, markets in self._state.markets.items():
+            if exchange is not None and ex != exchange:
+                continue
+            for market in markets.values():
+                if symbol is not None and market.symbol != normalize_symbol(symbol):
+                    continue
+                if isinstance(market, SyntheticMarket):
+                    market.set_outages(windows)
 
     def canonical(
         self,

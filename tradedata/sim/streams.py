@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tradedata.sim import timeframes as tfs
+import tradedata.sim.timeframes as tfs
 from tradedata.sim.bars import Bars
 from tradedata.sim.market import Market
 from tradedata.sim.state import SimState
@@ -38,15 +38,24 @@ class Subscription:
     render: Renderer
     last_closed: int | None = None  # open time of the last bar sent as closed
     next_update: float = 0.0  # monotonic time the next open-bar update is due
+    #: joins a closed-bar message and the new open bar's into one message (Bybit linear)
+    bundle: Callable[[Any, Any], Any] | None = None
 
 
 class StreamSession:
     """One websocket connection: its subscriptions and the task pushing their candles."""
 
-    def __init__(self, state: SimState, request: web.Request, ws: web.WebSocketResponse) -> None:
+    def __init__(
+        self,
+        state: SimState,
+        request: web.Request,
+        ws: web.WebSocketResponse,
+        lifetime: float | None = None,
+    ) -> None:
         self.state = state
         self.request = request
         self.ws = ws
+        self.lifetime = lifetime  # wall seconds before the server closes the connection
         self.subscriptions: dict[str, Subscription] = {}
         self._wake = asyncio.Event()
         self._data_messages = 0
@@ -80,6 +89,10 @@ class StreamSession:
         self.state.stats.add("ws_open")
         self.state.sessions.add(self)
         pusher = asyncio.create_task(self._push_loop())
+        if self.lifetime is not None:
+            asyncio.get_running_loop().call_later(
+                self.lifetime, lambda: asyncio.ensure_future(self._expire())
+            )
         try:
             async for msg in self.ws:
                 if msg.type == WSMsgType.TEXT:
@@ -91,6 +104,13 @@ class StreamSession:
             await asyncio.gather(pusher, return_exceptions=True)
             self.state.sessions.discard(self)
             self.state.stats.add("ws_open", -1)
+
+    async def _expire(self) -> None:
+        """The connection's lifetime is over: close it with a close frame (code 1000)."""
+        if not self.ws.closed:
+            self.state.stats.count("faults", "ws_lifetime")
+            with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+                await asyncio.wait_for(self.ws.close(code=1000, message=b"lifetime"), 1.0)
 
     async def close(self, timeout: float = 1.0) -> None:
         """Close the connection politely (code 1001), or abort it after ``timeout`` seconds."""
@@ -121,10 +141,11 @@ class StreamSession:
         now_wall = time.monotonic()
         waits = [self._interval]
         now = self.state.clock.now_ms()
+        delay = self._delay_ms
         for sub in self.subscriptions.values():
             waits.append(sub.next_update - now_wall)
-            closing = tfs.shift(tfs.floor_open(now, sub.timeframe), 1, sub.timeframe)
-            until_close = self.state.clock.wall_seconds_until(closing)
+            closing = tfs.shift(tfs.floor_open(now - delay, sub.timeframe), 1, sub.timeframe)
+            until_close = self.state.clock.wall_seconds_until(closing + delay)
             if until_close is not None:
                 waits.append(until_close + 0.001)
         return max(0.0, min(waits))
@@ -135,15 +156,23 @@ class StreamSession:
             if self.ws.closed or self.silent:
                 return
             await self._push_closed(sub, now)
-            if time.monotonic() >= sub.next_update and not self.silent:
-                current = tfs.floor_open(now, sub.timeframe)
+            current = tfs.floor_open(now, sub.timeframe)
+            closing = sub.last_closed is not None and sub.last_closed < tfs.shift(
+                current, -1, sub.timeframe
+            )  # the previous bar's close is still due: the new bar is not shown before it
+            if time.monotonic() >= sub.next_update and not self.silent and not closing:
                 bars = sub.market.klines(sub.timeframe, current, current, 1, now)
                 if len(bars) and int(bars.open_time[0]) == current:
                     await self._send_data(sub.render(sub, bars, False, now))
                 sub.next_update = time.monotonic() + self._interval
 
+    @property
+    def _delay_ms(self) -> int:
+        return int(self.state.streams.close_delay * 1000)
+
     async def _push_closed(self, sub: Subscription, now: int) -> None:
-        current = tfs.floor_open(now, sub.timeframe)
+        # a bar's closed message goes out close_delay after its end (see StreamSettings)
+        current = tfs.floor_open(now - self._delay_ms, sub.timeframe)
         last = tfs.shift(current, -1, sub.timeframe)
         if sub.last_closed is None:
             sub.last_closed = last
@@ -154,12 +183,26 @@ class StreamSession:
         bars = sub.market.klines(sub.timeframe, first, last, _MAX_CATCH_UP, now)
         for i in range(len(bars)):
             row = bars.take(slice(i, i + 1))
-            await self._send_data(sub.render(sub, row, True, now))
+            payload = sub.render(sub, row, True, now)
+            if sub.bundle is not None and i == len(bars) - 1:
+                payload = self._with_open_bar(sub, payload, int(row.open_time[0]), now)
+            await self._send_data(payload)
             sub.last_closed = int(row.open_time[0])
             if self.ws.closed or self.silent:
                 return
         if not len(bars) or len(bars) < _MAX_CATCH_UP:
             sub.last_closed = max(sub.last_closed, last)
+
+    def _with_open_bar(self, sub: Subscription, payload: Any, closed_open: int, now: int) -> Any:
+        """``payload`` joined with the bar that opened when ``closed_open``'s bar closed."""
+        opened = tfs.shift(closed_open, 1, sub.timeframe)
+        if sub.bundle is None or tfs.floor_open(now, sub.timeframe) != opened:
+            return payload
+        bars = sub.market.klines(sub.timeframe, opened, opened, 1, now)
+        if not len(bars) or int(bars.open_time[0]) != opened:
+            return payload
+        sub.next_update = time.monotonic() + self._interval
+        return sub.bundle(payload, sub.render(sub, bars, False, now))
 
     async def _send_data(self, payload: Any) -> None:
         if self.ws.closed:

@@ -63,7 +63,7 @@ def _bell(key: int, index: np.ndarray, stream: int) -> np.ndarray:
 class SyntheticSeries:
     """The 1m candle generator for one (exchange, symbol) under one seed."""
 
-    def __init__(self, seed: int, exchange: str, symbol: str) -> None:
+    def __init__(self, seed: int, exchange: str, symbol: str, zero_trade_rate: float = 0.0) -> None:
         base_asset = symbol.split("/")[0].upper()
         sym_rng = np.random.default_rng(stable_key(seed, "symbol", symbol))
         known = _KNOWN_PRICES.get(base_asset)
@@ -82,6 +82,7 @@ class SyntheticSeries:
             sel = (periods >= lo) & (periods < hi)
             self._tiers.append((step, (omega[sel] * step, phase[sel], amp[sel])))
         self._key = stable_key(seed, "noise", exchange, symbol)
+        self.zero_trade_rate = float(zero_trade_rate)
         self._volume_units = _QUOTE_PER_MINUTE / self.base_price * _VOLUME_UNIT
 
     @staticmethod
@@ -107,6 +108,25 @@ class SyntheticSeries:
         ticks = np.rint(self.base_price * np.exp(log_move) * self._scale)
         return np.maximum(ticks, 1.0)
 
+    def _quiet(self, minutes: np.ndarray) -> np.ndarray:
+        """Which minutes had no trade at all."""
+        return hash_uniform(self._key, minutes, 9) < self.zero_trade_rate
+
+    def _flat_prices(self, first_minute: int, quiet: np.ndarray, mids: np.ndarray) -> np.ndarray:
+        """The price of each quiet minute: the close of the last minute that traded before it
+        (the mid at the start of its quiet run), looking back past ``first_minute`` if needed."""
+        pos = np.arange(len(quiet))
+        starts = np.where(quiet & ~np.r_[False, quiet[:-1]], pos, -1)
+        run_start = np.maximum.accumulate(starts)
+        lead = mids[0]
+        if quiet[0]:  # the run began before this range: find where
+            m = first_minute
+            back = np.arange(first_minute - 1, max(0, first_minute - 4096) - 1, -1)
+            traded = np.flatnonzero(~self._quiet(back))
+            m = int(back[traded[0]]) + 1 if len(traded) else int(back[-1]) if len(back) else m
+            lead = self._mid_ticks(np.array([m], dtype="int64"))[0]
+        return np.where(run_start >= 0, mids[np.maximum(run_start, 0)], lead)
+
     def minutes(self, first_minute: int, count: int) -> Bars:
         """Bars for minutes ``first_minute .. first_minute + count - 1`` (minutes since epoch)."""
         if count <= 0:
@@ -127,6 +147,27 @@ class SyntheticSeries:
         quote_units = np.rint(vol_units * typical)
         taker_quote_units = np.rint(quote_units * taker_units / vol_units)
         trades = np.maximum(1.0, np.rint(quote_units / _VOLUME_UNIT / 400.0 * season))
+        if self.zero_trade_rate > 0:
+            # A minute in which nothing traded is still a closed candle: flat at the last
+            # price (the previous close), volume, turnover and trade count 0 (Binance spot,
+            # recorded: [1702609080000,"251.90000000","251.90000000","251.90000000",
+            # "251.90000000","0.00000000",1702609139999,"0.00000000",0,...] in
+            # binance/binance-connector-python examples/websocket/spot/websocket_api/market/
+            # klines.py; "in no case would the open and close price [differ]" for a 0 volume
+            # candle: freqtrade/freqtrade issue #7597). Bybit lists such minutes too, with
+            # volume and turnover "0" (no Bybit recording of one was found: same flat shape).
+            # The next traded minute opens at its own first trade.
+            quiet = self._quiet(idx)
+            flat = self._flat_prices(first_minute, quiet, mids)
+            o, h = np.where(quiet, flat, o), np.where(quiet, flat, h)
+            lo, c = np.where(quiet, flat, lo), np.where(quiet, flat, c)
+            vol_units, taker_units = (
+                np.where(quiet, 0.0, vol_units),
+                np.where(quiet, 0.0, taker_units),
+            )
+            quote_units = np.where(quiet, 0.0, quote_units)
+            taker_quote_units = np.where(quiet, 0.0, taker_quote_units)
+            trades = np.where(quiet, 0.0, trades)
         return Bars(
             open_time=idx * 60_000,
             open=o / self._scale,

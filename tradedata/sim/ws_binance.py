@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tradedata.sim import timeframes as tfs
+import tradedata.sim.timeframes as tfs
 from tradedata.sim.bars import Bars, format_fixed
 from tradedata.sim.binance import EXCHANGE, INTERVALS
 from tradedata.sim.state import SimState
@@ -169,7 +169,9 @@ class BinanceStreams:
     ) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=self.state.streams.ping_interval)
         await ws.prepare(request)
-        connection = BinanceConnection(StreamSession(self.state, request, ws), combined)
+        lifetime = self.state.streams.connection_lifetime  # Binance's 24-hour cut
+        session = StreamSession(self.state, request, ws, lifetime=lifetime)
+        connection = BinanceConnection(session, combined)
         for name in names:
             sub = connection.stream(name)
             if sub is not None:

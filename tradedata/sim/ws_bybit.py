@@ -1,10 +1,15 @@
-"""Bybit's v5 public websocket (``/v5/public/spot``): ``subscribe``/``unsubscribe`` to
-``kline.<interval>.<symbol>`` topics and the application-level ``{"op": "ping"}``.
+"""Bybit's v5 public websocket (``/v5/public/spot`` and ``/v5/public/linear``):
+``subscribe``/``unsubscribe`` to ``kline.<interval>.<symbol>`` topics and the application-level
+``{"op": "ping"}``.
 
-Pushes look like ``{"topic": "kline.1.BTCUSDT", "data": [{start, end, interval, open, close,
-high, low, volume, turnover, confirm, timestamp}], "ts": ..., "type": "snapshot"}`` with
-``confirm`` true exactly once per closed bar. Answers follow Bybit's spot shapes
-(``{"success": true, "ret_msg": "pong", "conn_id": ..., "op": "ping"}``).
+Pushes look like ``{"topic": "kline.5.BTCUSDT", "data": [{start, end, interval, open, close,
+high, low, volume, turnover, confirm, timestamp}], "ts": ..., "type": "snapshot"}`` (shape as
+recorded in nautilus_trader crates/adapters/bybit/test_data/ws_kline.json) with ``confirm``
+true exactly once per closed bar. ``data`` is a list: on the linear stream the closing bar
+(``confirm`` true) and the newly opened bar (``confirm`` false) come in one message, which is
+what issue 10 observed on Bybit linear and why Bybit clients must check ``confirm`` per element.
+The simulated markets are served on both categories with the same candles. Answers follow
+Bybit's spot shapes (``{"success": true, "ret_msg": "pong", "conn_id": ..., "op": "ping"}``).
 """
 
 from __future__ import annotations
@@ -15,13 +20,22 @@ from typing import Any
 
 from aiohttp import web
 
-from tradedata.sim import timeframes as tfs
+import tradedata.sim.timeframes as tfs
 from tradedata.sim.bars import Bars, format_plain
 from tradedata.sim.bybit import EXCHANGE, INTERVALS
 from tradedata.sim.state import SimState
 from tradedata.sim.streams import StreamSession, Subscription
 
 _INTERVAL_OF = {tf: code for code, tf in INTERVALS.items()}
+
+
+#: Categories whose public stream serves the simulated markets.
+STREAM_CATEGORIES = ("spot", "linear")
+
+
+def _bundle(closed: dict[str, Any], opened: dict[str, Any]) -> dict[str, Any]:
+    """One push holding the closing bar and then the newly opened bar (Bybit linear)."""
+    return {**opened, "data": [*closed["data"], *opened["data"]]}
 
 
 class BybitConnection:
@@ -38,9 +52,12 @@ class BybitConnection:
         if len(parts) != 3 or parts[0] != "kline" or parts[1] not in INTERVALS:
             return None
         market = self.session.state.market(EXCHANGE, parts[2])
-        if market is None or self.category != "spot" or parts[2] != market.market_id:
+        if market is None or self.category not in STREAM_CATEGORIES:
             return None
-        return Subscription(name, market, INTERVALS[parts[1]], self.render)
+        if parts[2] != market.market_id:
+            return None
+        bundle = _bundle if self.category == "linear" else None
+        return Subscription(name, market, INTERVALS[parts[1]], self.render, bundle=bundle)
 
     def render(self, sub: Subscription, bar: Bars, closed: bool, now: int) -> dict[str, Any]:
         """The kline push for a one-row ``bar``."""

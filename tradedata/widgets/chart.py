@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+import tradedata.widgets.figure as spec
 from tradedata.model import OHLCV_COLUMNS, Timeframe, empty_frame, frame_from_arrays, to_utc
-from tradedata.widgets import figure as spec
 from tradedata.widgets.live import Bar, LiveLink, bar_tuple
 from tradedata.widgets.view import (
     DEFAULT_MAX_CANDLES,

@@ -12,6 +12,7 @@ then holds back every thread's requests (:mod:`~tradedata.adapters.ccxt_.cooldow
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -35,8 +36,38 @@ T = TypeVar("T")
 
 #: Keys of ``ProviderSettings.options`` the ccxt adapter understands.
 ADAPTER_OPTIONS = frozenset(
-    {"market_types", "max_candles", "rate_limit", "rate_period", "time_ttl", "ccxt"}
+    {
+        "market_types",
+        "max_candles",
+        "rate_limit",
+        "rate_period",
+        "time_ttl",
+        "max_clock_skew",
+        "ccxt",
+    }
 )
+
+
+@functools.cache
+def _default_market_types(exchange_id: str) -> Any:
+    """ccxt's own ``options["fetchMarkets"]["types"]`` of ``exchange_id`` (None: not set)."""
+    fetch_markets = getattr(ccxt, exchange_id)().options.get("fetchMarkets")
+    return fetch_markets.get("types") if isinstance(fetch_markets, Mapping) else None
+
+
+def market_types_option(exchange_id: str, market_types: list[str]) -> Any:
+    """``market_types`` in the shape ccxt's ``exchange_id`` reads ``fetchMarkets.types``.
+
+    Most exchanges take a list of types; some (htx: ``{"spot": True, "linear": True,
+    "inverse": True}`` in ccxt's htx ``describe()``) a mapping of type to on/off, where the
+    swap and future markets are called ``linear``/``inverse``.
+    """
+    default = _default_market_types(exchange_id)
+    if not isinstance(default, Mapping):
+        return list(market_types)
+    wanted = set(market_types)
+    derivatives = bool(wanted & {"swap", "future"})
+    return {key: key in wanted or (derivatives and key in ("linear", "inverse")) for key in default}
 
 
 def check_options(exchange_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,6 +97,17 @@ def check_options(exchange_id: str, options: Mapping[str, Any]) -> dict[str, Any
                 ) from exc
             if value <= 0:
                 raise ConfigurationError(f"option {key!r} for {exchange_id} must be positive")
+    skew = out.get("max_clock_skew")
+    if skew is not None:
+        try:
+            ok = not isinstance(skew, bool) and 0 <= float(skew) < float("inf")
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigurationError(
+                f"option 'max_clock_skew' for {exchange_id} must be a number of seconds >= 0 "
+                "(or null: trust the exchange's clock alone)"
+            )
     return out
 
 
@@ -144,7 +186,9 @@ class ClientPool:
             "timeout": int(settings.timeout * 1000),
             "options": {
                 "defaultType": self._options["market_types"][0],
-                "fetchMarkets": {"types": list(self._options["market_types"])},
+                "fetchMarkets": {
+                    "types": market_types_option(self.exchange_id, self._options["market_types"])
+                },
             },
         }
         if settings.api_key:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Chunk, Page, Provider, ProviderSettings
 from tradedata.adapters.ccxt_.client import ClientPool, check_options
-from tradedata.adapters.ccxt_.clock import ServerClock
+from tradedata.adapters.ccxt_.clock import DEFAULT_MAX_SKEW, ServerClock
 from tradedata.adapters.ccxt_.klines import RAW_KLINES, KlineRequest
 from tradedata.adapters.ccxt_.traits import (
     LIMIT_PARSERS,
@@ -30,6 +30,7 @@ from tradedata.adapters.ccxt_.traits import (
     heaviest,
     traits_for,
 )
+from tradedata.adapters.paging import PagingRules
 from tradedata.errors import ConfigurationError, DataValidationError, InvalidResponseError
 from tradedata.model import STANDARD_TIMEFRAMES, Timeframe, frame_from_rows
 from tradedata.symbols import AssetClass
@@ -45,6 +46,21 @@ GENERIC_CAPABILITIES = Capabilities(
 )
 
 
+#: Documented paging per exchange: (which end an over-full window keeps, short page is the end,
+#: widest window sent in candles).
+#: Binance spot klines: "If startTime is sent, klines are returned from startTime" oldest first
+#: up to ``limit`` (developers.binance.com, spot REST "Kline/Candlestick data"), so a shorter
+#: page means nothing more up to ``endTime``. Bybit v5 ``/v5/market/kline`` answers the newest
+#: ``limit`` (1..1000) bars of ``[start, end]`` (bybit-exchange.github.io/docs/v5/market/kline;
+#: issue 10), so a shorter answer is the whole window; windows are sent at most 1000 candles
+#: wide (as public Bybit clients page), so no answer can be over-full whichever end it keeps.
+_KNOWN_PAGING: dict[str, tuple[str, bool, int | None]] = {
+    "binance": ("oldest", True, None),
+    "binanceus": ("oldest", True, None),
+    "bybit": ("newest", True, 1000),
+}
+
+
 def _ms(ts: pd.Timestamp) -> int:
     return int(ts.value // 1_000_000)
 
@@ -56,7 +72,9 @@ class CcxtProvider(Provider):
     on ccxt's sandbox mode, ``api_key``/``secret`` are handed to ccxt only. ``settings.options``
     may hold ``market_types`` (default ``["spot"]``), ``max_candles``, ``rate_limit`` with
     ``rate_period`` (weight per seconds to pace by, overriding the published limit),
-    ``time_ttl`` (seconds a server-time reading is trusted) and ``ccxt`` (extra ccxt config).
+    ``time_ttl`` (seconds a server-time reading is trusted), ``max_clock_skew`` (seconds the
+    exchange's clock may lead ours and still close a candle, default 5; null trusts the
+    exchange alone, e.g. for an accelerated simulator) and ``ccxt`` (extra ccxt config).
     """
 
     name: ClassVar[str] = "ccxt"
@@ -81,7 +99,13 @@ class CcxtProvider(Provider):
         )
         super().__init__(settings)
         ttl = float(self._options.get("time_ttl", 10.0))
-        self._clock = ServerClock(self._server_ms, ttl=ttl)
+        skew = self._options.get("max_clock_skew", DEFAULT_MAX_SKEW)
+        self._clock = ServerClock(
+            self._server_ms,
+            ttl=ttl,
+            max_skew=None if skew is None else float(skew),
+            name=exchange_id,
+        )
         self._has_time = bool(self._pool.prototype.has.get("fetchTime"))
         self._markets_lock = threading.Lock()
         self._raw_klines = RAW_KLINES.get(self.traits.raw_klines or "")
@@ -150,12 +174,38 @@ class CcxtProvider(Provider):
         return int(result)
 
     def now(self) -> pd.Timestamp:
-        """The exchange's clock (``fetch_time`` sampled every ``time_ttl`` seconds)."""
+        """When candles count as closed: the exchange's clock (``fetch_time`` sampled every
+        ``time_ttl`` seconds), never more than ``max_clock_skew`` seconds ahead of ours."""
         if not self._has_time:
             return super().now()
         return self._clock.now()
 
     # -- pages -----------------------------------------------------------------------------
+    def paging_rules(self, timeframe: Timeframe) -> PagingRules:
+        """How this exchange pages ``timeframe`` bars, derived from its traits.
+
+        Exchanges without a documented paging rule get the conservative default: ``since`` +
+        ``limit`` only (no end sent), every page verified, a short page never taken as the end.
+        """
+        known = _KNOWN_PAGING.get(self.exchange_id)
+        history, reason = self.history_depth(timeframe)
+        if known is None:
+            return PagingRules(
+                max_candles=self.capabilities.max_candles,
+                history_bars=history,
+                history_reason=reason,
+            )
+        keeps, short_is_end, window = known
+        return PagingRules(
+            max_candles=self.capabilities.max_candles,
+            keeps=keeps,
+            sends_end=self.traits.end_param,
+            short_page_is_end=short_is_end,
+            max_window=None if window is None else min(window, self.capabilities.max_candles),
+            history_bars=history,
+            history_reason=reason,
+        )
+
     def iter_chunks(
         self, symbol: str, timeframe: str | Timeframe, start: Any, end: Any
     ) -> Iterator[Chunk]:
@@ -173,6 +223,9 @@ class CcxtProvider(Provider):
     ) -> Page:
         """Up to ``limit`` bars opening in ``[since, until]``, oldest first, via ccxt.
 
+        ``until`` is sent (as ccxt's ``until``) only where :meth:`paging_rules` says the
+        exchange takes a window end.
+
         Spot pages of exchanges with a raw reader (:mod:`~tradedata.adapters.ccxt_.klines`)
         come through ccxt's implicit API once the markets are loaded; everything else through
         ccxt's ``fetch_ohlcv`` (which loads the markets itself when they are not).
@@ -182,7 +235,7 @@ class CcxtProvider(Provider):
                 symbol,
                 timeframe.name,
                 _ms(since),
-                _ms(until) if self.traits.end_param else None,
+                _ms(until) if self.paging_rules(timeframe).sends_end else None,
                 limit,
             )
             reader = self._raw_klines
@@ -199,7 +252,7 @@ class CcxtProvider(Provider):
         until: pd.Timestamp,
         limit: int,
     ) -> pd.DataFrame:
-        params = {"until": _ms(until)} if self.traits.end_param else {}
+        params = {"until": _ms(until)} if self.paging_rules(timeframe).sends_end else {}
         rows = self._pool.run(
             lambda c: c.fetch_ohlcv(
                 symbol, timeframe.name, since=_ms(since), limit=limit, params=params

@@ -19,13 +19,13 @@ import pandas as pd
 
 from tradedata.calendars import resolve_calendar
 from tradedata.errors import DataValidationError, TradeDataError
-from tradedata.feeds.zipline_assets import NO_COUNTRY, AssetRow
-from tradedata.feeds.zipline_calendar import (
+from tradedata.feeds.zipline.assets import NO_COUNTRY, AssetRow
+from tradedata.feeds.zipline.calendar import (
     CRYPTO_CALENDAR,
     FOREX_CALENDAR,
     get_zipline_calendar,
 )
-from tradedata.feeds.zipline_prepare import (
+from tradedata.feeds.zipline.prepare import (
     DAILY_RATIO,
     MINUTE_RATIOS,
     PRICE_COLUMNS,
@@ -41,7 +41,7 @@ from tradedata.feeds.zipline_prepare import (
     suggest_scale,
     volume_problem,
 )
-from tradedata.feeds.zipline_report import AssetReport, gap_rows
+from tradedata.feeds.zipline.report import AssetReport, gap_rows
 from tradedata.model import OHLCV_COLUMNS
 from tradedata.symbols import AssetClass, symbol_info
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from tradedata.feeds.zipline_assets import SidRegistry, asset_frames
-from tradedata.feeds.zipline_calendar import register_calendars
-from tradedata.feeds.zipline_ingest import BundleSpec, IngestRun, PreparedAsset
-from tradedata.feeds.zipline_prepare import dividend_rows, split_rows
-from tradedata.feeds.zipline_report import IngestReport, publish
+from tradedata.feeds.zipline.assets import SidRegistry, asset_frames
+from tradedata.feeds.zipline.calendar import register_calendars
+from tradedata.feeds.zipline.ingest import BundleSpec, IngestRun, PreparedAsset
+from tradedata.feeds.zipline.prepare import dividend_rows, split_rows
+from tradedata.feeds.zipline.report import IngestReport, publish
 
 __all__ = ["INGEST_MARK", "make_ingest", "sid_registry"]
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 import pandas as pd
 
 from tradedata.errors import TradeDataError
-from tradedata.feeds.live_model import Connection, LiveSettings, StoreNotice, backoff_delay
-from tradedata.feeds.live_series import LiveSeries
+from tradedata.feeds.live.model import Connection, LiveSettings, StoreNotice, backoff_delay
+from tradedata.feeds.live.series import LiveSeries
 
 __all__ = ["RestPoller"]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from tradedata.feeds.live_model import LiveBar
+from tradedata.feeds.live.model import LiveBar
 from tradedata.model import Timeframe
 
 __all__ = ["FillRequest", "Seam", "step_functions"]

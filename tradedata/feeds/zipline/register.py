@@ -25,7 +25,7 @@ What the bundle does:
 
 * **Calendars.** Crypto uses ``TRADEDATA-24/7`` and forex ``TRADEDATA-24/5``: exchange-calendars'
   ``24/7`` makes daily-mode zipline read the previous session's close (see
-  :mod:`tradedata.feeds.zipline_calendar`). Equities use their exchange's calendar (``XNYS``
+  :mod:`tradedata.feeds.zipline.calendar`). Equities use their exchange's calendar (``XNYS``
   for US tickers, by suffix for others: ``VOD.L`` -> ``XLON``). One calendar per bundle;
   ``calendar=`` overrides it.
 * **Labels.** Sessions are naive dates; a minute bar is labelled by its end (the kline opening
@@ -35,7 +35,7 @@ What the bundle does:
 * **Precision.** zipline stores prices as ``uint32`` multiples of 1/1000 for daily bars and of
   1/ratio (chosen per asset, 10**3 to 10**12) for minute bars, and volumes as ``uint32`` whole
   units. A series that would be stored wrong (a price such as 0.00001234, a volume over
-  4.29e9) is refused with a :class:`~tradedata.feeds.zipline_prepare.PrecisionError` that
+  4.29e9) is refused with a :class:`~tradedata.feeds.zipline.prepare.PrecisionError` that
   names the asset and the fix: ``price_scale={"PEPE/USDT": 1e6}`` makes one zipline share a
   million PEPE (prices x 1e6, volumes / 1e6); ``price_tolerance`` (default 1e-6, relative)
   accepts small rounding knowingly. In a minute bundle whose minute bars fit but whose daily
@@ -61,42 +61,22 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tradedata.errors import ConfigurationError, InputError, InvalidTimeframeError
-from tradedata.feeds.zipline_bundle import INGEST_MARK, make_ingest, sid_registry
-from tradedata.feeds.zipline_calendar import (
-    CRYPTO_CALENDAR,
-    FOREX_CALENDAR,
+from tradedata.feeds.zipline.bundle import INGEST_MARK, make_ingest
+from tradedata.feeds.zipline.calendar import (
     get_zipline_calendar,
     minutes_per_day,
-    register_calendars,
     session_range,
     zipline_calendar_name,
 )
-from tradedata.feeds.zipline_cli import cli_main
-from tradedata.feeds.zipline_ingest import BundleSpec, CorporateActions
-from tradedata.feeds.zipline_prepare import PRICE_TOLERANCE, PrecisionError
-from tradedata.feeds.zipline_report import AssetReport, IngestReport, last_ingest_report
+from tradedata.feeds.zipline.ingest import BundleSpec, CorporateActions
+from tradedata.feeds.zipline.prepare import PRICE_TOLERANCE
 from tradedata.model import parse_timeframe
 from tradedata.symbols import normalize_symbol, symbol_info
 
 if TYPE_CHECKING:
     from tradedata.manager import DataManager
 
-__all__ = [
-    "CRYPTO_CALENDAR",
-    "FOREX_CALENDAR",
-    "AssetReport",
-    "BundleSpec",
-    "IngestReport",
-    "PrecisionError",
-    "bundle_calendar",
-    "bundle_spec",
-    "cli_main",
-    "last_ingest_report",
-    "register_bundle",
-    "register_calendars",
-    "run_algorithm",
-    "sid_registry",
-]
+__all__ = ["bundle_calendar", "bundle_spec", "register_bundle", "run_algorithm"]
 
 _TIMEFRAMES = ("1d", "1m")
 

@@ -3,7 +3,7 @@
 A :class:`LiveSeries` receives closed bars from the websocket hub (on the hub's event-loop
 thread) or from the REST poller, and connection events from either; it runs REST backfills and
 fills on the store's :class:`Workers`, and puts bars and status items, in order, on the feed's
-thread-safe queue. The ordering rules live in :class:`~tradedata.feeds.live_seam.Seam`; this
+thread-safe queue. The ordering rules live in :class:`~tradedata.feeds.live.seam.Seam`; this
 module is the locking and scheduling around it.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradedata.errors import TradeDataError
-from tradedata.feeds.live_model import (
+from tradedata.feeds.live.model import (
     ARRIVALS,
     Connection,
     DataStatus,
@@ -29,8 +29,8 @@ from tradedata.feeds.live_model import (
     StoreNotice,
     backoff_delay,
 )
-from tradedata.feeds.live_rest import LiveCacheWriter, RestSource
-from tradedata.feeds.live_seam import FillRequest, Seam
+from tradedata.feeds.live.rest import LiveCacheWriter, RestSource
+from tradedata.feeds.live.seam import FillRequest, Seam
 from tradedata.model import Timeframe
 
 __all__ = ["Backfill", "LiveSeries", "Workers"]
@@ -152,7 +152,7 @@ class LiveSeries:
             self._after_change()
 
     def on_event(self, event: str, detail: str = "") -> None:
-        """A connection event (see :class:`~tradedata.feeds.live_model.Connection`)."""
+        """A connection event (see :class:`~tradedata.feeds.live.model.Connection`)."""
         if self.closed:
             return
         with self._lock:

@@ -130,7 +130,8 @@ def write_extension(path: Path, name: str, block: str) -> None:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from zipline.data import bundles
 
-    from tradedata.feeds.zipline import last_ingest_report, register_bundle
+    from tradedata.feeds.zipline.register import register_bundle
+    from tradedata.feeds.zipline.report import last_ingest_report
 
     register_bundle(args.name, **_register_kwargs(args))
     bundles.ingest(args.name, os.environ, show_progress=args.show_progress)
@@ -141,7 +142,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
-    from tradedata.feeds.zipline import register_bundle
+    from tradedata.feeds.zipline.register import register_bundle
 
     kwargs = _register_kwargs(args)
     register_bundle(args.name, **kwargs)  # validates before anything is written
@@ -161,7 +162,7 @@ def _cmd_register(args: argparse.Namespace) -> int:
 
 
 def _cmd_sids(args: argparse.Namespace) -> int:
-    from tradedata.feeds.zipline import sid_registry
+    from tradedata.feeds.zipline.bundle import sid_registry
     from tradedata.manager import DataManager
 
     with DataManager(cache_dir=args.cache_dir) as dm:

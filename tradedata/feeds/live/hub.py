@@ -1,7 +1,7 @@
 """One websocket connection per exchange, shared by every live feed of that exchange.
 
 A :class:`StreamHub` runs an asyncio loop in a daemon thread and keeps one connection to the
-exchange's public stream (the :class:`~tradedata.feeds.live_dialects.WsDialect` says how to
+exchange's public stream (the :class:`~tradedata.feeds.live.dialects.WsDialect` says how to
 talk to it). Feeds add topics (``btcusdt@kline_1m``, ``kline.1.BTCUSDT``) with a sink; closed
 bars are handed to the sinks on the loop thread, which put them on thread-safe queues. When the
 connection drops or goes silent for ``silence_timeout`` seconds, sinks hear ``broken``; the hub
@@ -28,8 +28,8 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from tradedata.feeds.live_dialects import WsDialect
-from tradedata.feeds.live_model import (
+from tradedata.feeds.live.dialects import WsDialect
+from tradedata.feeds.live.model import (
     Connection,
     LiveBar,
     LiveSettings,

@@ -3,7 +3,7 @@
 A :class:`WsDialect` says where an exchange's public market streams live, how a kline topic is
 named, how to subscribe, how often to send an application ping, and how to read a closed candle
 out of a push. Connection handling and reconnection live once, in
-:mod:`tradedata.feeds.live_hub`, for every dialect.
+:mod:`tradedata.feeds.live.hub`, for every dialect.
 
 Shapes follow the exchanges' documentation: Binance spot market streams (combined streams
 ``/stream?streams=a/b`` wrapping payloads as ``{"stream": ..., "data": ...}``, the kline object
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from tradedata.feeds.live_model import LiveBar
+from tradedata.feeds.live.model import LiveBar
 
 __all__ = ["BINANCE", "BYBIT", "DIALECTS", "Refusal", "WsDialect"]
 

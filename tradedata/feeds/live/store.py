@@ -10,14 +10,14 @@
 
 Each feed first delivers history from the cache and REST (``DELAYED``), then closed candles as
 they close (``LIVE``): over one shared websocket per exchange for Binance and Bybit (asyncio in a
-background thread, see :mod:`~tradedata.feeds.live_hub`), by REST polling aligned to candle
-closes for any other ccxt exchange (:mod:`~tradedata.feeds.live_poll`). The stream is opened
+background thread, see :mod:`~tradedata.feeds.live.hub`), by REST polling aligned to candle
+closes for any other ccxt exchange (:mod:`~tradedata.feeds.live.poll`). The stream is opened
 first and the backfill joined to it by bar open time, so no bar is missing or repeated
-(:mod:`~tradedata.feeds.live_seam`); bars missed while the connection was down are fetched over
+(:mod:`~tradedata.feeds.live.seam`); bars missed while the connection was down are fetched over
 REST after reconnecting. A still-open candle is never delivered. Streamed bars are appended to
 the cache, with their coverage.
 
-Store notices (:class:`~tradedata.feeds.live_model.StoreNotice`, a ``str``) reach
+Store notices (:class:`~tradedata.feeds.live.model.StoreNotice`, a ``str``) reach
 ``notify_store``; data states (backtrader's ``DataBase`` constants) reach ``notify_data``.
 """
 
@@ -27,23 +27,22 @@ import collections
 import os
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.errors import ConfigurationError, SymbolNotFoundError, UnsupportedError
-from tradedata.feeds.live_broker import PaperBroker, default_exchange_fee
-from tradedata.feeds.live_dialects import DIALECTS, WsDialect
-from tradedata.feeds.live_feed import TradeDataLiveFeed
-from tradedata.feeds.live_hub import StreamHub, acquire_hub, release_hub
-from tradedata.feeds.live_model import LiveSettings, StoreNotice
-from tradedata.feeds.live_poll import RestPoller
-from tradedata.feeds.live_rest import LiveCacheWriter, RestSource
-from tradedata.feeds.live_series import Backfill, LiveSeries, Workers
+from tradedata.feeds.live.broker import PaperBroker, default_exchange_fee
+from tradedata.feeds.live.dialects import DIALECTS, WsDialect
+from tradedata.feeds.live.hub import StreamHub, acquire_hub, release_hub
+from tradedata.feeds.live.model import LiveSettings, ServedFeed
+from tradedata.feeds.live.poll import RestPoller
+from tradedata.feeds.live.rest import LiveCacheWriter, RestSource
+from tradedata.feeds.live.series import Backfill, LiveSeries, Workers
 
 if TYPE_CHECKING:
     from tradedata.manager import DataManager
 
-__all__ = ["LiveSettings", "PaperBroker", "StoreNotice", "TradeDataLiveFeed", "TradeDataStore"]
+__all__ = ["TradeDataStore"]
 
 
 class TradeDataStore:
@@ -53,7 +52,7 @@ class TradeDataStore:
     :class:`~tradedata.config.Config`); the exchange's ``url``/``ws_url`` there point REST and
     websockets elsewhere (e.g. at the simulator). ``cache_dir`` picks the cache; ``manager``
     uses a ready DataManager instead. ``sandbox`` uses the exchange's testnet. Other keyword
-    options are :class:`~tradedata.feeds.live_model.LiveSettings` fields (``mode="polling"``,
+    options are :class:`~tradedata.feeds.live.model.LiveSettings` fields (``mode="polling"``,
     ``silence_timeout=...``, ``max_retries=...``, ``reconnect_delay=...`` ...).
 
     Several stores (exchanges) may run in one process; all feeds of one exchange share one
@@ -61,6 +60,10 @@ class TradeDataStore:
     exchanges that stream the same symbol need different ``cache_dir`` (else each backfills
     from the other's bars).
     """
+
+    #: The feed class :meth:`getdata` makes. As with backtrader's own stores, the data class
+    #: registers itself here (:mod:`tradedata.feeds.live.feed`, imported with the package).
+    DataCls: ClassVar[Any] = None
 
     def __init__(
         self,
@@ -112,15 +115,14 @@ class TradeDataStore:
         return load_config(base, providers={self.exchange: settings})
 
     # -- backtrader store protocol -----------------------------------------------------------
-    def getdata(self, dataname: str | None = None, **kwargs: Any) -> TradeDataLiveFeed:
-        """A :class:`TradeDataLiveFeed` of ``dataname`` on this exchange."""
-        feed_class: Any = TradeDataLiveFeed  # backtrader's metaclass takes params as kwargs
-        return feed_class(dataname=dataname, store=self, **kwargs)  # type: ignore[no-any-return]
+    def getdata(self, dataname: str | None = None, **kwargs: Any) -> Any:
+        """A :class:`~tradedata.feeds.live.feed.TradeDataLiveFeed` of ``dataname`` here."""
+        return self.DataCls(dataname=dataname, store=self, **kwargs)
 
     def getbroker(self, **kwargs: Any) -> PaperBroker:
         """A paper broker (backtrader's BackBroker) charging this exchange's fees.
 
-        Keyword arguments are :class:`~tradedata.feeds.live_broker.PaperBroker` params
+        Keyword arguments are :class:`~tradedata.feeds.live.broker.PaperBroker` params
         (``cash``, ``fee``, ``fees``, ``fee_side``, ``slip_perc`` ...).
         """
         broker = PaperBroker(**kwargs)
@@ -227,7 +229,7 @@ class TradeDataStore:
                     )
             return self._workers
 
-    def open_series(self, feed: TradeDataLiveFeed, start_ms: int | None = None) -> LiveSeries:
+    def open_series(self, feed: ServedFeed, start_ms: int | None = None) -> LiveSeries:
         """Start the live series behind ``feed`` (used by the feed's ``start``)."""
         tf, symbol = feed.tf, feed.symbol
         if self.dialect is not None and tf.name not in self.dialect.intervals:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tradedata.errors import TemporaryProviderError
-from tradedata.feeds.live_model import LiveBar
+from tradedata.feeds.live.model import LiveBar
 from tradedata.model import Timeframe, frame_from_arrays
 
 if TYPE_CHECKING:
@@ -94,11 +94,12 @@ class RestSource:
     def closed_bars(self, start_ms: int, end_ms: int | None) -> tuple[list[LiveBar], bool]:
         """Bars opening in ``[start, end]`` (``end`` None: up to the newest closed bar).
 
-        Missing parts are fetched (and cached) first. Returns the bars and whether the whole
-        range is now covered (False while the exchange's clock has not yet passed ``end``, or
-        when the exchange could not be reached). Raises
-        :class:`~tradedata.errors.TemporaryProviderError` when the exchange failed and a part
-        of the range is still missing, and the manager's own errors.
+        Missing parts are fetched (and cached) first, through the fetch engine and its page
+        contract. Returns the bars and whether the whole range is now covered (False while the
+        exchange's clock has not yet passed ``end``). Raises
+        :class:`~tradedata.errors.TemporaryProviderError` naming the cause when a part of the
+        range could not be fetched or proven (the exchange failed, or its answers leave a range
+        unproven), and the manager's own errors.
         """
         tf = self.timeframe
         newest = self.last_closed_ms()
@@ -106,18 +107,19 @@ class RestSource:
         if want < start_ms:
             return [], True
         reachable = min(want, newest)
-        errors: dict[str, str] = {}
+        why = ""
         if reachable >= start_ms:
+            # the fetch engine pages by the exchange's page contract and records only what an
+            # answer proved; what it could not prove comes back in `unfetched` with its reason
             result = self.manager.fetch_missing(
                 self.symbol, tf.name, _ts(start_ms), _ts(reachable), provider=self.provider
             )
-            errors = result.errors if result.unfetched else {}
+            if result.unfetched:
+                why = "; ".join(result.errors.values()) or result.reasons() or "fetch failed"
         cache = self.manager.cache
         holes = cache.missing_ranges(self.symbol, tf.name, _ts(start_ms), _ts(want))
-        if holes and errors:
-            raise TemporaryProviderError(
-                "; ".join(errors.values()) or "fetch failed", provider=self.provider
-            )
+        if holes and why:
+            raise TemporaryProviderError(why, provider=self.provider)
         frame = cache.read(self.symbol, tf.name, _ts(start_ms), _ts(want))
         return bars_from_frame(frame), not holes
 

@@ -7,7 +7,7 @@
 
 ``dataname`` is a symbol (bars come through the DataManager: cache first, fetch what is
 missing, validate) or a pandas frame in the tradedata schema. The feed is a drop-in for
-backtrader's CSV feeds: the same stamps (see :mod:`tradedata.feeds.bt_time` for how bar open
+backtrader's CSV feeds: the same stamps (see :mod:`tradedata.feeds.backtrader.time` for how bar open
 times map to backtrader's bar-end stamps), the same values, every ``DataBase`` parameter.
 When cerebro preloads, the line buffers are filled from numpy arrays in one go; anything that
 needs bar-by-bar loading (no preload, ``exactbars=1``, filters, resample/replay) takes the
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tradedata.errors import InputError, InvalidTimeframeError
-from tradedata.feeds.bt_source import (
+from tradedata.feeds.backtrader.source import (
     Bars,
     StampRule,
     build_bars,

@@ -1,9 +1,9 @@
 """What the live machinery passes around: closed bars, status items, settings and store notices.
 
 Nothing here imports backtrader, websockets or ccxt: the pieces are plain data, shared by the
-websocket hub (:mod:`~tradedata.feeds.live_hub`), the REST poller
-(:mod:`~tradedata.feeds.live_poll`), the per-feed series (:mod:`~tradedata.feeds.live_series`)
-and the backtrader feed (:mod:`~tradedata.feeds.live_feed`).
+websocket hub (:mod:`~tradedata.feeds.live.hub`), the REST poller
+(:mod:`~tradedata.feeds.live.poll`), the per-feed series (:mod:`~tradedata.feeds.live.series`)
+and the backtrader feed (:mod:`~tradedata.feeds.live.feed`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from tradedata.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import queue
+
+    from tradedata.model import Timeframe
 
 __all__ = [
     "ARRIVALS",
@@ -23,6 +28,7 @@ __all__ = [
     "DataStatus",
     "LiveBar",
     "LiveSettings",
+    "ServedFeed",
     "Sink",
     "StatusItem",
     "StoreNotice",
@@ -73,6 +79,17 @@ class Sink(Protocol):
 
     def on_event(self, event: str, detail: str = "") -> None:
         """A :class:`Connection` event."""
+
+
+class ServedFeed(Protocol):
+    """What a store needs of a feed it serves (a
+    :class:`~tradedata.feeds.live.feed.TradeDataLiveFeed`): its symbol and timeframe, the queue
+    its bars go to, and its params (``p``)."""
+
+    symbol: str
+    tf: Timeframe
+    queue: queue.Queue[Any]
+    p: Any
 
 
 class DataStatus:

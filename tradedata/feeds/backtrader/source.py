@@ -3,7 +3,7 @@
 Two sources: a frame passed as ``dataname`` (any frame :func:`tradedata.model.normalize_frame`
 accepts), or the :class:`~tradedata.manager.DataManager` (cache first, fetch what is missing,
 validate). Either way the result is a :class:`Bars`: the frame, one float64 array per
-backtrader line and the backtrader stamps (see :mod:`tradedata.feeds.bt_time`).
+backtrader line and the backtrader stamps (see :mod:`tradedata.feeds.backtrader.time`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import tradedata.feeds.backtrader.time as bt_time
 from tradedata.errors import InsufficientQualityError, InvalidTimeframeError, TradeDataError
-from tradedata.feeds import bt_time
 from tradedata.model import OHLCV_COLUMNS, Timeframe, normalize_frame, to_utc
 
 __all__ = [

@@ -8,7 +8,7 @@ status goes ``DELAYED`` (backfill) -> ``LIVE`` -> ``CONNBROKEN`` -> ``DELAYED`` 
 fetched over REST) -> ``LIVE``, or ends with ``DISCONNECTED``.
 
 Bars are stamped as :class:`~tradedata.feeds.backtrader.TradeDataFeed` stamps them (see
-:mod:`tradedata.feeds.bt_time`): an intraday bar at its close, naive UTC.
+:mod:`tradedata.feeds.backtrader.time`): an intraday bar at its close, naive UTC.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ from tradedata.errors import (
     TradeDataError,
     UnsupportedError,
 )
-from tradedata.feeds.bt_source import StampRule
-from tradedata.feeds.live_model import ARRIVALS, LiveBar, StatusItem, StoreNotice
+from tradedata.feeds.backtrader.source import StampRule
+from tradedata.feeds.live.model import ARRIVALS, LiveBar, StatusItem, StoreNotice
+from tradedata.feeds.live.store import TradeDataStore
 from tradedata.model import Timeframe, parse_timeframe, to_utc
 from tradedata.symbols import normalize_symbol
 
 if TYPE_CHECKING:
-    from tradedata.feeds.live import TradeDataStore
-    from tradedata.feeds.live_series import LiveSeries
+    from tradedata.feeds.live.series import LiveSeries
 
 __all__ = ["TradeDataLiveFeed"]
 
@@ -90,8 +90,6 @@ class TradeDataLiveFeed(bt.feed.DataBase):
                 f"dataname must be a symbol such as 'BTC/USDT', not {p.dataname!r}"
             )
         if p.store is None:
-            from tradedata.feeds.live import TradeDataStore
-
             p.store = TradeDataStore(exchange=p.exchange)
         self._store: TradeDataStore = p.store
         self.symbol = normalize_symbol(p.dataname)
@@ -268,3 +266,6 @@ class TradeDataLiveFeed(bt.feed.DataBase):
         self.bar_event_ms = bar.event_ms
         self.bar_received = bar.received
         return True
+
+
+TradeDataStore.DataCls = TradeDataLiveFeed  # what store.getdata() makes (backtrader's convention)
