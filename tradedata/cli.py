@@ -329,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return int(args.func(args))
         except TradeDataError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {_one_line(exc)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
@@ -345,8 +345,12 @@ def _one_line_warning(
     line: str | None = None,
 ) -> None:
     """Warnings (damaged cache parts, unfetched ranges, a small cache limit) as one line."""
-    text = " ".join(str(message).split())
-    print(f"warning: {text}", file=file or sys.stderr)
+    print(f"warning: {_one_line(message)}", file=file or sys.stderr)
+
+
+def _one_line(message: object) -> str:
+    """``message`` on one line (a file name or a server's text may hold line breaks)."""
+    return " ".join(str(message).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

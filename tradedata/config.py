@@ -109,7 +109,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _names(keys: Any) -> str:
-    return ", ".join(sorted(repr(k) if not isinstance(k, str) else k for k in keys))
+    return ", ".join(sorted(k if isinstance(k, str) and k.isprintable() else repr(k) for k in keys))
 
 
 def _check(data: Mapping[str, Any]) -> None:

@@ -17,18 +17,23 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tradedata.adapters.paging import Unfetched
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.errors import (
     AllProvidersFailedError,
     DataValidationError,
-    InvalidDateRangeError,
     ProviderError,
     SymbolNotFoundError,
     SymbolNotListedError,
     TradeDataError,
 )
-from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchEngine, FetchResult
+from tradedata.fetching import (
+    CACHE_ONLY,
+    DEFAULT_BARS,
+    FetchEngine,
+    FetchResult,
+    bars_before,
+    storable_range,
+)
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol, symbol_info
 
@@ -203,57 +208,21 @@ class DataManager:
         ``CACHE_MAX_SIZE_GB`` is too small for it).
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
-        s, e = _storable(*parse_range(start, end))
+        s, e = storable_range(*parse_range(start, end))
         result = FetchResult()
         with self.cache.pinned(sym, tf.name, s, e):  # eviction spares what this call needs
             if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
                 e = e if e is not None else pd.Timestamp.now(tz="UTC")
-                s = s if s is not None else _bars_before(e, tf, DEFAULT_BARS)
+                s = s if s is not None else bars_before(e, tf, DEFAULT_BARS)
                 result = self.fetch_missing(
                     sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
                 )
-            frame = self._read_healing(sym, tf, s, e, provider, on_chunk, result)
+            frame = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result)
         if result.unfetched:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)
             warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
         return self._decorate(frame, sym, tf, result)
-
-    def _read_healing(
-        self,
-        sym: str,
-        tf: Timeframe,
-        s: pd.Timestamp | None,
-        e: pd.Timestamp | None,
-        provider: str | None,
-        on_chunk: Callable[[Chunk], None] | None,
-        result: FetchResult,
-    ) -> pd.DataFrame:
-        """Read ``[s, e]``; ranges the read found damaged (quarantined, so uncovered) are
-        fetched again at once, and what still cannot be read is added to ``unfetched``."""
-        frame = self.cache.read(sym, tf.name, s, e)
-        damaged = frame.attrs.pop("damaged", [])
-        if not damaged:
-            return frame
-        now = pd.Timestamp.now(tz="UTC")
-        for a, b in damaged:
-            b = min(b, now)
-            if a > b:
-                continue
-            again = self.fetch_missing(sym, tf.name, a, b, provider=provider, on_chunk=on_chunk)
-            result.bars += again.bars
-            result.requests += again.requests
-            result.providers += [p for p in again.providers if p not in result.providers]
-            result.errors.update(again.errors)
-            result.failures.update(again.failures)
-            result.unfetched.extend(again.unfetched)
-        frame = self.cache.read(sym, tf.name, s, e)
-        result.unfetched.extend(
-            Unfetched(a, b, "the cached bars are damaged and could not be fetched again")
-            for a, b in frame.attrs.pop("damaged", [])
-        )
-        result.unfetched.sort()
-        return frame
 
     def _decorate(
         self, frame: pd.DataFrame, symbol: str, tf: Timeframe, result: FetchResult
@@ -376,38 +345,6 @@ def _no_data_error(
         f"no data for {symbol} {tf.name}: {reasons or 'no provider could serve it'}",
         errors=errors,
     )
-
-
-#: Bars are stored for the years 1678..2261 (whole years inside int64 nanoseconds).
-_FIRST_BAR = pd.Timestamp("1678-01-01", tz="UTC")
-_LAST_BAR = pd.Timestamp("2262-01-01", tz="UTC") - pd.Timedelta(1, "ns")
-#: How far a range may start after this machine's clock (clocks of exchanges drift a little).
-_FUTURE_SLACK = pd.Timedelta(days=1)
-
-
-def _bars_before(end: pd.Timestamp, tf: Timeframe, bars: int) -> pd.Timestamp:
-    """``bars`` bars of ``tf`` before ``end``, no earlier than the first storable year."""
-    try:
-        return max(end - tf.delta * bars, _FIRST_BAR)
-    except (OverflowError, ValueError):  # reaches before 1677: int64 nanoseconds overflow
-        return _FIRST_BAR
-
-
-def _storable(
-    s: pd.Timestamp | None, e: pd.Timestamp | None
-) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """The range clipped to the storable years; a range starting in the future is an error."""
-    now = pd.Timestamp.now(tz="UTC")
-    if s is not None and s > now + _FUTURE_SLACK:
-        raise InvalidDateRangeError(
-            f"the range starts in the future ({s:%Y-%m-%d %H:%M} UTC; now is "
-            f"{now:%Y-%m-%d %H:%M} UTC): no bars exist yet"
-        )
-    if e is not None and e < _FIRST_BAR:
-        raise InvalidDateRangeError(f"the range ends before {_FIRST_BAR:%Y-%m-%d}: nothing stored")
-    s = None if s is None else max(s, _FIRST_BAR)
-    e = None if e is None else min(e, _LAST_BAR)
-    return s, e
 
 
 _singleton: DataManager | None = None
