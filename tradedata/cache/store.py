@@ -64,23 +64,22 @@ def default_cache_dir() -> Path:
 
 
 def _size_limit(max_size_gb: float | None) -> int:
-    """The limit in bytes (a finite positive number of GB; beyond 1e9 GB means none)."""
-    if max_size_gb is None:
-        env = os.environ.get("CACHE_MAX_SIZE_GB")
-        if env is None or not env.strip():
-            return int(DEFAULT_MAX_SIZE_GB * 1e9)
-        try:
-            value = float(env)
-        except ValueError as exc:
-            raise ConfigurationError(f"CACHE_MAX_SIZE_GB must be a number, got {env!r}") from exc
-        if not (math.isfinite(value) and value > 0):
-            raise ConfigurationError(f"CACHE_MAX_SIZE_GB must be a positive number, got {env!r}")
-        return int(min(value, 1e9) * 1e9)
-    if isinstance(max_size_gb, bool) or not isinstance(max_size_gb, (int, float)):
-        raise InputError(f"max_size_gb must be a number, got {max_size_gb!r}")
-    if not (math.isfinite(max_size_gb) and max_size_gb > 0):
-        raise InputError(f"max_size_gb must be a positive number, got {max_size_gb!r}")
-    return int(min(max_size_gb, 1e9) * 1e9)
+    """The limit in bytes: a finite positive number of GB (beyond 1e9 GB means none)."""
+    env = os.environ.get("CACHE_MAX_SIZE_GB", "").strip() if max_size_gb is None else None
+    if max_size_gb is None and not env:
+        return int(DEFAULT_MAX_SIZE_GB * 1e9)
+    error = ConfigurationError if env else InputError
+    shown = f"CACHE_MAX_SIZE_GB {env!r}" if env else f"max_size_gb {max_size_gb!r}"
+    raw = env if env else max_size_gb
+    try:
+        if isinstance(raw, bool) or not isinstance(raw, (str, int, float)) or raw == "":
+            raise TypeError(type(raw).__name__)
+        value = float(raw)
+    except (TypeError, ValueError) as exc:
+        raise error(f"{shown} is not a number") from exc
+    if not (math.isfinite(value) and value > 0):
+        raise error(f"{shown} must be a positive number")
+    return int(min(value, 1e9) * 1e9)
 
 
 class Cache:
