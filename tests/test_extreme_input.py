@@ -244,9 +244,23 @@ def test_importing_an_endless_file_stops_at_a_limit(filled: Path) -> None:
     assert snapshot(filled) == before
 
 
-@pytest.mark.parametrize("port", ["99999", "-1", "http"])
-def test_sim_with_an_impossible_port_is_one_line(port: str) -> None:
-    assert_one_line_exit_2(run_cli("sim", "--port", port, "--duration", "1"))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--port", "99999"],
+        ["--port", "-1"],
+        ["--port", "http"],
+        ["--speed", "inf"],
+        ["--speed", "1e308"],
+        ["--generate", "100000000"],
+        ["--latency", "nan"],
+        ["--ws-update", "0"],
+        ["--duration", "inf"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_sim_with_impossible_options_is_one_line(args: list[str]) -> None:
+    assert_one_line_exit_2(run_cli("sim", *args, "--duration", "1"))
 
 
 @pytest.mark.parametrize("days", ["1e9", "inf", "nan", "0"])

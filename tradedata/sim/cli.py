@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from tradedata.errors import InputError, TradeDataError
@@ -39,6 +40,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
+def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
+    """An argparse type: a ``kind`` number within ``[low, high]`` (never nan or infinite)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{text} is not within [{low:g}, {high:g}]")
+        return value
+
+    return parse
+
+
+_SECONDS = _number(float, 0, 1e9)  # a duration, up to ~30 years
+_COUNT = _number(int, 0, 10**9)
+_KINDS = {float: _number(float, -1e9, 1e9), int: _COUNT}
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -59,23 +80,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=_port, default=8765, help="port (0 = any free port)")
     parser.add_argument("--exchanges", default=",".join(EXCHANGES), help="e.g. binance,bybit")
     parser.add_argument("--symbols", default="", help="extra symbols, e.g. XRP/USDT,ADA/USDT")
-    parser.add_argument("--generate", type=int, default=0, help="add N made-up symbols")
-    parser.add_argument("--speed", type=float, default=1.0, help="sim seconds per wall second")
+    parser.add_argument(
+        "--generate", type=_number(int, 0, 10_000), default=0, help="add N made-up symbols"
+    )
+    parser.add_argument(
+        "--speed", type=_number(float, 0, 1e6), default=1.0, help="sim seconds per wall second"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the series and the faults")
     parser.add_argument("--start", default=None, help="sim start time (default: now)")
     parser.add_argument("--history-start", default="2018-01-01", help="first bar of every series")
-    parser.add_argument("--ws-update", type=float, default=2.0, help="sim s between updates")
     parser.add_argument(
-        "--close-delay", type=float, default=1.7, help="sim s a closed kline is sent late (1.7)"
+        "--ws-update", type=_number(float, 1e-3, 1e9), default=2.0, help="sim s between updates"
+    )
+    parser.add_argument(
+        "--close-delay", type=_SECONDS, default=1.7, help="sim s a closed kline is sent late (1.7)"
     )
     parser.add_argument(
         "--connection-lifetime",
-        type=float,
+        type=_SECONDS,
         default=24 * 3600.0,
         help="wall s before Binance cuts a stream connection (24 h)",
     )
     parser.add_argument(
-        "--zero-trade-rate", type=float, default=0.0, help="share of minutes with no trade"
+        "--zero-trade-rate",
+        type=_number(float, 0, 1),
+        default=0.0,
+        help="share of minutes with no trade",
     )
     parser.add_argument(
         "--outage",
@@ -84,10 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="START/END",
         help="a window with no candles at all, e.g. 2024-03-01T10:00/2024-03-01T11:30",
     )
-    parser.add_argument("--duration", type=float, default=None, help="stop after N wall seconds")
+    parser.add_argument("--duration", type=_SECONDS, default=None, help="stop after N wall seconds")
     faults = parser.add_argument_group("faults")
     for name, kind, text in _FAULT_OPTIONS:
-        faults.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=text)
+        faults.add_argument(
+            "--" + name.replace("_", "-"), type=_KINDS[kind], default=None, help=text
+        )
     faults.add_argument("--fault-paths", default="", help="only paths containing these (a,b)")
     return parser
 
