@@ -124,6 +124,12 @@ class _ExistingStore(diskcache.Cache):  # type: ignore[misc]
             finally:
                 self._sql(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
+    def __getstate__(self) -> tuple[str, float, str | None]:
+        return (self._directory, self._timeout, self._mode)
+
+    def __setstate__(self, state: tuple[str, float, str | None]) -> None:
+        self.__init__(*state)  # type: ignore[misc]
+
     @property
     def _con(self) -> sqlite3.Connection:
         if self._mode is None:
