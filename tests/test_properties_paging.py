@@ -7,7 +7,8 @@ under random rules, trading gaps and zero-trade bars. Whatever the rules:
 - no recorded coverage span holds a bar the model has and the engine did not store;
 - every stored bar is the model's bar, unchanged (nothing invented);
 - paging ends (bounded requests) and never asks a window wider than the exchange accepts;
-- what the range lacks is in ``unfetched`` with a reason, never recorded as covered.
+- what the range lacks is in ``unfetched`` with a reason, never recorded as covered;
+- a request failing mid-way keeps what was proven before it, and the next call resumes.
 
 Under rules that can prove a range, the whole range is stored and covered, in at most the
 minimum number of requests + 1, and a second call makes no request.
@@ -28,6 +29,7 @@ from tests.support.model_exchange import (
     ModelProvider,
     index_of,
     optimal_requests,
+    provable,
     ts,
 )
 from tradedata.adapters.paging import PagingRules
@@ -58,7 +60,9 @@ def rules_strategy(draw: st.DrawFn, proven_only: bool = False) -> PagingRules:
 
 
 @st.composite
-def models(draw: st.DrawFn, proven_only: bool = False) -> tuple[ModelExchange, int, int]:
+def models(
+    draw: st.DrawFn, proven_only: bool = False, failing: bool = False
+) -> tuple[ModelExchange, int, int]:
     rules = draw(rules_strategy(proven_only))
     span = draw(st.integers(1, 70))
     gaps = draw(st.lists(st.tuples(st.integers(0, span), st.integers(1, 15)), max_size=4))
@@ -74,6 +78,7 @@ def models(draw: st.DrawFn, proven_only: bool = False) -> tuple[ModelExchange, i
         zero=zero,
         truth=draw(st.sampled_from(["oldest", "newest"])),
         cap=cap,
+        fail_at=draw(st.none() | st.integers(1, 6)) if failing else None,
     )
     lo = draw(st.integers(-5, span + 3))
     hi = draw(st.integers(lo, span + 8))
@@ -103,7 +108,7 @@ def _check_sound(dm: DataManager, model: ModelExchange, result) -> pd.DataFrame:
 
 
 @PROPS
-@given(models())
+@given(models(failing=True))
 def test_any_rules_record_only_what_the_store_holds(case: tuple[ModelExchange, int, int]) -> None:
     model, lo, hi = case
     with tempfile.TemporaryDirectory() as tmp, DataManager(cache_dir=tmp) as dm:
@@ -116,8 +121,10 @@ def test_any_rules_record_only_what_the_store_holds(case: tuple[ModelExchange, i
                 assert gone.end < span.start or gone.start > span.end
         before = model.requests
         again = _fetch(dm, lo, hi)  # asks only what is still unproven, and ends
-        _check_sound(dm, model, again)
+        stored = _check_sound(dm, model, again)
         assert model.requests - before <= HARD_CAP
+        if provable(model.rules):  # a failed request is made good by the next call
+            assert [index_of(t) for t in stored.index] == model.closed(lo, hi)
 
 
 @PROPS
@@ -126,6 +133,7 @@ def test_provable_rules_fetch_everything_in_the_fewest_requests(
     case: tuple[ModelExchange, int, int],
 ) -> None:
     model, lo, hi = case
+    assert provable(model.rules)
     with tempfile.TemporaryDirectory() as tmp, DataManager(cache_dir=tmp) as dm:
         dm.add_provider(ModelProvider(model))
         result = _fetch(dm, lo, hi)

@@ -84,3 +84,23 @@ def test_a_short_page_is_not_taken_as_the_end_when_not_proven(tmp_path: Path) ->
     assert list(frame.index) == [ts(i) for i in range(100)]
     assert frame.attrs["unfetched"] == []
     assert isinstance(frame.index, pd.DatetimeIndex)
+
+
+def test_the_part_too_old_for_one_provider_fails_over_to_the_next(tmp_path: Path) -> None:
+    shallow = ModelExchange(KRAKEN_LIKE, list(range(100)), now_index=100)
+    deep_rules = PagingRules(max_candles=20, keeps="oldest", sends_end=True, short_page_is_end=True)
+    deep = ModelExchange(deep_rules, list(range(100)), now_index=100)
+    config = {"rules": {"crypto": {"primary": "shallow", "backup": ["deep"]}}}
+    with DataManager(cache_dir=tmp_path / "cache", config=config) as dm:
+        dm.add_provider(ModelProvider(shallow, "shallow"))
+        dm.add_provider(ModelProvider(deep, "deep"))
+        frame = dm.get_ohlcv("BTC/USDT", "1m", ts(0), ts(99))
+
+        assert list(frame.index) == [ts(i) for i in range(100)]
+        assert frame.attrs["unfetched"] == [] and frame.attrs["provider"] == "deep+shallow"
+        assert shallow.requests == 1 and deep.requests == 5  # 81 old bars, 20 a page
+        spans = dm.cache.coverage("BTC/USDT", "1m")
+        assert [(s.start, s.end, s.provider) for s in spans] == [
+            (ts(0), ts(80), "deep"),
+            (ts(81), ts(99), "shallow"),
+        ]

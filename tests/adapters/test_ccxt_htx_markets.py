@@ -52,7 +52,7 @@ ROUTES = {"/v2/reference/currencies": CURRENCIES, "/v1/common/symbols": SPOT_SYM
 class _Htx(BaseHTTPRequestHandler):
     paths: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         self.paths.append(path)
         body = ROUTES.get(path)

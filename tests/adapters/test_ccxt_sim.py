@@ -18,7 +18,7 @@ from tests.adapters.ccxt_conftest_fixtures import (
 )
 from tradedata.adapters.base import ProviderSettings, Secret
 from tradedata.adapters.ccxt_ import CcxtProvider
-from tradedata.adapters.ccxt_.traits import fixed_window_rate
+from tradedata.adapters.ccxt_.pacing import fixed_window_rate
 from tradedata.errors import SymbolNotFoundError, TemporaryProviderError, UnsupportedError
 from tradedata.sim.faults import Faults
 from tradedata.sim.simulator import ExchangeSimulator

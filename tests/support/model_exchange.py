@@ -5,7 +5,8 @@
 it is built with say an exchange does: which end of an over-full window it keeps (an exchange
 whose rules say "unknown" keeps the end named by ``truth``), inclusive or exclusive end, the
 widest window it accepts (a wider one is refused and counted as a violation), its history depth
-and a silent cap below ``max_candles`` where the rules do not trust short pages. The bar at
+a silent cap below ``max_candles`` where the rules do not trust short pages, and one failing
+request (``fail_at``) to exercise failover and resuming. The bar at
 ``now`` is still open and is served like any other (exchanges do). :class:`ModelProvider` puts
 it behind the real provider machinery, so the real engine pages it.
 
@@ -25,7 +26,7 @@ import pandas as pd
 from tradedata.adapters.base import Capabilities, Provider, RateLimit
 from tradedata.adapters.paging import PagingRules
 from tradedata.adapters.resilience import RetryPolicy
-from tradedata.errors import UnsupportedError
+from tradedata.errors import TemporaryProviderError, UnsupportedError
 from tradedata.model import Timeframe
 from tradedata.symbols import AssetClass
 
@@ -55,6 +56,8 @@ class ModelExchange:
     zero: frozenset[int] = frozenset()
     truth: str = "oldest"
     cap: int | None = None
+    #: the request (1-based) that fails with a temporary error, once
+    fail_at: int | None = None
     requests: int = 0
     violations: list[str] = field(default_factory=list)
 
@@ -94,6 +97,8 @@ class ModelExchange:
         self.requests += 1
         if self.requests > HARD_CAP:
             raise RuntimeError("endless paging loop")
+        if self.requests == self.fail_at:
+            raise TemporaryProviderError("model: 503 (injected)", provider="model")
         lo = index_of(since)
         if end is None:
             hi = self.now_index
@@ -128,7 +133,8 @@ class ModelProvider(Provider):
     #: the model never glitches: an empty answer is the answer
     empty_page_retries = 0
 
-    def __init__(self, model: ModelExchange) -> None:
+    def __init__(self, model: ModelExchange, name: str = "model") -> None:
+        self.__dict__["name"] = name
         self.__dict__["capabilities"] = Capabilities(
             timeframes=("1m",),
             max_candles=model.rules.max_candles,

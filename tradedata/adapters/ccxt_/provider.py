@@ -23,13 +23,13 @@ from tradedata.adapters.base import Capabilities, Chunk, Page, Provider, Provide
 from tradedata.adapters.ccxt_.client import ClientPool, check_options
 from tradedata.adapters.ccxt_.clock import DEFAULT_MAX_SKEW, ServerClock
 from tradedata.adapters.ccxt_.klines import RAW_KLINES, KlineRequest
-from tradedata.adapters.ccxt_.traits import (
+from tradedata.adapters.ccxt_.pacing import (
     LIMIT_PARSERS,
     capabilities_from,
     fixed_window_rate,
     heaviest,
-    traits_for,
 )
+from tradedata.adapters.ccxt_.traits import paging_rules_for, traits_for
 from tradedata.adapters.paging import PagingRules
 from tradedata.errors import ConfigurationError, DataValidationError, InvalidResponseError
 from tradedata.model import STANDARD_TIMEFRAMES, Timeframe, frame_from_rows
@@ -44,21 +44,6 @@ GENERIC_CAPABILITIES = Capabilities(
     asset_classes=frozenset({AssetClass.CRYPTO}),
     rate_limit=fixed_window_rate(1200, 60.0),
 )
-
-
-#: Documented paging per exchange: (which end an over-full window keeps, short page is the end,
-#: widest window sent in candles).
-#: Binance spot klines: "If startTime is sent, klines are returned from startTime" oldest first
-#: up to ``limit`` (developers.binance.com, spot REST "Kline/Candlestick data"), so a shorter
-#: page means nothing more up to ``endTime``. Bybit v5 ``/v5/market/kline`` answers the newest
-#: ``limit`` (1..1000) bars of ``[start, end]`` (bybit-exchange.github.io/docs/v5/market/kline;
-#: issue 10), so a shorter answer is the whole window; windows are sent at most 1000 candles
-#: wide (as public Bybit clients page), so no answer can be over-full whichever end it keeps.
-_KNOWN_PAGING: dict[str, tuple[str, bool, int | None]] = {
-    "binance": ("oldest", True, None),
-    "binanceus": ("oldest", True, None),
-    "bybit": ("newest", True, 1000),
-}
 
 
 def _ms(ts: pd.Timestamp) -> int:
@@ -182,29 +167,20 @@ class CcxtProvider(Provider):
 
     # -- pages -----------------------------------------------------------------------------
     def paging_rules(self, timeframe: Timeframe) -> PagingRules:
-        """How this exchange pages ``timeframe`` bars, derived from its traits.
-
-        Exchanges without a documented paging rule get the conservative default: ``since`` +
-        ``limit`` only (no end sent), every page verified, a short page never taken as the end.
+        """How this exchange pages ``timeframe`` bars: its row in
+        :data:`~tradedata.adapters.ccxt_.traits.TRAITS` (see
+        :func:`~tradedata.adapters.ccxt_.traits.paging_rules_for`), or the conservative default
+        for an exchange without one: ``since`` + ``limit`` only, every page verified, a short
+        page never taken as the end.
         """
-        known = _KNOWN_PAGING.get(self.exchange_id)
-        history, reason = self.history_depth(timeframe)
-        if known is None:
-            return PagingRules(
-                max_candles=self.capabilities.max_candles,
-                history_bars=history,
-                history_reason=reason,
-            )
-        keeps, short_is_end, window = known
-        return PagingRules(
-            max_candles=self.capabilities.max_candles,
-            keeps=keeps,
-            sends_end=self.traits.end_param,
-            short_page_is_end=short_is_end,
-            max_window=None if window is None else min(window, self.capabilities.max_candles),
-            history_bars=history,
-            history_reason=reason,
+        rules = paging_rules_for(
+            self.exchange_id, self.traits, timeframe, self.capabilities.max_candles
         )
+        if rules.history_bars is None:  # a depth given as capabilities.history_days
+            bars, reason = self.history_depth(timeframe)
+            if bars is not None:
+                rules = replace(rules, history_bars=bars, history_reason=reason)
+        return rules
 
     def iter_chunks(
         self, symbol: str, timeframe: str | Timeframe, start: Any, end: Any
