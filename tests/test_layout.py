@@ -49,6 +49,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.metrics",
             "tradedata.logs",
             "tradedata.extras",
+            "tradedata.actions",
         ),
     ),
     # data sources and stores: providers, the cache, validation, their configuration
@@ -72,6 +73,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.manager",
             "tradedata.fetching",
             "tradedata.download",
+            "tradedata.adjusting",
             "tradedata.range_quality",
             "tradedata.panel",
             "tradedata.health",
