@@ -339,3 +339,18 @@ def test_damage_names_the_series_as_users_spell_it(cache: Cache) -> None:
     assert (damage.symbol, damage.timeframe, damage.year) == ("BYBIT:BTC/USDT", "1h", 2024)
     assert cache.read("BTC/USDT", "1h", source="bybit").empty
     assert [d.symbol for d in cache.quarantined()] == ["BYBIT:BTC/USDT"]
+
+
+def test_migration_never_moves_what_this_version_wrote(tmp_path: Path) -> None:
+    from tradedata.cache.migrate import MARKER
+
+    frame = make_bars("2024-01-02", periods=20, freq="1D")
+    with Cache(tmp_path / "c") as cache:
+        cache.write(
+            "AAPL", "1d", frame, provider="yahoo", coverage=(frame.index[0], frame.index[-1])
+        )
+        cache._db.delete(MARKER)  # as if the marker were lost
+    with Cache(tmp_path / "c") as cache:
+        assert cache.sources("AAPL") == ["consolidated"]
+        assert_same_bits(cache.read("AAPL", "1d"), frame)
+        assert [c.provider for c in cache.coverage("AAPL", "1d")] == ["yahoo"]

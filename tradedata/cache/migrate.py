@@ -77,6 +77,9 @@ def migrate(db: Backend, catalog: Catalog, load_rows: LoadRows) -> int:
     try:
         if db.dc.get(MARKER) is not None:
             return 0
+        if not len(db.dc):  # a new store: nothing an older version wrote
+            db.dc.set(MARKER, 1, retry=True)
+            return 0
         with db.transact():
             if db.dc.get(MARKER) is not None:
                 return 0
@@ -103,13 +106,15 @@ def _migrate_series(
 ) -> int:
     """Inside the transaction: split one old series by its rows' sources."""
     targets: set[str] = set()
+    old = 0  # partitions written by an older version (no "source" in their metadata)
     for year in catalog.years(symbol, tf):
         try:
             meta = db.get_json(db.meta_key(symbol, tf, year))
         except ValueError:
             continue
-        if not isinstance(meta, dict):
+        if not isinstance(meta, dict) or "source" in meta:  # not written by an older version
             continue
+        old += 1
         rows = load_rows(symbol, tf, year, meta)
         if rows is None:
             continue  # damaged: quarantined by load_rows
@@ -130,7 +135,8 @@ def _migrate_series(
             db.delete(db.meta_key(symbol, tf, year), db.atime_key(symbol, tf, year))
         if isinstance(meta.get("generation"), str):
             db.delete(db.data_key(symbol, tf, year, meta["generation"]))
-    _split_coverage(db, symbol, tf)
+    if old:
+        _split_coverage(db, symbol, tf)
     return sum(1 for s in targets if store_name(symbol, s) != symbol)
 
 
