@@ -342,11 +342,18 @@ class DataManager:
         timeframe: str,
         *,
         label: str | None = None,
+        tz: str | None = None,
     ) -> QualityReport:
-        """Import a backtrader, Yahoo or generic CSV file (see :mod:`tradedata.csvio`)."""
+        """Import a backtrader, Yahoo or generic CSV file (see :mod:`tradedata.csvio`).
+
+        Columns the file has beyond OHLCV (``adj_close``, open interest) are stored too.
+        ``tz`` (e.g. ``"Europe/Berlin"``) reads intraday stamps as that exchange-local wall
+        time, across DST (:class:`~tradedata.errors.LocalTimeError` for an impossible or
+        ambiguous stamp); without it stamps without an offset are UTC.
+        """
         from tradedata.csvio import read_csv
 
-        frame = read_csv(path, timeframe, label=label)
+        frame = read_csv(path, timeframe, label=label, tz=tz)
         return self.import_frame(frame, symbol, timeframe, source=f"csv:{os.path.basename(path)}")
 
     # -- the rest --------------------------------------------------------------------------

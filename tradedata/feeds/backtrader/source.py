@@ -18,7 +18,7 @@ import pandas as pd
 
 import tradedata.feeds.backtrader.time as bt_time
 from tradedata.errors import InsufficientQualityError, InvalidTimeframeError, TradeDataError
-from tradedata.model import OHLCV_COLUMNS, Timeframe, normalize_frame, to_utc
+from tradedata.model import OHLCV_COLUMNS, OPEN_INTEREST, Timeframe, normalize_frame, to_utc
 
 __all__ = [
     "Bars",
@@ -180,8 +180,9 @@ def build_bars(frame: pd.DataFrame, rule: StampRule) -> Bars:
     """Turn a frame (tradedata schema or close to it) into :class:`Bars` stamped by ``rule``.
 
     A naive index is wall time in ``rule.tzinput`` when given, else UTC. Extra numeric
-    columns (``openinterest``, ``adj_close`` ...) feed backtrader lines of the same name;
-    ``openinterest`` is 0.0 when absent, as in backtrader's CSV files.
+    columns (``openinterest``, ``adj_close`` ...) feed backtrader lines of the same name; the
+    schema's ``open_interest`` feeds ``openinterest`` (NaN for bars stored without it), which
+    is 0.0 when the frame has none at all, as in backtrader's CSV files.
     """
     raw = frame
     if not isinstance(raw.index, pd.DatetimeIndex):
@@ -195,6 +196,8 @@ def build_bars(frame: pd.DataFrame, rule: StampRule) -> Bars:
     norm = raw if _is_conforming(raw) else normalize_frame(raw)
     columns = {c: np.ascontiguousarray(norm[c].to_numpy(dtype=np.float64)) for c in norm.columns}
     columns.update(_extra_columns(raw, set(columns)))
+    if OPEN_INTEREST in columns:  # the stored open interest feeds backtrader's line
+        columns.setdefault("openinterest", columns[OPEN_INTEREST])
     columns.setdefault("openinterest", np.zeros(len(norm)))
     if norm is not frame:
         norm.attrs.update(frame.attrs)
