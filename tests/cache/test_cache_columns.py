@@ -21,7 +21,7 @@ def _bars(start: str, n: int, oi: bool) -> pd.DataFrame:
 
 def test_open_interest_round_trips_through_a_partition(cache_dir: Path) -> None:
     with Cache(cache_dir) as cache:
-        cache.write("ES", "1d", _bars("2024-01-01", 60, oi=True), source="csv")
+        cache.write("ES", "1d", _bars("2024-01-01", 60, oi=True), provider="csv")
         back = cache.read("ES", "1d")
     assert list(back.columns) == ["open", "high", "low", "close", "volume", "open_interest"]
     assert back["open_interest"].tolist() == [i * 1000 + 1.0 for i in range(60)]
@@ -29,10 +29,10 @@ def test_open_interest_round_trips_through_a_partition(cache_dir: Path) -> None:
 
 def test_partitions_written_without_open_interest_still_read_and_merge(cache_dir: Path) -> None:
     with Cache(cache_dir) as cache:
-        cache.write("ES", "1d", _bars("2023-12-01", 40, oi=False), source="old")
+        cache.write("ES", "1d", _bars("2023-12-01", 40, oi=False), provider="old")
         before = cache.read("ES", "1d")
         assert "open_interest" not in before.columns  # an old partition: OHLCV only
-        cache.write("ES", "1d", _bars("2024-01-05", 10, oi=True), source="csv")
+        cache.write("ES", "1d", _bars("2024-01-05", 10, oi=True), provider="csv")
         after = cache.read("ES", "1d")
     oi = after["open_interest"]
     assert len(after) == 45  # 2023-12-01 .. 2024-01-14: the new bars replace 01-05 .. 01-09
