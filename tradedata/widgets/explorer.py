@@ -250,10 +250,11 @@ class DataExplorer(widgets.VBox):
                 notes = [f"not in the cache: {_span(a, b)}" for a, b in frame.attrs["unfetched"]]
                 fetched = True
             elif req.start is not None:
-                notes = self._fetch_range(req)
+                notes, source = self._fetch_range(req)
+                named: dict[str, Any] = {"exchange": source} if source else {}  # series filled
                 try:
                     frame = dm.get_ohlcv(
-                        req.symbol, req.timeframe, req.start, req.end, provider=CACHE
+                        req.symbol, req.timeframe, req.start, req.end, provider=CACHE, **named
                     )
                 except AllProvidersFailedError as exc:
                     raise AllProvidersFailedError(
@@ -265,8 +266,11 @@ class DataExplorer(widgets.VBox):
                 fetched = False
         return frame, notes + _kept(caught, fetched=fetched)
 
-    def _fetch_range(self, req: LoadRequest) -> list[str]:
-        """Fetch what the cache lacks in the range, moving the progress bar chunk by chunk."""
+    def _fetch_range(self, req: LoadRequest) -> tuple[list[str], str | None]:
+        """Fetch what the cache lacks in the range, moving the progress bar chunk by chunk.
+
+        Returns the notes and the source of the series the fetch filled (the provider's venue:
+        the cache is read from that series afterwards)."""
         start = req.start
         assert start is not None
         end = req.end if req.end is not None else pd.Timestamp.now(tz="UTC")
@@ -282,7 +286,9 @@ class DataExplorer(widgets.VBox):
             req.symbol, req.timeframe, start, end, provider=req.provider, on_chunk=progress
         )
         notes = [f"{name}: {message}" for name, message in result.errors.items()]
-        return notes + [f"could not fetch {_span(a, b)}" for a, b in result.unfetched]
+        notes += [f"could not fetch {_span(a, b)}" for a, b in result.unfetched]
+        source = getattr(result, "source", None)
+        return notes, str(source) if source else None
 
     def _show(self, request: LoadRequest, frame: pd.DataFrame, notes: list[str]) -> None:
         self.frame = frame
