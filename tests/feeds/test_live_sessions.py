@@ -408,10 +408,12 @@ def test_streamed_bars_are_cached_with_coverage_never_the_open_candle(sim, make_
 
     seen = as_frame(strategy.rows[data])
     cache = store.manager.cache
-    cached = cache.read("ETH/USDT", "1m", seen.index[0], seen.index[-1])
+    span = (seen.index[0], seen.index[-1])
+    cached = cache.read("ETH/USDT", "1m", *span, source="bybit")  # the store's venue's series
     pd.testing.assert_frame_equal(cached, seen, check_freq=False)
-    assert cache.missing_ranges("ETH/USDT", "1m", seen.index[0], seen.index[-1]) == []
-    newest = cache.read("ETH/USDT", "1m").index[-1]
+    assert cache.missing_ranges("ETH/USDT", "1m", *span, source="bybit") == []
+    assert cache.read("ETH/USDT", "1m").empty  # nothing in the default venue's (binance) series
+    newest = cache.read("ETH/USDT", "1m", source="bybit").index[-1]
     assert newest < sim.now().floor("min")  # the still-open candle never reached the cache
 
 
