@@ -39,3 +39,14 @@ def test_partitions_written_without_open_interest_still_read_and_merge(cache_dir
     assert oi.loc[:"2024-01-04"].isna().all()  # stored without it: unknown, never invented
     assert oi.loc["2024-01-05":].tolist() == [i * 1000 + 1.0 for i in range(10)]
     assert after.loc[:"2023-12-31", "close"].equals(before.loc[:"2023-12-31", "close"])
+
+
+def test_open_interest_survives_export_and_import(tmp_path: Path) -> None:
+    bars = _bars("2024-01-01", 30, oi=True)
+    with Cache(tmp_path / "a") as cache:
+        cache.write("ES", "1d", bars, provider="csv")
+        cache.export_tree(tmp_path / "tree")
+    with Cache(tmp_path / "b") as cache:
+        cache.import_tree(tmp_path / "tree")
+        back = cache.read("ES", "1d")
+    assert back["open_interest"].tolist() == bars["open_interest"].tolist()
