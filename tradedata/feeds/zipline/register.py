@@ -168,7 +168,8 @@ def register_bundle(
     exchange ``BYBIT``, so one bundle may hold the same pair from two venues
     (``symbol("BINANCE:BTC/USDT")``, ``symbol("BYBIT:BTC/USDT")``). Validates everything it
     can now (raising :class:`~tradedata.errors.InputError`) and returns the
-    :class:`BundleSpec`; the data is read at ingest time. Registering a name again replaces the tradedata bundle of that name.
+    :class:`BundleSpec`; the data is read at ingest time. Registering a name again replaces
+    the tradedata bundle of that name.
     """
     bundles = _bundles()
     if not isinstance(name, str) or not name.strip():
