@@ -73,6 +73,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "tradedata.manager",
             "tradedata.fetching",
+            "tradedata.venues",
             "tradedata.download",
             "tradedata.range_quality",
             "tradedata.panel",

@@ -28,9 +28,11 @@ from tradedata.errors import (
     TradeDataError,
 )
 from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchEngine, FetchResult
+from tradedata.identity import identify
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
-from tradedata.symbols import normalize_symbol, symbol_info
+from tradedata.symbols import symbol_info
+from tradedata.venues import check_fallback, labelled_frame, score_mix
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
@@ -157,10 +159,12 @@ class DataManager:
     def _quality_fn(self, symbol: str, tf: Timeframe) -> Callable[[pd.DataFrame], dict[str, Any]]:
         return lambda part: quality_summary(self._validate(part, symbol, tf))
 
-    def quality(self, symbol: str, timeframe: str) -> QualityReport:
-        """The quality report of everything cached for ``symbol``/``timeframe``."""
-        sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
-        return self._validate(self.cache.read(sym, tf.name), sym, tf)
+    def quality(self, symbol: str, timeframe: str, *, exchange: str | None = None) -> QualityReport:
+        """The quality report of everything cached for ``symbol``/``timeframe`` (the
+        ``exchange`` source's series, default: the symbol's default source)."""
+        src, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
+        return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
     def fetch_missing(
@@ -172,19 +176,35 @@ class DataManager:
         provider: str | None = None,
         on_chunk: Callable[[Chunk], None] | None = None,
         refresh: bool = False,
+        *,
+        exchange: str | None = None,
+        fallback: str | None = None,
     ) -> FetchResult:
         """Fetch the parts of ``[start, end]`` the coverage record lacks (see
-        :meth:`FetchEngine.fetch_missing <tradedata.fetching.FetchEngine.fetch_missing>`)."""
+        :meth:`FetchEngine.fetch_missing <tradedata.fetching.FetchEngine.fetch_missing>`).
+
+        ``exchange`` (or a venue-prefixed ``symbol``, ``"BYBIT:BTC/USDT"``) names the source.
+        """
         from tradedata.logs import log_context
 
+        src, sym = identify(symbol, exchange)
         with log_context(symbol=str(symbol), timeframe=str(timeframe)):  # for JSON log lines
             return self.engine.fetch_missing(
-                symbol, timeframe, start, end, provider=provider, on_chunk=on_chunk, refresh=refresh
-            )
+                sym, timeframe, start, end, provider=provider, on_chunk=on_chunk,
+                refresh=refresh, source=src, fallback=fallback,
+            )  # fmt: skip
 
-    def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
+    def update(
+        self,
+        symbol: str,
+        timeframe: str,
+        provider: str | None = None,
+        *,
+        exchange: str | None = None,
+    ) -> FetchResult:
         """Extend a cached series to now (re-checking its last stored bars)."""
-        return self.engine.update(symbol, timeframe, provider=provider)
+        src, sym = identify(symbol, exchange)
+        return self.engine.update(sym, timeframe, provider=provider, source=src)
 
     def get_ohlcv(
         self,
@@ -196,8 +216,19 @@ class DataManager:
         refresh: bool = False,
         on_chunk: Callable[[Chunk], None] | None = None,
         deadline: float | None = None,
+        exchange: str | None = None,
+        fallback: str | None = None,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
+
+        The bars are one series, ``(source, symbol, timeframe)`` (:mod:`tradedata.identity`):
+        ``exchange="bybit"`` or the spelling ``"BYBIT:BTC/USDT"`` names the source (a crypto
+        venue, or ``consolidated``/``iex`` for equities); by default it is the source of the
+        first provider the rules pick (``binance`` for crypto). Only that source's providers
+        fill it. ``fallback="venues"`` (or the rule's ``fallback: venues``) fills what it could
+        not deliver from other sources, stored under their own source and shown labelled:
+        ``attrs["sources"]`` lists ``{"source", "start", "end", "bars"}`` runs, and the
+        quality report scores the mix. ``attrs["source"]`` is the series' source.
 
         ``start``/``end`` are strings, datetimes or Timestamps (naive means UTC). With neither,
         what is cached is returned as it is (or the last 1000 bars are fetched if nothing is);
@@ -213,45 +244,58 @@ class DataManager:
         :class:`~tradedata.errors.DeadlineExceededError` names the ranges not fetched
         (``unfetched``) and what arrived before is stored. See :mod:`tradedata.deadline`.
         """
-        sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
         s, e = parse_range(start, end)
+        fallback = check_fallback(fallback)
+        src = self.engine.resolve_source(sym, tf, provider, named)
         seconds = resolve_seconds(deadline, self.config.deadline)
-        result = FetchResult()
-        if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
+        result = FetchResult(source=src)
+        cached = self.cache.has(sym, tf.name, source=src)
+        if not (s is None and e is None and cached and not refresh):
             e = e if e is not None else pd.Timestamp.now(tz="UTC")
             s = s if s is not None else e - tf.delta * DEFAULT_BARS
             with deadline_scope(seconds):
                 result = self.fetch_missing(
-                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
-                )
-        frame = self.cache.read(sym, tf.name, s, e)
+                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh,
+                    exchange=src, fallback=fallback,
+                )  # fmt: skip
+        frame, spans = labelled_frame(self.cache, sym, tf, s, e, src, result.filled)
         if result.unfetched:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)
             warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
-        return self._decorate(frame, sym, tf, result)
+        return self._decorate(frame, sym, tf, result, src, spans)
 
     def _decorate(
-        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, result: FetchResult
+        self,
+        frame: pd.DataFrame,
+        symbol: str,
+        tf: Timeframe,
+        result: FetchResult,
+        source: str,
+        spans: list[dict[str, Any]],
     ) -> pd.DataFrame:
-        sources = []
-        if len(frame):
-            first, last = frame.index[0], frame.index[-1]
-            for span in self.cache.coverage(symbol, tf.name):
-                if span.end >= first and span.start <= last and span.provider not in sources:
-                    sources.append(span.provider)
+        providers: list[str] = []
+        for run in spans:
+            for span in self.cache.coverage(symbol, tf.name, source=run["source"]):
+                if span.end >= run["start"] and span.start <= run["end"]:
+                    providers += [span.provider] if span.provider not in providers else []
+        mixed = any(run["source"] != source for run in spans)
+        if mixed:
+            report = score_mix(self._validate(frame, symbol, tf), spans, source)
+        else:
+            report = range_report(
+                self.cache, frame, symbol, tf, self._calendar(symbol),
+                lambda part: self._validate(part, symbol, tf), source=source,
+            )  # fmt: skip
         frame.attrs.update(
             symbol=symbol,
             timeframe=tf.name,
-            provider="+".join(sources) if sources else None,
-            quality=range_report(
-                self.cache,
-                frame,
-                symbol,
-                tf,
-                self._calendar(symbol),
-                lambda part: self._validate(part, symbol, tf),
-            ),
+            source=source,
+            sources=spans,
+            provider="+".join(providers) if providers else None,
+            quality=report,
             unfetched=list(result.unfetched),
         )
         return frame
@@ -305,14 +349,24 @@ class DataManager:
 
     # -- imports ---------------------------------------------------------------------------
     def import_frame(
-        self, frame: pd.DataFrame, symbol: str, timeframe: str, source: str = "import"
+        self,
+        frame: pd.DataFrame,
+        symbol: str,
+        timeframe: str,
+        source: str = "import",
+        *,
+        exchange: str | None = None,
     ) -> QualityReport:
-        """Store a frame of bars as ``symbol``/``timeframe`` from ``source``.
+        """Store a frame of bars as ``symbol``/``timeframe``, labelled as provided by ``source``.
 
-        Exact duplicate rows are dropped; conflicting duplicates (same time, other values)
-        raise :class:`DataValidationError` and nothing is written. Returns the quality report.
+        The bars join the series of ``exchange`` (or of a venue-prefixed ``symbol``,
+        ``"BYBIT:BTC/USDT"``), else of the symbol's default source
+        (:func:`tradedata.identity.default_source`). Exact duplicate rows are dropped;
+        conflicting duplicates (same time, other values) raise :class:`DataValidationError`
+        and nothing is written. Returns the quality report.
         """
-        sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
+        src, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
         data = normalize_frame(frame)
         dup_rows = data.reset_index().duplicated(keep="last").to_numpy()
         data = data[~dup_rows]
@@ -329,6 +383,7 @@ class DataManager:
             sym,
             tf.name,
             data,
+            source=src,
             provider=source,
             quality=self._quality_fn(sym, tf),
             coverage=(data.index[0], data.index[-1]),
@@ -342,9 +397,11 @@ class DataManager:
         timeframe: str,
         *,
         label: str | None = None,
+        exchange: str | None = None,
         tz: str | None = None,
     ) -> QualityReport:
-        """Import a backtrader, Yahoo or generic CSV file (see :mod:`tradedata.csvio`).
+        """Import a backtrader, Yahoo or generic CSV file (see :mod:`tradedata.csvio`) into the
+        ``exchange`` series (see :meth:`import_frame`).
 
         Columns the file has beyond OHLCV (``adj_close``, open interest) are stored too.
         ``tz`` (e.g. ``"Europe/Berlin"``) reads intraday stamps as that exchange-local wall
@@ -354,7 +411,8 @@ class DataManager:
         from tradedata.csvio import read_csv
 
         frame = read_csv(path, timeframe, label=label, tz=tz)
-        return self.import_frame(frame, symbol, timeframe, source=f"csv:{os.path.basename(path)}")
+        name = f"csv:{os.path.basename(path)}"
+        return self.import_frame(frame, symbol, timeframe, source=name, exchange=exchange)
 
     # -- the rest --------------------------------------------------------------------------
     def stats(self) -> Stats:
@@ -378,13 +436,19 @@ class DataManager:
         return self.cache.info()
 
     def series(self) -> list[Any]:
-        """Every cached series (symbol, timeframe, range, bars, size, score, providers)."""
+        """Every cached series (source, symbol, timeframe, range, bars, size, score,
+        providers)."""
         return self.cache.series()
 
-    def delete(self, symbol: str, timeframe: str | None = None) -> int:
-        """Remove a cached series (or every timeframe of a symbol); returns partitions removed."""
+    def delete(
+        self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
+    ) -> int:
+        """Remove a cached series (or every timeframe of a symbol) of the ``exchange`` source
+        (or a venue-prefixed ``symbol``; default: the symbol's default source); returns
+        partitions removed."""
+        src, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe).name if timeframe else None
-        return self.cache.delete(normalize_symbol(symbol), tf)
+        return self.cache.delete(sym, tf, source=src)
 
     def get_fundamentals(
         self,

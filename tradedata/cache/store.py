@@ -39,6 +39,7 @@ from tradedata.cache.layout import (
     store_name,
     years_of,
 )
+from tradedata.cache.migrate import migrate
 from tradedata.cache.partitions import QualityFn, Rows
 from tradedata.cache.reader import Reader
 from tradedata.cache.tree import Progress, Tree
@@ -115,6 +116,7 @@ class Cache:
         self._tree = Tree(
             db, self._catalog, self._coverage, self._fundamentals, self._reader, self._integrity
         )
+        migrate(db, self._catalog)  # a cache written before series had a source
 
     @property
     def max_size_bytes(self) -> int:
@@ -151,8 +153,9 @@ class Cache:
         ``provider``, in the same transaction.
         """
         name = store_name(symbol, source)
-        series_source = split_store_name(name)[0]
-        provider = check_name(provider if provider is not None else series_source, "provider")
+        provider = check_name(
+            provider if provider is not None else split_store_name(name)[0], "provider"
+        )
         symbol, source = name, provider  # below: the stored name, and the rows' provider
         tf = parse_timeframe(timeframe).name
         data = normalize_frame(frame)
@@ -177,7 +180,7 @@ class Cache:
                 piece = Rows(ts[lo:hi], values[:, lo:hi], new.columns, [source], new.codes[lo:hi])
                 dropped = int((dupes == year).sum())
                 old_key = self._write_partition(
-                    symbol, tf, year, piece, source, provider_info, quality, dropped, series_source
+                    symbol, tf, year, piece, source, provider_info, quality, dropped
                 )
                 stale += [old_key] if old_key else []
                 touched.append(year)
@@ -198,7 +201,6 @@ class Cache:
         provider_info: dict | None,
         quality: QualityFn | None,
         dupes: int,
-        series_source: str,
     ) -> str | None:
         """Inside a transaction: merge, encode and store one partition; returns the stale key."""
         previous = self._reader.locked_meta(symbol, tf, year)
@@ -225,7 +227,7 @@ class Cache:
             symbol=symbol, timeframe=tf, year=year, rows=rows, blob=blob, members=members,
             gen=gen, previous=previous, quality=report, provider_info=info,
         )  # fmt: skip
-        meta.update(identity_fields(series_source, rows.sources, previous))
+        meta.update(identity_fields(symbol, rows.sources, previous))
         self._db.set_json(self._db.meta_key(symbol, tf, year), meta)
         self._db.dc.set(self._db.atime_key(symbol, tf, year), time.time(), retry=True)
         if previous is None:

@@ -90,7 +90,11 @@ class RestSource:
         self.provider = provider
         self.symbol = symbol
         self.timeframe = timeframe
-        self.source = source_of_provider(provider, symbol, timeframe.name)
+
+    @property
+    def source(self) -> str:
+        """The series this exchange fills: its venue (the fetch engine's rule)."""
+        return str(self.manager.engine.resolve_source(self.symbol, self.timeframe, self.provider))
 
     def last_closed_ms(self) -> int:
         """Open time of the newest closed bar by the exchange's clock."""
