@@ -165,3 +165,8 @@ def test_cli_import_tz_stores_utc_bars(tmp_path: Path, cache_dir: Path, capsys) 
     capsys.readouterr()
     assert main([*base, "--tz", "Nowhere/Land"]) == 2
     assert "unknown time zone" in capsys.readouterr().err
+    gap = tmp_path / "gap.csv"
+    gap.write_text("timestamp,open,high,low,close,volume\n2024-03-31 02:30,1,1,1,1,1\n")
+    assert main(["--cache-dir", str(cache_dir), "import", str(gap), "G", "1h", "--tz", BERLIN]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist in Europe/Berlin" in err and len(err.strip().splitlines()) == 1
