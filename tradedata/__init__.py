@@ -40,11 +40,13 @@ _LAZY: dict[str, str] = {
     "load_config": "tradedata.config",
     "download": "tradedata.download",
     "Fundamentals": "tradedata.fundamentals",
+    "CorporateActions": "tradedata.actions",
 }
 
 __all__ = [
     "AssetClass",
     "Cache",
+    "CorporateActions",
     "DataManager",
     "FetchResult",
     "Fundamentals",
@@ -69,6 +71,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tradedata.actions import CorporateActions
     from tradedata.cache import Cache
     from tradedata.config import load_config
     from tradedata.csvio import read_csv

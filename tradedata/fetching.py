@@ -66,6 +66,12 @@ RECHECK_SECONDS = 5.0
 
 #: ``quality_fn(symbol, timeframe)``: the function computing a partition's quality block.
 QualityFn = Callable[[str, Timeframe], Callable[[pd.DataFrame], dict[str, Any]]]
+#: ``as_traded(symbol, timeframe, provider, since) -> (convert, basis)``: how a provider's
+#: answers become as-traded bars before they are stored (raises PriceBasisError if they can't)
+AsTradedFn = Callable[
+    [str, Timeframe, "Provider", pd.Timestamp],
+    tuple[Callable[[pd.DataFrame], pd.DataFrame], str],
+]
 
 
 @dataclass
@@ -103,7 +109,9 @@ class FetchEngine:
     ``cache`` is the store; ``selector()`` returns the
     :class:`~tradedata.selection.ProviderSelector` (built lazily by the manager);
     ``provider_lookup(name)`` the provider instance; ``quality_fn(symbol, timeframe)`` the
-    function computing a stored partition's quality block.
+    function computing a stored partition's quality block; ``as_traded`` (optional) puts
+    each provider's answers on the as-traded basis before they are stored, and its basis is
+    recorded in the partitions' ``provider_info``.
     """
 
     def __init__(
@@ -112,11 +120,13 @@ class FetchEngine:
         selector: Callable[[], ProviderSelector],
         provider_lookup: Callable[[str], Provider],
         quality_fn: QualityFn,
+        as_traded: AsTradedFn | None = None,
     ) -> None:
         self.cache = cache
         self._selector = selector
         self._provider = provider_lookup
         self._quality_fn = quality_fn
+        self._as_traded = as_traded
 
     def resolve_source(
         self, symbol: str, tf: Timeframe, provider: str | None = None, exchange: str | None = None
@@ -232,10 +242,17 @@ class FetchEngine:
         Whatever has arrived is stored before an error propagates, so failover continues
         from there; ``proven`` collects the spans stored as covered.
         """
+        convert: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+        info: dict[str, Any] | None = None
+        if self._as_traded is not None:
+            convert, basis = self._as_traded(symbol, tf, prov, want.start)
+            info = {"basis": basis, "stored": "raw"}
         buffer: list[Chunk] = []
         pending = 0
         try:
             for chunk in prov.iter_chunks(symbol, tf, want.start, want.end):
+                if convert is not None and len(chunk.frame):
+                    chunk.frame = convert(chunk.frame)
                 result.requests += chunk.requests
                 result.bars += len(chunk.frame)
                 notes.extend(chunk.unfetched)
@@ -246,13 +263,18 @@ class FetchEngine:
                 if on_chunk is not None:
                     on_chunk(chunk)
                 if pending >= FLUSH_BARS:
-                    proven += self._store(symbol, tf, buffer, source)
+                    proven += self._store(symbol, tf, buffer, source, info)
                     buffer, pending = [], 0
         finally:
-            proven += self._store(symbol, tf, buffer, source)
+            proven += self._store(symbol, tf, buffer, source, info)
 
     def _store(
-        self, symbol: str, tf: Timeframe, chunks: list[Chunk], series: str | None
+        self,
+        symbol: str,
+        tf: Timeframe,
+        chunks: list[Chunk],
+        series: str | None,
+        info: dict[str, Any] | None = None,
     ) -> list[Span]:
         """Write the bars of one provider's chunks into the ``series`` source's series and
         record the spans they prove."""
@@ -272,6 +294,7 @@ class FetchEngine:
                 data,
                 source=series,
                 provider=source,
+                provider_info=info,
                 quality=self._quality_fn(symbol, tf),
                 coverage=(first.start, first.end),  # data and coverage in one transaction
             )
@@ -309,6 +332,8 @@ class FetchEngine:
         if s is None or e is None:
             raise DataValidationError("fetch_missing needs both start and end")
         src = normalize_source(source) if source else self.resolve_source(sym, tf, provider)
+        if provider and provider != CACHE_ONLY and source:
+            venues.check_pinned(self._selector(), sym, tf, provider, src)
         result = self._fetch_series(sym, tf, s, e, provider, on_chunk, refresh, src)
         if venues.check_fallback(fallback) is None and not provider:
             fallback = self._selector().fallback_for(sym, tf.name)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
+from tradedata.adjusting import Adjuster, is_equity
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.deadline import deadline_scope, resolve_seconds
 from tradedata.errors import (
@@ -31,7 +33,7 @@ from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchEngine, FetchResul
 from tradedata.identity import identify
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
-from tradedata.symbols import symbol_info
+from tradedata.symbols import normalize_symbol, symbol_info
 from tradedata.venues import check_fallback, labelled_frame, score_mix
 
 if TYPE_CHECKING:
@@ -80,9 +82,15 @@ class DataManager:
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
+        #: corporate actions: kept fresh, used to store as traded and to adjust on read
+        self.adjuster = Adjuster(self.cache, lambda: self.selector, self.provider)
         #: the fetch engine: holes, page loop, failover, proven coverage
         self.engine = FetchEngine(
-            self.cache, lambda: self.selector, self.provider, self._quality_fn
+            self.cache,
+            lambda: self.selector,
+            self.provider,
+            self._quality_fn,
+            as_traded=self.adjuster.as_traded,
         )
         from tradedata import logs, stats
 
@@ -144,10 +152,16 @@ class DataManager:
 
     # -- quality ---------------------------------------------------------------------------
     def _validate(self, frame: pd.DataFrame, symbol: str, tf: Timeframe) -> QualityReport:
+        """The quality report of ``frame``; as-traded equities are judged split-adjusted (with
+        the stored actions), so a split is not scored as an outlier."""
         from tradedata.validation import validate
 
         frame.attrs["symbol"] = symbol  # the report names its series
-        return validate(frame, tf.name, calendar=self._calendar(symbol))
+        judged = frame
+        if frame.attrs.get("adjust") in (None, "raw") and is_equity(symbol) and len(frame):
+            judged = self.adjuster.apply(frame.copy(), symbol, tf, "splits", fetch=False)
+            judged.attrs["symbol"] = symbol
+        return validate(judged, tf.name, calendar=self._calendar(symbol))
 
     @staticmethod
     def _calendar(symbol: str) -> str:
@@ -162,8 +176,9 @@ class DataManager:
     def quality(self, symbol: str, timeframe: str, *, exchange: str | None = None) -> QualityReport:
         """The quality report of everything cached for ``symbol``/``timeframe`` (the
         ``exchange`` source's series, default: the symbol's default source)."""
-        src, sym = identify(symbol, exchange)
+        named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
+        src = self.engine.resolve_source(sym, tf, None, named)
         return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
@@ -218,6 +233,7 @@ class DataManager:
         deadline: float | None = None,
         exchange: str | None = None,
         fallback: str | None = None,
+        adjust: str = DEFAULT_ADJUST,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
 
@@ -229,6 +245,11 @@ class DataManager:
         not deliver from other sources, stored under their own source and shown labelled:
         ``attrs["sources"]`` lists ``{"source", "start", "end", "bars"}`` runs, and the
         quality report scores the mix. ``attrs["source"]`` is the series' source.
+
+        Equities are stored as traded and adjusted here: ``adjust="splits"`` (the default,
+        Yahoo's chart basis: prices divided and volumes multiplied by later splits),
+        ``"all"`` (also dividend-adjusted) or ``"raw"`` (as traded); ``attrs["adjust"]`` says
+        which, ``attrs["adjust_notes"]`` what could not be applied.
 
         ``start``/``end`` are strings, datetimes or Timestamps (naive means UTC). With neither,
         what is cached is returned as it is (or the last 1000 bars are fetched if nothing is);
@@ -246,6 +267,7 @@ class DataManager:
         """
         named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
+        check_mode(adjust)
         s, e = parse_range(start, end)
         fallback = check_fallback(fallback)
         src = self.engine.resolve_source(sym, tf, provider, named)
@@ -265,7 +287,18 @@ class DataManager:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)
             warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
+        frame = self.adjuster.apply(frame, sym, tf, adjust, fetch=provider != CACHE_ONLY)
+        for note in frame.attrs.get("adjust_notes", []):
+            warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
         return self._decorate(frame, sym, tf, result, src, spans)
+
+    def corporate_actions(self, symbol: str, refresh: bool = False) -> CorporateActions | None:
+        """The splits and dividends of ``symbol`` as stored (asked for again when older than a
+        day, or with ``refresh``); None when no provider could say and none are stored."""
+        sym = normalize_symbol(symbol)
+        if refresh:
+            return self.adjuster.refresh(sym)
+        return self.adjuster.actions(sym, pd.Timestamp("1970-01-02", tz="UTC"))[0]
 
     def _decorate(
         self,
@@ -360,13 +393,14 @@ class DataManager:
         """Store a frame of bars as ``symbol``/``timeframe``, labelled as provided by ``source``.
 
         The bars join the series of ``exchange`` (or of a venue-prefixed ``symbol``,
-        ``"BYBIT:BTC/USDT"``), else of the symbol's default source
-        (:func:`tradedata.identity.default_source`). Exact duplicate rows are dropped;
+        ``"BYBIT:BTC/USDT"``), else the one :meth:`get_ohlcv` reads by default (the source of
+        the rules' first provider). Exact duplicate rows are dropped;
         conflicting duplicates (same time, other values) raise :class:`DataValidationError`
         and nothing is written. Returns the quality report.
         """
-        src, sym = identify(symbol, exchange)
+        named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
+        src = self.engine.resolve_source(sym, tf, None, named)
         data = normalize_frame(frame)
         dup_rows = data.reset_index().duplicated(keep="last").to_numpy()
         data = data[~dup_rows]
@@ -444,11 +478,12 @@ class DataManager:
         self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
     ) -> int:
         """Remove a cached series (or every timeframe of a symbol) of the ``exchange`` source
-        (or a venue-prefixed ``symbol``; default: the symbol's default source); returns
+        (or a venue-prefixed ``symbol``; default: the source :meth:`get_ohlcv` reads); returns
         partitions removed."""
-        src, sym = identify(symbol, exchange)
-        tf = parse_timeframe(timeframe).name if timeframe else None
-        return self.cache.delete(sym, tf, source=src)
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe) if timeframe else None
+        src = self.engine.resolve_source(sym, tf or parse_timeframe("1d"), None, named)
+        return self.cache.delete(sym, tf.name if tf else None, source=src)
 
     def get_fundamentals(
         self,

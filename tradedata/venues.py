@@ -35,8 +35,11 @@ __all__ = [
     "FALLBACK_CHOICES",
     "candidates_for",
     "check_fallback",
+    "check_pinned",
+    "covered_parts",
     "labelled_frame",
     "other_sources",
+    "remaining",
     "resolve_source",
     "score_mix",
     "unfilled",
@@ -71,6 +74,19 @@ def resolve_source(
     except (ProviderError, MissingAPIKeyError, InputError):
         return default_source(symbol)
     return selector.source_of(first, symbol, tf.name)
+
+
+def check_pinned(
+    selector: ProviderSelector, symbol: str, tf: Timeframe, provider: str, source: str
+) -> None:
+    """Raise :class:`InputError` when the pinned ``provider`` does not deliver ``source``
+    (its bars would enter another source's series)."""
+    delivers = selector.source_of(provider, symbol, tf.name)
+    if delivers != source:
+        raise InputError(
+            f"provider {provider!r} delivers {symbol} from {delivers!r}, not {source!r}: "
+            f"drop provider= or exchange="
+        )
 
 
 def candidates_for(
@@ -146,6 +162,12 @@ def labelled_frame(
     own source; returns the frame and its source spans (``{"source", "start", "end",
     "bars"}``, one per run of consecutive bars from one source, oldest first)."""
     frames = [cache.read(symbol, tf.name, start, end, source=source)]
+    if not filled:  # one source: one run
+        only = frames[0]
+        if only.empty:
+            return only, []
+        whole = {"source": source, "start": only.index[0], "end": only.index[-1]}
+        return only, [{**whole, "bars": len(only)}]
     labels = [np.full(len(frames[0]), source, dtype=object)]
     for span, other in filled:
         part = cache.read(symbol, tf.name, span.start, span.end, source=other)
@@ -161,14 +183,15 @@ def labelled_frame(
 
 
 def _runs(index: pd.DatetimeIndex, label: np.ndarray) -> list[dict[str, Any]]:
-    spans: list[dict[str, Any]] = []
-    for i, name in enumerate(label):
-        if spans and spans[-1]["source"] == name:
-            spans[-1]["end"] = index[i]
-            spans[-1]["bars"] += 1
-        else:
-            spans.append({"source": str(name), "start": index[i], "end": index[i], "bars": 1})
-    return spans
+    if not len(label):
+        return []
+    cuts = np.flatnonzero(label[1:] != label[:-1]) + 1
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [len(label)]))
+    return [
+        {"source": str(label[a]), "start": index[a], "end": index[b - 1], "bars": int(b - a)}
+        for a, b in zip(starts, ends, strict=True)
+    ]
 
 
 def score_mix(report: QualityReport, spans: list[dict[str, Any]], source: str) -> QualityReport:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from cachehelpers import assert_same_bits, make_bars
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tradedata.cache import Cache
 from tradedata.errors import CacheError, InputError, InvalidSymbolError
@@ -30,6 +32,7 @@ BEFORE_IDENTITY = "bc600cf"
         ("BYBIT:BTC/USDT", ("bybit", "BTC/USDT")),
         ("bybit:BTC/USDT", ("bybit", "BTC/USDT")),
         ("Binance:BTCUSDT", ("binance", "BTCUSDT")),
+        ("HITBTC:BTCUSDT", ("hitbtc", "BTCUSDT")),  # a venue id ending in a quote currency
         ("binanceusdm:BTC/USDT:USDT", ("binanceusdm", "BTC/USDT:USDT")),
         ("BTC/USDT", (None, "BTC/USDT")),
         ("BTC/USDT:USDT", (None, "BTC/USDT:USDT")),  # a perpetual's settle currency
@@ -41,6 +44,26 @@ BEFORE_IDENTITY = "bc600cf"
 )
 def test_split_source(text: str, expected: tuple[str | None, str]) -> None:
     assert split_source(text) == expected
+
+
+_VENUE = st.from_regex(r"[a-z][a-z0-9]{1,11}", fullmatch=True)
+_CCY = st.sampled_from(["BTC", "ETH", "SOL", "DOGE", "XRP", "PEPE"])
+_QUOTE = st.sampled_from(["USDT", "USDC", "BTC", "EUR"])
+_SYMBOL = st.one_of(
+    st.builds(lambda b, q: f"{b}/{q}", _CCY, _QUOTE),
+    st.builds(lambda b, q: f"{b}/{q}:{q}", _CCY, _QUOTE),  # perpetuals
+    st.from_regex(r"[A-Z]{1,5}(\.(T|L|DE|HK))?", fullmatch=True),  # equities
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(venue=_VENUE, symbol=_SYMBOL, upper=st.booleans())
+def test_prefix_spelling_round_trips(venue: str, symbol: str, upper: bool) -> None:
+    """Any venue id prefixed to any symbol splits back into the two; no plain symbol (crypto
+    perpetual or equity ticker) is ever read as a prefix."""
+    assert split_source(f"{venue.upper() if upper else venue}:{symbol}") == (venue, symbol)
+    assert split_source(symbol) == (None, symbol)
+    assert identify(f"{venue}:{symbol}")[0] == venue
 
 
 def test_identify_and_defaults() -> None:
@@ -75,12 +98,13 @@ def test_sources_are_separate_series(cache: Cache) -> None:
     assert cache.sources("BTC/USDT") == ["binance"] and len(cache.read("BTC/USDT", "1h")) == 50
 
 
-def test_equity_basis_is_recorded(cache: Cache) -> None:
-    cache.write("AAPL", "1d", make_bars("2024-01-02", periods=5, freq="1D"), provider="yahoo")
-    cache.write("AAPL", "1d", make_bars("2024-02-01", periods=5, freq="1D"), provider="tiingo")
-    meta = cache.metadata("AAPL", "1d", 2024)
-    assert meta is not None and meta["source"] == "consolidated"
-    assert meta["basis"] == {"yahoo": "split_adjusted", "tiingo": "as_traded"}
+def test_provider_basis_table_matches_the_providers() -> None:
+    from tradedata.adapters import STOCK_PROVIDERS, provider_class
+    from tradedata.identity import PROVIDER_BASIS
+
+    assert set(PROVIDER_BASIS) == set(STOCK_PROVIDERS) - {"coingecko"}  # crypto: a venue
+    for name, basis in PROVIDER_BASIS.items():
+        assert provider_class(name).capabilities.basis == basis, name
 
 
 # -- the tree ---------------------------------------------------------------------------------
@@ -213,13 +237,15 @@ def test_a_cache_written_before_sources_opens_and_keeps_every_bar(
     expected = {
         ("binance", "BTC/USDT", "1h"): "BTC_USDT-1h",
         ("kraken", "ETH/USDT", "1h"): "ETH_USDT-1h",  # kraken's bars: moved to kraken
-        ("binance", "SOL/USDT", "1m"): "SOL_USDT-1m",  # mixed by the old failover: kept whole
-        ("consolidated", "AAPL", "1d"): "AAPL-1d",
+        ("consolidated_splits", "AAPL", "1d"): "AAPL-1d",  # Yahoo's split-adjusted bars
         ("iex", "MSFT", "1h"): "MSFT-1h",  # alpaca's free feed: IEX volume
     }
     with Cache(work) as cache:
         listed = {(i.source, i.symbol, i.timeframe): i.bars for i in cache.series()}
-        assert set(listed) == set(expected)
+        assert set(listed) == set(expected) | {
+            ("binance", "SOL/USDT", "1m"),
+            ("bybit", "SOL/USDT", "1m"),
+        }
         for (source, symbol, tf), name in expected.items():
             before = pd.read_pickle(old_cache / f"{name}.pkl")
             assert_same_bits(cache.read(symbol, tf, source=source), before)
@@ -227,12 +253,20 @@ def test_a_cache_written_before_sources_opens_and_keeps_every_bar(
             spans = cache.coverage(symbol, tf, source=source)
             assert spans and spans[0].start == before.index[0]
         assert cache.read("ETH/USDT", "1h").empty  # never the default venue's any more
-        sol = cache.metadata("SOL/USDT", "1m", 2024)
-        assert sol is not None and sol["mixed_sources"] == ["binance", "bybit"]
-        aapl = cache.metadata("AAPL", "1d", 2024)
-        assert aapl is not None and aapl["basis"] == {"yahoo": "split_adjusted"}
+        assert cache.read("AAPL", "1d").empty  # as-traded bars are fetched anew
+        # the series the old failover mixed: each row back with its venue, none lost
+        sol_before = pd.read_pickle(old_cache / "SOL_USDT-1m.pkl")
+        binance = cache.read("SOL/USDT", "1m")
+        bybit = cache.read("SOL/USDT", "1m", source="bybit")
+        assert len(binance) == 50 and len(bybit) == 50
+        assert_same_bits(pd.concat([binance, bybit]).sort_index(), sol_before)
+        assert cache.provider_at("SOL/USDT", "1m", bybit.index[-1], source="bybit") == "bybit"
+        assert cache.provider_at("SOL/USDT", "1m", bybit.index[-1]) is None
+        aapl = cache.metadata("AAPL", "1d", 2024, source="consolidated_splits")
+        assert aapl is not None and aapl["delivered_basis"] == {"yahoo": "splits"}
         msft = cache.metadata("MSFT", "1h", 2024, source="iex")
-        assert msft is not None and msft["source"] == "iex" and msft["basis"]["alpaca"]
+        assert msft is not None and msft["source"] == "iex"
+        assert msft["delivered_basis"] == {"alpaca": "raw"}
         # new bars of another venue never continue the migrated series
         more = make_bars("2024-01-03", periods=5, freq="1h", seed=9)
         cache.write("ETH/USDT", "1h", more, source="bybit")
@@ -240,7 +274,9 @@ def test_a_cache_written_before_sources_opens_and_keeps_every_bar(
         assert cache.verify() == []
     with Cache(work) as again:  # opening again changes nothing
         assert {(i.source, i.symbol, i.timeframe) for i in again.series()} == set(expected) | {
-            ("bybit", "ETH/USDT", "1h")
+            ("bybit", "ETH/USDT", "1h"),
+            ("binance", "SOL/USDT", "1m"),
+            ("bybit", "SOL/USDT", "1m"),
         }
         again.export_tree(tmp_path / "tree")
     assert (tmp_path / "tree/ohlcv/@kraken/ETH_USDT/1h/2024.csv.gz").is_file()

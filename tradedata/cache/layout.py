@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tradedata.errors import InputError
-from tradedata.identity import default_source, normalize_source, provider_basis
+from tradedata.identity import default_source, normalize_source
 
 __all__ = [
     "CacheCorruptionWarning",
@@ -78,18 +78,10 @@ def store_name(symbol: str, source: str | None) -> str:
     return symbol if src == default_source(symbol) else f"{symbol}{_AT}{src}"
 
 
-def identity_fields(
-    name: str, providers: list[str], previous: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The metadata naming the symbol and source of the series stored as ``name``, and each
-    provider's price basis (if known)."""
+def identity_fields(name: str) -> dict[str, Any]:
+    """The metadata naming the symbol and source of the series stored as ``name``."""
     source, symbol = split_store_name(name)
-    basis = dict((previous or {}).get("basis") or {})
-    for name in providers:
-        found = provider_basis(name)
-        if found is not None:
-            basis[name] = found
-    return {"symbol": symbol, "source": source, "basis": basis}
+    return {"symbol": symbol, "source": source}
 
 
 def split_store_name(name: str) -> tuple[str, str]:

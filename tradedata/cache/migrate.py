@@ -1,20 +1,24 @@
 """Opening a cache written before series had a source (tradedata up to issue 13).
 
-Such a cache keys every series by ``(symbol, timeframe)`` alone. Those keys are exactly the
-keys of the symbol's default source (:func:`tradedata.identity.default_source`), so it opens
-as it is and every bar stays readable. :func:`migrate` then runs once per cache directory (a
-marker key records it) and makes each old series say what it is:
+Such a cache keys every series by ``(symbol, timeframe)`` alone, and any provider may have
+filled any part of it: Binance's bars continued by Bybit's after a failover, Yahoo's
+split-adjusted AAPL continued by Alpaca's as-traded bars. Those keys are exactly the keys of
+the symbol's default source (:func:`tradedata.identity.default_source`), so the cache opens as
+it is. :func:`migrate` then runs once per cache directory (a marker key records it) and gives
+every bar the series it belongs to, using the provider each row was stored with:
 
-- a series whose bars all came from providers of one *other* source (e.g. ``kraken`` for
-  ``BTC/USDT``, ``alpaca``'s IEX feed for ``AAPL``) moves, bars, coverage and all, to that
-  source's keys, so it is never continued with the default venue's bars;
-- every partition's metadata gains ``source`` and the price ``basis`` of each provider whose
-  basis is known (:data:`tradedata.identity.PROVIDER_BASIS`);
-- a series that mixes sources (what failover used to do) stays the default source's, every
-  bar kept, and its metadata lists the sources in ``mixed_sources`` so it can be told apart.
+- each row goes to the series of its provider's source
+  (:func:`tradedata.identity.source_of_provider`: ``kraken`` rows to ``kraken``, Alpaca's IEX
+  rows to ``iex``), with the coverage spans that provider recorded;
+- equity rows from a provider that delivered split-adjusted prices
+  (:data:`tradedata.identity.PROVIDER_BASIS`: Yahoo, Polygon) were stored as delivered, while
+  the store now keeps as-traded prices: they become a source of their own,
+  ``SCOPE_splits`` (``consolidated_splits``), never mixed with as-traded bars;
+- every partition's metadata names its ``source`` and, for migrated bars, the basis its
+  providers delivered (``delivered_basis``).
 
-Nothing is deleted; a partition whose data cannot be read is left to the usual damage
-handling (it is quarantined on read).
+No bar is dropped or changed. A partition whose data cannot be read is left to the usual
+damage handling (it is quarantined).
 """
 
 from __future__ import annotations
@@ -22,98 +26,148 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+import uuid
+from collections.abc import Callable
 
 import diskcache
+import numpy as np
 
+import tradedata.cache.partitions as parts
 from tradedata.cache.backend import Backend
 from tradedata.cache.catalog import Catalog
 from tradedata.cache.layout import identity_fields, store_name
-from tradedata.identity import default_source, source_of_provider
+from tradedata.cache.partitions import Rows
+from tradedata.identity import is_crypto, provider_basis, source_of_provider
 
-__all__ = ["MARKER", "migrate"]
+__all__ = ["MARKER", "SPLITS_SUFFIX", "migrate", "old_source"]
 
 log = logging.getLogger("tradedata.cache")
 
 #: Key recording that the cache's series carry their source.
 MARKER = "v|series-identity"
+#: Appended to an equity source for bars stored split-adjusted by an older version.
+SPLITS_SUFFIX = "_splits"
+
+LoadRows = Callable[[str, str, int, dict], "Rows | None"]
 
 
-def migrate(db: Backend, catalog: Catalog) -> int:
-    """Give every pre-identity series its source (see the module text); returns series moved.
+def old_source(provider: str, symbol: str, timeframe: str) -> str:
+    """The source of bars an older version stored from ``provider`` (see the module text)."""
+    source = source_of_provider(provider, symbol, timeframe)
+    if not is_crypto(symbol) and provider_basis(provider) == "splits":
+        return source + SPLITS_SUFFIX
+    return source
 
-    Runs once per cache (a no-op when :data:`MARKER` is set or the store is read-only).
-    """
+
+def migrate(db: Backend, catalog: Catalog, load_rows: LoadRows) -> int:
+    """Give every pre-identity series' bars their source (see the module text); returns the
+    series written under another source. Runs once per cache (a no-op when :data:`MARKER`
+    is set, or later again when the store is read-only or busy now)."""
     try:
         if db.dc.get(MARKER) is not None:
             return 0
-        return _migrate_all(db, catalog)
+        with db.transact():
+            if db.dc.get(MARKER) is not None:
+                return 0
+            moved = 0
+            for key in list(db.keys("s|")):
+                _, name, tf = key.split("|", 2)
+                if "@" not in name:
+                    moved += _migrate_series(db, catalog, load_rows, name, tf)
+            db.dc.set(MARKER, 1, retry=True)
     except (sqlite3.OperationalError, diskcache.Timeout, OSError) as exc:  # read-only, busy
         log.warning("cache: could not record the series' sources yet (%s)", exc)
         return 0
-
-
-def _migrate_all(db: Backend, catalog: Catalog) -> int:
-    moved = 0
-    with db.transact():
-        if db.dc.get(MARKER) is not None:
-            return 0
-        for key in list(db.keys("s|")):
-            _, name, tf = key.split("|", 2)
-            if "@" in name:
-                continue
-            moved += _migrate_series(db, catalog, name, tf)
-        db.dc.set(MARKER, 1, retry=True)
     if moved:
-        log.info("cache: %d series moved to the source their bars came from", moved)
+        log.info("cache: %d series given the source their bars came from", moved)
     return moved
 
 
-def _migrate_series(db: Backend, catalog: Catalog, symbol: str, tf: str) -> int:
-    metas: dict[int, dict] = {}
+def _migrate_series(
+    db: Backend, catalog: Catalog, load_rows: LoadRows, symbol: str, tf: str
+) -> int:
+    """Inside the transaction: split one old series by its rows' sources."""
+    targets: set[str] = set()
     for year in catalog.years(symbol, tf):
         try:
             meta = db.get_json(db.meta_key(symbol, tf, year))
         except ValueError:
             continue
-        if isinstance(meta, dict):
-            metas[year] = meta
-    providers = sorted(
-        {p["provider"] for m in metas.values() for p in m.get("providers", []) if "provider" in p}
-    )
-    sources = sorted({source_of_provider(p, symbol, tf) for p in providers})
-    target = sources[0] if len(sources) == 1 else default_source(symbol)
-    name = store_name(symbol, target)
-    for year, meta in metas.items():
-        meta.update(identity_fields(name, providers, meta))
-        if len(sources) > 1:
-            meta["mixed_sources"] = sources
-        if name == symbol:
-            db.set_json(db.meta_key(symbol, tf, year), meta)
-    if name == symbol:
-        return 0
-    _move(db, catalog, symbol, name, tf, metas)
-    return 1
-
-
-def _move(
-    db: Backend, catalog: Catalog, old: str, new: str, tf: str, metas: dict[int, dict]
-) -> None:
-    """Inside the transaction: copy a series' partitions and coverage to ``new``'s keys."""
-    for year, meta in metas.items():
-        gen = meta.get("generation")
-        handle = db.open_data(db.data_key(old, tf, year, gen)) if isinstance(gen, str) else None
-        if handle is None:
+        if not isinstance(meta, dict):
             continue
-        blob = handle if isinstance(handle, bytes) else handle.read()
-        if not isinstance(handle, bytes):
-            handle.close()
-        db.put_data(db.data_key(new, tf, year, gen), blob)  # type: ignore[arg-type]
-        db.set_json(db.meta_key(new, tf, year), meta)
-        db.dc.set(db.atime_key(new, tf, year), time.time(), retry=True)
-        catalog.index_years(new, tf, add=[year])
-        db.delete(db.meta_key(old, tf, year), db.atime_key(old, tf, year))
-        db.delete(db.data_key(old, tf, year, gen))  # type: ignore[arg-type]
-    spans = db.get_json(db.coverage_key(old, tf))
-    if spans is not None:
-        db.set_json(db.coverage_key(new, tf), spans)
-    db.delete(db.series_key(old, tf), db.coverage_key(old, tf))
+        rows = load_rows(symbol, tf, year, meta)
+        if rows is None:
+            continue  # damaged: quarantined by load_rows
+        of = [old_source(p, symbol, tf) for p in rows.sources]
+        groups = {src: np.isin(rows.codes, [i for i, s in enumerate(of) if s == src]) for src in of}
+        groups = {src: mask for src, mask in groups.items() if mask.any()}
+        names = {store_name(symbol, src) for src in groups}
+        targets.update(groups)
+        if names <= {symbol}:  # every row is the default source's: the metadata says so
+            meta.update(identity_fields(symbol))
+            meta["delivered_basis"] = _delivered(rows.sources)
+            db.set_json(db.meta_key(symbol, tf, year), meta)
+            continue
+        for source, mask in groups.items():
+            _write(db, catalog, store_name(symbol, source), tf, year, _subset(rows, mask), meta)
+        if symbol not in names:
+            catalog.index_years(symbol, tf, remove=[year])
+            db.delete(db.meta_key(symbol, tf, year), db.atime_key(symbol, tf, year))
+        if isinstance(meta.get("generation"), str):
+            db.delete(db.data_key(symbol, tf, year, meta["generation"]))
+    _split_coverage(db, symbol, tf)
+    return sum(1 for s in targets if store_name(symbol, s) != symbol)
+
+
+def _subset(rows: Rows, mask: np.ndarray) -> Rows:
+    used = sorted({int(c) for c in rows.codes[mask]})
+    remap = np.zeros(len(rows.sources), dtype=np.int32)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    return Rows(
+        rows.timestamps[mask],
+        np.ascontiguousarray(rows.values[:, mask]),
+        rows.columns,
+        [rows.sources[i] for i in used],
+        remap[rows.codes[mask]],
+    )
+
+
+def _write(
+    db: Backend, catalog: Catalog, name: str, tf: str, year: int, rows: Rows, old: dict
+) -> None:
+    """Store ``rows`` as the partition ``name``/``tf``/``year`` (a new generation)."""
+    blob, members = parts.encode(rows, year)
+    gen = uuid.uuid4().hex
+    db.put_data(db.data_key(name, tf, year, gen), blob)
+    whole = rows.size == int(old.get("bars", -1))
+    quality = old.get("data_quality") if whole else parts.default_quality(rows, 0)
+    meta = parts.build_metadata(
+        symbol=name, timeframe=tf, year=year, rows=rows, blob=blob, members=members, gen=gen,
+        previous=old, quality=quality or parts.default_quality(rows, 0),
+        provider_info=dict(old.get("provider_info") or {}),
+    )  # fmt: skip
+    meta.update(identity_fields(name))
+    meta["delivered_basis"] = _delivered(rows.sources)
+    db.set_json(db.meta_key(name, tf, year), meta)
+    db.dc.set(db.atime_key(name, tf, year), time.time(), retry=True)
+    catalog.index_years(name, tf, add=[year])
+
+
+def _delivered(providers: list[str]) -> dict[str, str]:
+    return {p: basis for p in providers if (basis := provider_basis(p)) is not None}
+
+
+def _split_coverage(db: Backend, symbol: str, tf: str) -> None:
+    """Inside the transaction: hand each coverage span to its provider's source's series."""
+    try:
+        items = db.get_json(db.coverage_key(symbol, tf)) or []
+    except ValueError:
+        return
+    groups: dict[str, list[list]] = {}
+    for item in items:
+        if isinstance(item, list) and len(item) == 4 and isinstance(item[2], str):
+            name = store_name(symbol, old_source(item[2], symbol, tf))
+            groups.setdefault(name, []).append(item)
+    db.delete(db.coverage_key(symbol, tf))
+    for name, spans in groups.items():
+        db.set_json(db.coverage_key(name, tf), spans)

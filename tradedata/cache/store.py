@@ -4,7 +4,8 @@
 :class:`~tradedata.cache.catalog.Catalog` (series, years, metadata),
 :class:`~tradedata.cache.coverage.Coverage`, :class:`~tradedata.cache.reader.Reader`,
 :class:`~tradedata.cache.integrity.Quarantine` and :class:`~tradedata.cache.integrity.Integrity`
-(damage, verification, eviction), :class:`~tradedata.cache.fundamentals.FundamentalsStore` and
+(damage, verification, eviction), :class:`~tradedata.cache.fundamentals.FundamentalsStore`,
+:class:`~tradedata.cache.actions.ActionsStore` (splits and dividends per symbol) and
 :class:`~tradedata.cache.tree.Tree` (plain-file export and import). Its public methods hand
 over to them.
 """
@@ -25,6 +26,8 @@ import pandas as pd
 
 import tradedata.cache.partitions as parts
 from tradedata import metrics
+from tradedata.actions import CorporateActions
+from tradedata.cache.actions import ActionsStore
 from tradedata.cache.backend import Backend
 from tradedata.cache.catalog import Catalog
 from tradedata.cache.coverage import Coverage, CoverageSpan
@@ -113,10 +116,17 @@ class Cache:
             db, self._catalog, self._quarantine, self._reader.load_rows, limit
         )
         self._fundamentals = FundamentalsStore(db)
+        self._actions = ActionsStore(db)
         self._tree = Tree(
-            db, self._catalog, self._coverage, self._fundamentals, self._reader, self._integrity
+            db,
+            self._catalog,
+            self._coverage,
+            self._fundamentals,
+            self._reader,
+            self._integrity,
+            self._actions,
         )
-        migrate(db, self._catalog)  # a cache written before series had a source
+        migrate(db, self._catalog, self._reader.load_rows)  # written before sources existed
 
     @property
     def max_size_bytes(self) -> int:
@@ -227,7 +237,7 @@ class Cache:
             symbol=symbol, timeframe=tf, year=year, rows=rows, blob=blob, members=members,
             gen=gen, previous=previous, quality=report, provider_info=info,
         )  # fmt: skip
-        meta.update(identity_fields(symbol, rows.sources, previous))
+        meta.update(identity_fields(symbol))
         self._db.set_json(self._db.meta_key(symbol, tf, year), meta)
         self._db.dc.set(self._db.atime_key(symbol, tf, year), time.time(), retry=True)
         if previous is None:
@@ -415,6 +425,27 @@ class Cache:
     def fundamentals_keys(self) -> list[str]:
         """The keys of every fundamentals entry still valid, sorted."""
         return self._fundamentals.keys()
+
+    # -- corporate actions -------------------------------------------------------------------
+    def get_actions(self, symbol: str) -> CorporateActions | None:
+        """The stored splits and dividends of ``symbol`` (None when never recorded)."""
+        return self._actions.get(symbol)
+
+    def set_actions(self, symbol: str, actions: CorporateActions) -> None:
+        """Store the splits and dividends of ``symbol`` (replacing any earlier record).
+
+        Bars are kept as traded; reads adjust them with this record, so a new split
+        re-adjusts every cached series of the symbol without a fetch.
+        """
+        self._actions.set(symbol, actions)
+
+    def delete_actions(self, symbol: str) -> bool:
+        """Remove the record of ``symbol``; True if there was one."""
+        return self._actions.delete(symbol)
+
+    def actions_symbols(self) -> list[str]:
+        """Every symbol with a corporate-actions record, sorted."""
+        return self._actions.symbols()
 
     # -- plain-file tree ------------------------------------------------------------------------
     def export_tree(

@@ -5,6 +5,7 @@
     ohlcv/SYMBOL/TIMEFRAME/YEAR.metadata.json  the partition metadata, its coverage, a sha256
     ohlcv/@SOURCE/SYMBOL/TIMEFRAME/YEAR.*      the same, for a series of another source
     fundamentals/KEY.json                      {"key", "expires_at", "data"}
+    actions/SYMBOL.json                        splits and dividends (tradedata.cache.actions)
 
 A series of the symbol's default source (:func:`tradedata.identity.default_source`: ``binance``
 for crypto, ``consolidated`` for equities) keeps the layout trees had before sources existed;
@@ -42,6 +43,7 @@ import pandas as pd
 import tradedata.cache.codec as codec
 import tradedata.cache.coverage as cov
 import tradedata.cache.partitions as parts
+from tradedata.cache.actions import ActionsStore
 from tradedata.cache.backend import Backend
 from tradedata.cache.catalog import Catalog
 from tradedata.cache.fundamentals import FundamentalsStore
@@ -100,6 +102,7 @@ class Tree:
         fundamentals: FundamentalsStore,
         reader: Reader,
         integrity: Integrity,
+        actions: ActionsStore | None = None,
     ) -> None:
         self._db = db
         self._catalog = catalog
@@ -107,6 +110,7 @@ class Tree:
         self._fundamentals = fundamentals
         self._reader = reader
         self._integrity = integrity
+        self._actions = actions
 
     # -- export --------------------------------------------------------------------------------
     def export(self, directory: str | os.PathLike[str], progress: Progress | None = None) -> int:
@@ -127,6 +131,8 @@ class Tree:
                 record = {"key": key, "expires_at": when, "data": value}
                 safe = _unique(keys, file_safe(key), key)
                 _atomic_write(root / "fundamentals" / f"{safe}.json", dumps(record).encode())
+            if self._actions is not None:
+                self._actions.export(root / "actions", _atomic_write)
         except OSError as exc:
             raise CacheError(f"cannot export the cache to {root}: {exc}") from exc
         return count
@@ -197,6 +203,7 @@ class Tree:
         for path in metas:
             check_partition(path, load_rows=False)
         funds = [check_fundamentals(p) for p in sorted((root / "fundamentals").glob("*.json"))]
+        actions = ActionsStore.check_tree(root / "actions")
         count = 0
         for path in (progress or _no_progress)(metas):
             entry = check_partition(path, load_rows=True)
@@ -206,6 +213,9 @@ class Tree:
             if expires is None or expires > now:
                 ttl = None if expires is None else expires - now
                 self._fundamentals.set(key, value, ttl)
+        if self._actions is not None:
+            for symbol, record in actions:
+                self._actions.set(symbol, record)
         return count
 
     def _import_entry(self, entry: Entry) -> int:

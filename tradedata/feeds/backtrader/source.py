@@ -269,14 +269,18 @@ def load_from_manager(
     refresh: bool = False,
     cache_dir: Any = None,
     manager: Any = None,
+    adjust: str = "splits",
     exchange: str | None = None,
 ) -> pd.DataFrame:
     """Get bars through a DataManager: ``manager``, else ``DataManager(cache_dir)`` (closed
-    again afterwards), else the process-wide one from ``get_data_manager()``.
+    again afterwards), else the process-wide one from ``get_data_manager()``. ``adjust`` is
+    passed on (equities: ``"splits"``, ``"all"`` or ``"raw"``).
 
     ``symbol`` may be venue-prefixed (``"BYBIT:BTC/USDT"``) and ``exchange`` names the source
     (:mod:`tradedata.identity`); the manager reads and fills that source's series only."""
-    request: dict[str, Any] = {"start": start, "end": end, "provider": provider, "refresh": refresh}
+    request: dict[str, Any] = {
+        "start": start, "end": end, "provider": provider, "refresh": refresh, "adjust": adjust,
+    }  # fmt: skip
     if exchange is not None:
         request["exchange"] = exchange
     if manager is not None:
