@@ -94,3 +94,19 @@ def test_a_panel_compares_venues_side_by_side(cache_dir: Path) -> None:
     panel = dm.get_panel(["BTC/USDT", "memb:BTC/USDT"], "1m", "2024-01-01", "2024-01-01 00:59")
     assert list(panel.columns) == ["BTC/USDT", "MEMB:BTC/USDT"]
     assert (panel["MEMB:BTC/USDT"] - panel["BTC/USDT"]).eq(1).all()
+
+
+def test_download_stores_under_the_exchange_and_plans_from_its_series(cache_dir: Path) -> None:
+    from tradedata.download import download
+
+    dm = _dm(cache_dir, "memA", "memb")
+    dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 04:59")  # memA's series, full
+    args = {"timeframes": ["1m"], "start": "2024-01-01", "end": "2024-01-01 04:59"}
+    report = download(["MEMB:BTC/USDT"], exchange="memb", manager=dm, progress=False, **args)
+    (res,) = report.series
+    assert res.source == "memb" and res.expected == 300 and res.stored == 300
+    assert len(dm.cache.read("BTC/USDT", "1m", source="memb")) == 300
+    again = download(["BTC/USDT"], exchange="memb", manager=dm, progress=False, **args)
+    assert again.series[0].expected == 0  # planned from memb's own coverage
+    with pytest.raises(InputError, match="names source"):
+        download(["KRAKEN:BTC/USDT"], exchange="memb", manager=dm, progress=False, **args)

@@ -41,6 +41,8 @@ _LAZY: dict[str, str] = {
     "download": "tradedata.download",
     "Fundamentals": "tradedata.fundamentals",
     "CorporateActions": "tradedata.actions",
+    "SeriesId": "tradedata.identity",
+    "split_source": "tradedata.identity",
 }
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "Gap",
     "ProviderSelector",
     "QualityReport",
+    "SeriesId",
     "SymbolInfo",
     "Timeframe",
     "TradeDataError",
@@ -66,6 +69,7 @@ __all__ = [
     "parse_timeframe",
     "read_csv",
     "repair",
+    "split_source",
     "symbol_info",
     "validate",
 ]
@@ -77,6 +81,7 @@ if TYPE_CHECKING:
     from tradedata.csvio import read_csv
     from tradedata.download import download
     from tradedata.fundamentals import Fundamentals
+    from tradedata.identity import SeriesId, split_source
     from tradedata.manager import DataManager, FetchResult, get_data_manager
     from tradedata.model import Timeframe, normalize_frame, parse_timeframe
     from tradedata.selection import ProviderSelector

@@ -348,32 +348,14 @@ class FetchEngine:
         result: FetchResult,
         on_chunk: Callable[[Chunk], None] | None,
     ) -> None:
-        """``fallback="venues"``: ask the other sources, in the rule's order, for what
-        ``result.source`` could not deliver, each into its own series; record what they
-        proved in ``result.filled`` and keep in ``unfetched`` only what none proved."""
-        todo = [Span(u[0], u[1]) for u in result.unfetched]
-        groups = venues.other_sources(self._selector(), sym, tf, result.source)
-        for other, names in groups.items():
-            left: list[Span] = []
-            for span in todo:
-                sub = FetchResult(source=other)
-                for a, b in self.cache.missing_ranges(
-                    sym, tf.name, span.start, span.end, source=other
-                ):
-                    self._fetch_hole(sym, tf, Span(a, b), names, sub, on_chunk, None, other)
-                result.requests += sub.requests
-                result.bars += sub.bars
-                result.providers += [p for p in sub.providers if p not in result.providers]
-                result.errors.update(sub.errors)
-                result.failures.update(sub.failures)
-                got = venues.covered_parts(self.cache, sym, tf, span, other)
-                result.filled += [(part, other) for part in got]
-                left += venues.remaining(span, got, tf)
-            todo = left
-            if not todo:
-                break
-        result.filled.sort(key=lambda item: item[0].start)
-        result.unfetched = venues.unfilled(result.unfetched, todo)
+        """``fallback="venues"`` (see :func:`tradedata.venues.fill_from_other_sources`)."""
+
+        def fetch(span: Span, names: list[str], sub: FetchResult, other: str) -> None:
+            self._fetch_hole(sym, tf, span, names, sub, on_chunk, None, other)
+
+        venues.fill_from_other_sources(
+            self.cache, self._selector(), sym, tf, result, fetch, FetchResult
+        )
 
     def _fetch_series(
         self,

@@ -11,6 +11,7 @@ report scoring the mix (:func:`score_mix`). The first source's series never hold
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,9 +38,9 @@ __all__ = [
     "check_fallback",
     "check_pinned",
     "covered_parts",
+    "fill_from_other_sources",
     "labelled_frame",
     "other_sources",
-    "remaining",
     "resolve_source",
     "score_mix",
     "unfilled",
@@ -126,6 +127,45 @@ def other_sources(
     return groups
 
 
+def fill_from_other_sources(
+    cache: Cache,
+    selector: ProviderSelector,
+    symbol: str,
+    tf: Timeframe,
+    result: Any,
+    fetch: Callable[[Span, list[str], Any, str], None],
+    new_result: Callable[..., Any],
+) -> None:
+    """``fallback="venues"``: ask the other sources, in the rule's order, for what
+    ``result.source`` could not deliver, each into its own series; record what they proved in
+    ``result.filled`` and keep in ``result.unfetched`` only what none proved.
+
+    ``result`` is a :class:`~tradedata.fetching.FetchResult`; ``fetch(span, names, sub,
+    source)`` fills ``span`` of the ``source`` series from ``names`` into the result ``sub``
+    (made by ``new_result(source=...)``).
+    """
+    todo = [Span(u[0], u[1]) for u in result.unfetched]
+    for other, names in other_sources(selector, symbol, tf, result.source).items():
+        left: list[Span] = []
+        for span in todo:
+            sub = new_result(source=other)
+            for a, b in cache.missing_ranges(symbol, tf.name, span.start, span.end, source=other):
+                fetch(Span(a, b), names, sub, other)
+            result.requests += sub.requests
+            result.bars += sub.bars
+            result.providers += [p for p in sub.providers if p not in result.providers]
+            result.errors.update(sub.errors)
+            result.failures.update(sub.failures)
+            got = covered_parts(cache, symbol, tf, span, other)
+            result.filled += [(part, other) for part in got]
+            left += unproven_parts(span, got, tf)
+        todo = left
+        if not todo:
+            break
+    result.filled.sort(key=lambda item: item[0].start)
+    result.unfetched = unfilled(result.unfetched, todo)
+
+
 def covered_parts(cache: Cache, symbol: str, tf: Timeframe, span: Span, source: str) -> list[Span]:
     """The parts of ``span`` the ``source`` series' coverage record holds."""
     return [
@@ -142,11 +182,6 @@ def unfilled(unfetched: list[Unfetched], todo: list[Span]) -> list[Unfetched]:
         reason = next((u.reason for u in unfetched if u[0] <= part.start <= u[1]), "")
         out.append(Unfetched(part.start, part.end, reason))
     return out
-
-
-def remaining(span: Span, proven: list[Span], tf: Timeframe) -> list[Span]:
-    """What of ``span`` no span in ``proven`` covers."""
-    return unproven_parts(span, proven, tf)
 
 
 def labelled_frame(

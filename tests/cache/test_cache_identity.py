@@ -195,9 +195,11 @@ _OLD_WRITER = textwrap.dedent(
         for symbol, tf, provider, frame in written:
             cache.write(symbol, tf, frame, source=provider,
                         coverage=(frame.index[0], frame.index[-1]))
+        cache.add_coverage("ETH/USDT", "1d", "2023-01-01", "2023-01-31", "kraken")  # no bars
         for info in cache.series():
             cache.read(info.symbol, info.timeframe).to_pickle(
                 f"{out}/{info.symbol.replace('/', '_')}-{info.timeframe}.pkl")
+        cache.export_tree(out + "/tree")
     """
 )
 
@@ -262,6 +264,9 @@ def test_a_cache_written_before_sources_opens_and_keeps_every_bar(
         assert_same_bits(pd.concat([binance, bybit]).sort_index(), sol_before)
         assert cache.provider_at("SOL/USDT", "1m", bybit.index[-1], source="bybit") == "bybit"
         assert cache.provider_at("SOL/USDT", "1m", bybit.index[-1]) is None
+        # coverage of a range that had no bars goes with its provider too
+        assert cache.coverage("ETH/USDT", "1d") == []
+        assert [c.provider for c in cache.coverage("ETH/USDT", "1d", source="kraken")] == ["kraken"]
         aapl = cache.metadata("AAPL", "1d", 2024, source="consolidated_splits")
         assert aapl is not None and aapl["delivered_basis"] == {"yahoo": "splits"}
         msft = cache.metadata("MSFT", "1h", 2024, source="iex")
@@ -286,3 +291,37 @@ def test_a_cache_written_before_sources_opens_and_keeps_every_bar(
             assert_same_bits(
                 copy.read(symbol, tf, source=source), pd.read_pickle(old_cache / f"{name}.pkl")
             )
+
+
+def test_a_tree_exported_before_sources_imports_split_by_source(
+    old_cache: Path, tmp_path: Path
+) -> None:
+    tree = old_cache / "tree"
+    assert not list((tree / "ohlcv").glob("@*"))  # the old layout
+    with Cache(tmp_path / "new") as cache:
+        cache.import_tree(tree)
+        listed = {(i.source, i.symbol, i.timeframe): i.bars for i in cache.series()}
+        assert listed == {
+            ("binance", "BTC/USDT", "1h"): 100,
+            ("kraken", "ETH/USDT", "1h"): 60,
+            ("binance", "SOL/USDT", "1m"): 50,
+            ("bybit", "SOL/USDT", "1m"): 50,
+            ("consolidated_splits", "AAPL", "1d"): 40,
+            ("iex", "MSFT", "1h"): 30,
+        }
+        for name, (source, symbol, tf) in {
+            "ETH_USDT-1h": ("kraken", "ETH/USDT", "1h"),
+            "AAPL-1d": ("consolidated_splits", "AAPL", "1d"),
+            "MSFT-1h": ("iex", "MSFT", "1h"),
+        }.items():
+            before = pd.read_pickle(old_cache / f"{name}.pkl")
+            assert_same_bits(cache.read(symbol, tf, source=source), before)
+        sol = pd.concat(
+            [cache.read("SOL/USDT", "1m"), cache.read("SOL/USDT", "1m", source="bybit")]
+        ).sort_index()
+        assert_same_bits(sol, pd.read_pickle(old_cache / "SOL_USDT-1m.pkl"))
+        bybit = cache.metadata("SOL/USDT", "1m", 2024, source="bybit")
+        assert bybit is not None and bybit["providers"] == [{"provider": "bybit", "bars": 50}]
+        assert [c.provider for c in cache.coverage("SOL/USDT", "1m", source="bybit")] == ["bybit"]
+        assert [c.provider for c in cache.coverage("ETH/USDT", "1d", source="kraken")] == ["kraken"]
+        assert cache.verify() == []

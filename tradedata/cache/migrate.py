@@ -28,6 +28,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import diskcache
 import numpy as np
@@ -35,11 +36,19 @@ import numpy as np
 import tradedata.cache.partitions as parts
 from tradedata.cache.backend import Backend
 from tradedata.cache.catalog import Catalog
-from tradedata.cache.layout import identity_fields, store_name
+from tradedata.cache.layout import identity_fields, iso, store_name
 from tradedata.cache.partitions import Rows
 from tradedata.identity import is_crypto, provider_basis, source_of_provider
 
-__all__ = ["MARKER", "SPLITS_SUFFIX", "migrate", "old_source"]
+__all__ = [
+    "MARKER",
+    "SPLITS_SUFFIX",
+    "delivered_basis",
+    "migrate",
+    "old_source",
+    "split_old",
+    "subset_rows",
+]
 
 log = logging.getLogger("tradedata.cache")
 
@@ -74,6 +83,10 @@ def migrate(db: Backend, catalog: Catalog, load_rows: LoadRows) -> int:
                 _, name, tf = key.split("|", 2)
                 if "@" not in name:
                     moved += _migrate_series(db, catalog, load_rows, name, tf)
+            for key in list(db.keys("c|")):  # ranges fetched with no bars at all
+                _, name, tf = key.split("|", 2)
+                if "@" not in name and db.dc.get(db.series_key(name, tf)) is None:
+                    _split_coverage(db, name, tf)
             db.dc.set(MARKER, 1, retry=True)
     except (sqlite3.OperationalError, diskcache.Timeout, OSError) as exc:  # read-only, busy
         log.warning("cache: could not record the series' sources yet (%s)", exc)
@@ -105,11 +118,11 @@ def _migrate_series(
         targets.update(groups)
         if names <= {symbol}:  # every row is the default source's: the metadata says so
             meta.update(identity_fields(symbol))
-            meta["delivered_basis"] = _delivered(rows.sources)
+            meta["delivered_basis"] = delivered_basis(rows.sources)
             db.set_json(db.meta_key(symbol, tf, year), meta)
             continue
         for source, mask in groups.items():
-            _write(db, catalog, store_name(symbol, source), tf, year, _subset(rows, mask), meta)
+            _write(db, catalog, store_name(symbol, source), tf, year, subset_rows(rows, mask), meta)
         if symbol not in names:
             catalog.index_years(symbol, tf, remove=[year])
             db.delete(db.meta_key(symbol, tf, year), db.atime_key(symbol, tf, year))
@@ -119,7 +132,8 @@ def _migrate_series(
     return sum(1 for s in targets if store_name(symbol, s) != symbol)
 
 
-def _subset(rows: Rows, mask: np.ndarray) -> Rows:
+def subset_rows(rows: Rows, mask: np.ndarray) -> Rows:
+    """The rows where ``mask`` is set, with their own provider list."""
     used = sorted({int(c) for c in rows.codes[mask]})
     remap = np.zeros(len(rows.sources), dtype=np.int32)
     remap[used] = np.arange(len(used), dtype=np.int32)
@@ -147,13 +161,14 @@ def _write(
         provider_info=dict(old.get("provider_info") or {}),
     )  # fmt: skip
     meta.update(identity_fields(name))
-    meta["delivered_basis"] = _delivered(rows.sources)
+    meta["delivered_basis"] = delivered_basis(rows.sources)
     db.set_json(db.meta_key(name, tf, year), meta)
     db.dc.set(db.atime_key(name, tf, year), time.time(), retry=True)
     catalog.index_years(name, tf, add=[year])
 
 
-def _delivered(providers: list[str]) -> dict[str, str]:
+def delivered_basis(providers: list[str]) -> dict[str, str]:
+    """The basis each equity provider in ``providers`` delivered (those with a known one)."""
     return {p: basis for p in providers if (basis := provider_basis(p)) is not None}
 
 
@@ -171,3 +186,48 @@ def _split_coverage(db: Backend, symbol: str, tf: str) -> None:
     db.delete(db.coverage_key(symbol, tf))
     for name, spans in groups.items():
         db.set_json(db.coverage_key(name, tf), spans)
+
+
+def split_old(
+    symbol: str, tf: str, rows: Rows | None, meta: dict[str, Any], coverage: list[Any]
+) -> list[tuple[str, Rows | None, dict[str, Any], list[Any]]]:
+    """One partition written before sources existed (``rows`` with their providers, its
+    ``meta``, its ``coverage`` spans ``(start, end, provider, fetched_at)``) as
+    ``(stored name, rows, metadata, spans)`` per source, the way :func:`migrate` splits an old
+    cache's series (used for trees exported by an older version)."""
+    rows = rows if rows is not None and rows.size else None
+    of = [old_source(p, symbol, tf) for p in rows.sources] if rows is not None else []
+    spans: dict[str, list[Any]] = {}
+    for span in coverage:
+        spans.setdefault(old_source(span[2], symbol, tf), []).append(span)
+    out: list[tuple[str, Rows | None, dict[str, Any], list[Any]]] = []
+    for source in dict.fromkeys([*of, *spans]):
+        name = store_name(symbol, source)
+        part, record = None, dict(meta)
+        if rows is not None and source in of:
+            part = subset_rows(
+                rows, np.isin(rows.codes, [i for i, s in enumerate(of) if s == source])
+            )
+            record = _old_meta(meta, part, name, whole=part.size == rows.size)
+        out.append((name, part, record, spans.get(source, [])))
+    return out
+
+
+def _old_meta(meta: dict[str, Any], rows: Rows, name: str, whole: bool) -> dict[str, Any]:
+    """``meta`` restated for the ``rows`` of one source."""
+    runs = parts.runs_of(rows)
+    counts: dict[str, int] = {}
+    for provider, n in runs:
+        counts[provider] = counts.get(provider, 0) + n
+    return {
+        **meta,
+        **identity_fields(name),
+        "delivered_basis": delivered_basis(rows.sources),
+        "bars": rows.size,
+        "first": iso(int(rows.timestamps[0])),
+        "last": iso(int(rows.timestamps[-1])),
+        "source_runs": runs,
+        "providers": [{"provider": k, "bars": v} for k, v in counts.items()],
+        "data_source": next(iter(counts)) if len(counts) == 1 else "mixed",
+        "data_quality": meta.get("data_quality") if whole else parts.default_quality(rows, 0),
+    }

@@ -59,6 +59,7 @@ from tradedata.cache.layout import (
     timeframe_dir,
     year_bounds,
 )
+from tradedata.cache.migrate import split_old
 from tradedata.cache.partitions import Damaged, Rows, column_order, sources_of
 from tradedata.cache.reader import Reader
 from tradedata.errors import CacheError, CSVFormatError, InputError
@@ -207,7 +208,8 @@ class Tree:
         count = 0
         for path in (progress or _no_progress)(metas):
             entry = check_partition(path, load_rows=True)
-            count += self._import_entry(entry)
+            for part in split_legacy(entry):  # a tree from before sources: rows to their own
+                count += self._import_entry(part)
         now = time.time()
         for key, value, expires in funds:
             if expires is None or expires > now:
@@ -294,6 +296,7 @@ class Entry:
     meta: dict[str, Any]
     rows: Rows | None
     coverage: list[tuple[pd.Timestamp, pd.Timestamp, str, pd.Timestamp]]
+    legacy: bool = False  # written before series had a source (no "source" in the record)
 
 
 def _fail(path: Path, why: str) -> CacheError:
@@ -388,7 +391,22 @@ def check_partition(path: Path, *, load_rows: bool) -> Entry:
     if bars:
         meta["first"] = iso(int(rows.timestamps[0]))
         meta["last"] = iso(int(rows.timestamps[-1]))
-    return Entry(symbol, tf, year, meta, rows if load_rows else None, _coverage(record, path))
+    kept = rows if load_rows else None
+    legacy = "source" not in record
+    return Entry(symbol, tf, year, meta, kept, _coverage(record, path), legacy)
+
+
+def split_legacy(entry: Entry) -> list[Entry]:
+    """A partition of a tree written before sources existed, split by the source of each
+    row's (and coverage span's) provider (:func:`tradedata.cache.migrate.split_old`); any
+    other entry as it is."""
+    if not entry.legacy:
+        return [entry]
+    pieces = split_old(entry.symbol, entry.timeframe, entry.rows, entry.meta, entry.coverage)
+    return [
+        Entry(name, entry.timeframe, entry.year, meta, rows, cov)
+        for name, rows, meta, cov in pieces
+    ]
 
 
 def _parse_csv(data: bytes, columns: tuple[str, ...], year: int, path: Path) -> Rows:
