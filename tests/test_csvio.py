@@ -170,3 +170,13 @@ def test_cli_import_tz_stores_utc_bars(tmp_path: Path, cache_dir: Path, capsys) 
     assert main(["--cache-dir", str(cache_dir), "import", str(gap), "G", "1h", "--tz", BERLIN]) == 2
     err = capsys.readouterr().err
     assert "does not exist in Europe/Berlin" in err and len(err.strip().splitlines()) == 1
+
+
+def test_tz_with_stamps_partly_carrying_an_offset_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2024-07-01 10:00,1,1,1,1,1\n2024-07-01T11:00:00+02:00,1,1,1,1,1\n"
+    )
+    with pytest.raises(CSVFormatError, match=r"line 3: .* mixes stamps with and without"):
+        read_csv(path, "1h", tz=BERLIN)

@@ -46,6 +46,7 @@ __all__ = ["check_zone", "detect_format", "read_csv"]
 _BT = ["date", "open", "high", "low", "close", "volume", "openinterest"]
 _BT_TIME = ["date", "time", "open", "high", "low", "close", "volume", "openinterest"]
 _YAHOO = ["date", "open", "high", "low", "close", "adj close", "volume"]
+_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"  # a stamp carrying its UTC offset is absolute
 
 
 def _header(path: Path) -> tuple[list[str], int]:
@@ -114,8 +115,15 @@ def _times(texts: pd.Series, path: Path, tz: str | None = None) -> pd.DatetimeIn
     """Parse stamps; naive ones are UTC, or wall time in ``tz`` when given."""
     stripped = texts.str.strip()
     if tz is not None:
-        local = pd.to_datetime(stripped, errors="coerce", format="mixed")
-        if local.dtype.kind == "M" and getattr(local.dt, "tz", None) is None:
+        absolute = stripped.str.contains(_OFFSET, regex=True).to_numpy()
+        if absolute.any() and not absolute.all():
+            row = int(np.flatnonzero(absolute != absolute[0])[0])
+            raise CSVFormatError(
+                f"{path}, line {row + 2}: {texts.iloc[row].strip()!r} mixes stamps with and "
+                "without a UTC offset: with tz= every stamp must be local (no offset)"
+            )
+        if not absolute.any():
+            local = pd.to_datetime(stripped, errors="coerce", format="mixed")
             if local.isna().any():
                 _bad_time(texts, local.isna().to_numpy(), path)
             return _localize(pd.DatetimeIndex(local), tz, texts, path)
