@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tradedata.csvio import detect_format, read_csv
 from tradedata.errors import CSVFormatError, InputError, LocalTimeError
@@ -180,3 +183,44 @@ def test_tz_with_stamps_partly_carrying_an_offset_is_an_error(tmp_path: Path) ->
     )
     with pytest.raises(CSVFormatError, match=r"line 3: .* mixes stamps with and without"):
         read_csv(path, "1h", tz=BERLIN)
+
+
+def _transitions(zone: str) -> list[pd.Timestamp]:
+    """The instants in 2024 when ``zone``'s UTC offset changes."""
+    idx = pd.date_range("2024-01-01", "2025-01-01", freq="15min", tz="UTC")
+    offsets = np.array([t.utcoffset() for t in idx.tz_convert(zone)])
+    return list(idx[1:][offsets[1:] != offsets[:-1]])
+
+
+_ZONES = ("Europe/Berlin", "America/New_York", "Australia/Sydney", "America/Santiago")
+_TRANSITIONS = {zone: _transitions(zone) for zone in _ZONES}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    zone=st.sampled_from(_ZONES),
+    which=st.integers(0, 1),
+    shift=st.integers(-12, 12),
+    n=st.integers(1, 16),
+    bar=st.sampled_from(["15min", "30min", "1h"]),
+)
+def test_property_local_stamps_read_back_the_utc_bars_or_refuse(
+    tmp_path_factory: pytest.TempPathFactory, zone: str, which: int, shift: int, n: int, bar: str
+) -> None:
+    """Bars around either DST change of four zones, stamped at their ends in local wall time:
+    the reader gives back their UTC open times exactly, or raises LocalTimeError, and only
+    when some stamp is ambiguous (never a silently wrong bar)."""
+    start = (_TRANSITIONS[zone][which] + pd.Timedelta(minutes=15 * shift)).floor(bar)
+    truth = pd.date_range(start, periods=n, freq=bar, tz="UTC", name="timestamp")
+    ends = (truth + pd.Timedelta(bar)).tz_convert(zone).tz_localize(None)
+    lines = ["Date,Time,Open,High,Low,Close,Volume,OpenInterest"]
+    lines += [f"{e:%Y-%m-%d},{e:%H:%M:%S},1,1,1,1,1,0" for e in ends]
+    path = tmp_path_factory.mktemp("dst") / "local.txt"
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        got = read_csv(path, bar.replace("min", "m"), tz=zone).index
+    except LocalTimeError:
+        unsure = pd.DatetimeIndex(ends).tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+        assert unsure.isna().any()
+        return
+    assert got.equals(truth)
