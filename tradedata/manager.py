@@ -29,7 +29,14 @@ from tradedata.errors import (
     SymbolNotListedError,
     TradeDataError,
 )
-from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchEngine, FetchResult
+from tradedata.fetching import (
+    CACHE_ONLY,
+    DEFAULT_BARS,
+    FetchEngine,
+    FetchResult,
+    bars_before,
+    storable_range,
+)
 from tradedata.identity import identify
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
@@ -258,7 +265,10 @@ class DataManager:
         no provider could deliver is reported (a warning and ``attrs["unfetched"]``), never
         filled. ``attrs["quality"]`` holds the :class:`~tradedata.validation.QualityReport`,
         ``attrs["provider"]`` the source(s). ``on_chunk`` is called with each fetched page
-        (for progress bars).
+        (for progress bars). A cached part found damaged while reading is quarantined and
+        fetched again in the same call (or reported in ``attrs["unfetched"]``); size-limit
+        eviction never removes what the call needs (a :class:`CacheLimitWarning` says when
+        ``CACHE_MAX_SIZE_GB`` is too small for it).
 
         ``deadline`` is the most seconds the call may spend fetching (default:
         ``TRADEDATA_DEADLINE``, else the config's ``deadline``, else none); when it passes,
@@ -268,21 +278,22 @@ class DataManager:
         named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
         check_mode(adjust)
-        s, e = parse_range(start, end)
+        s, e = storable_range(*parse_range(start, end))
         fallback = check_fallback(fallback)
         src = self.engine.resolve_source(sym, tf, provider, named)
         seconds = resolve_seconds(deadline, self.config.deadline)
         result = FetchResult(source=src)
-        cached = self.cache.has(sym, tf.name, source=src)
-        if not (s is None and e is None and cached and not refresh):
-            e = e if e is not None else pd.Timestamp.now(tz="UTC")
-            s = s if s is not None else e - tf.delta * DEFAULT_BARS
-            with deadline_scope(seconds):
+        with self.cache.pinned(sym, tf.name, s, e, source=src), deadline_scope(seconds):
+            cached = self.cache.has(sym, tf.name, source=src)
+            if not (s is None and e is None and cached and not refresh):
+                e = e if e is not None else pd.Timestamp.now(tz="UTC")
+                s = s if s is not None else bars_before(e, tf, DEFAULT_BARS)
                 result = self.fetch_missing(
                     sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh,
                     exchange=src, fallback=fallback,
                 )  # fmt: skip
-        frame, spans = labelled_frame(self.cache, sym, tf, s, e, src, result.filled)
+            own = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result, src)
+        frame, spans = labelled_frame(self.cache, sym, tf, own, src, result.filled)
         if result.unfetched:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)

@@ -188,32 +188,30 @@ def labelled_frame(
     cache: Cache,
     symbol: str,
     tf: Timeframe,
-    start: Any,
-    end: Any,
+    own: pd.DataFrame,
     source: str,
     filled: list[tuple[Span, str]],
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """The ``source`` series' bars in ``[start, end]`` plus each filled span's bars from its
-    own source; returns the frame and its source spans (``{"source", "start", "end",
-    "bars"}``, one per run of consecutive bars from one source, oldest first)."""
-    frames = [cache.read(symbol, tf.name, start, end, source=source)]
+    """``own`` (the ``source`` series' bars read for the request) plus each filled span's bars
+    from its own source; returns the frame and its source spans (``{"source", "start",
+    "end", "bars"}``, one per run of consecutive bars from one source, oldest first)."""
     if not filled:  # one source: one run
-        only = frames[0]
-        if only.empty:
-            return only, []
-        whole = {"source": source, "start": only.index[0], "end": only.index[-1]}
-        return only, [{**whole, "bars": len(only)}]
-    labels = [np.full(len(frames[0]), source, dtype=object)]
+        if own.empty:
+            return own, []
+        whole = {"source": source, "start": own.index[0], "end": own.index[-1]}
+        return own, [{**whole, "bars": len(own)}]
+    frames = [own]
+    labels = [np.full(len(own), source, dtype=object)]
     for span, other in filled:
         part = cache.read(symbol, tf.name, span.start, span.end, source=other)
-        part = part[~part.index.isin(frames[0].index)]
+        part = part[~part.index.isin(own.index)]
         frames.append(part)
         labels.append(np.full(len(part), other, dtype=object))
-    frame = pd.concat(frames) if len(frames) > 1 else frames[0]
-    label = np.concatenate(labels) if labels else np.array([], dtype=object)
-    if len(frames) > 1:
-        order = np.argsort(frame.index.asi8, kind="stable")
-        frame, label = frame.iloc[order], label[order]
+    frame = pd.concat(frames)
+    label = np.concatenate(labels)
+    order = np.argsort(frame.index.asi8, kind="stable")
+    frame, label = frame.iloc[order], label[order]
+    frame.attrs.update(own.attrs)
     return frame, _runs(frame.index, label)
 
 

@@ -58,3 +58,27 @@ def test_cli_fetches_and_shows_each_venue_apart(
         ("binance", 31),
         ("bybit", 31),
     ]
+
+
+def test_cli_fallback_venues_fills_from_bybit_and_says_so(
+    sim: ExchangeSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from tradedata.sim.faults import Faults
+
+    for name in ("BINANCE", "BYBIT"):
+        monkeypatch.setenv(f"TRADEDATA_{name}_URL", sim.url)
+    end = sim.now().floor("h") - pd.Timedelta(hours=1)
+    start = end - pd.Timedelta(hours=10)
+    span = ["--start", start.isoformat(), "--end", end.isoformat(), "--json"]
+    base = ["--cache-dir", str(tmp_path / "cache")]
+    sim.set_faults(Faults(error_rate=1.0, paths=("/api/v3/",)))  # Binance is down
+
+    assert main([*base, "fetch", "BTC/USDT", "1h", *span]) == 2  # no opt-in: nothing at all
+    capsys.readouterr()
+    assert main([*base, "fetch", "BTC/USDT", "1h", *span, "--fallback", "venues"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["bars"] == 11 and summary["provider"] == "bybit"
+    assert summary["source"].startswith("binance (filled from bybit ")
+    assert main([*base, "cache", "info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert [(s["source"], s["bars"]) for s in info["series"]] == [("bybit", 11)]
