@@ -160,7 +160,7 @@ class FetchEngine:
         return venues.candidates_for(self._selector(), symbol, tf, source)
 
     def _recheck_start(
-        self, symbol: str, tf: Timeframe, start: pd.Timestamp, source: str
+        self, symbol: str, tf: Timeframe, start: pd.Timestamp, source: str | None = None
     ) -> pd.Timestamp:
         """Move a hole that extends the series' end back over its last stored bars."""
         spans = self.cache.coverage(symbol, tf.name, source=source)

@@ -28,7 +28,9 @@ from tradedata.manager import DataManager
 
 ROOT = Path(__file__).resolve().parents[2]
 SYM, TF = "BTC/USDT", "1h"
-RULES = {"rules": {"crypto": {"primary": "memA"}}}
+#: the in-memory provider stands in for Binance, the default venue: its series is SYM's default
+VENUE = "binance"
+RULES = {"rules": {"crypto": {"primary": VENUE}}}
 START, END = "2022-01-01", "2023-12-31 23:00"
 
 
@@ -46,7 +48,7 @@ def two_years() -> pd.DataFrame:
 def _dm(
     cache_dir: Path, data: pd.DataFrame, **kwargs: object
 ) -> tuple[DataManager, MemoryProvider]:
-    prov = MemoryProvider(data, now="2024-06-01", name="memA")
+    prov = MemoryProvider(data, now="2024-06-01", name=VENUE)
     dm = DataManager(cache_dir=cache_dir, config=RULES, **kwargs)  # type: ignore[arg-type]
     dm.add_provider(prov)
     return dm, prov

@@ -325,3 +325,17 @@ def test_a_tree_exported_before_sources_imports_split_by_source(
         assert [c.provider for c in cache.coverage("SOL/USDT", "1m", source="bybit")] == ["bybit"]
         assert [c.provider for c in cache.coverage("ETH/USDT", "1d", source="kraken")] == ["kraken"]
         assert cache.verify() == []
+
+
+def test_damage_names_the_series_as_users_spell_it(cache: Cache) -> None:
+    frame = make_bars("2024-01-01", periods=30, freq="1h")
+    cache.write("BTC/USDT", "1h", frame, source="bybit")
+    path = cache.partition_file("BTC/USDT", "1h", 2024, source="bybit")
+    assert path is not None
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x5A
+    path.write_bytes(bytes(data))
+    (damage,) = cache.verify()
+    assert (damage.symbol, damage.timeframe, damage.year) == ("BYBIT:BTC/USDT", "1h", 2024)
+    assert cache.read("BTC/USDT", "1h", source="bybit").empty
+    assert [d.symbol for d in cache.quarantined()] == ["BYBIT:BTC/USDT"]

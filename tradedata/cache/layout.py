@@ -21,6 +21,7 @@ __all__ = [
     "CacheLimitWarning",
     "Damage",
     "SeriesInfo",
+    "display_name",
     "dumps",
     "file_safe",
     "iso",
@@ -91,6 +92,13 @@ def identity_fields(name: str) -> dict[str, Any]:
     """The metadata naming the symbol and source of the series stored as ``name``."""
     source, symbol = split_store_name(name)
     return {"symbol": symbol, "source": source}
+
+
+def display_name(name: str) -> str:
+    """A stored name as users spell it: ``BTC/USDT``, or ``BYBIT:BTC/USDT`` for a series of
+    another source than the symbol's default."""
+    source, symbol = split_store_name(name)
+    return symbol if name == symbol else f"{source.upper()}:{symbol}"
 
 
 def split_store_name(name: str) -> tuple[str, str]:

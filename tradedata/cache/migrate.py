@@ -72,6 +72,8 @@ def migrate(db: Backend, catalog: Catalog, load_rows: LoadRows) -> int:
     """Give every pre-identity series' bars their source (see the module text); returns the
     series written under another source. Runs once per cache (a no-op when :data:`MARKER`
     is set, or later again when the store is read-only or busy now)."""
+    if db.read_only is not None:  # opened for reading only: migrated when opened for writing
+        return 0
     try:
         if db.dc.get(MARKER) is not None:
             return 0
