@@ -39,8 +39,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise _usage("import needs PATH SYMBOL TIMEFRAME (or --symbol and --timeframe)")
     dm = _manager(args)
     report = dm.import_csv(
-        args.path, args.symbol, args.timeframe, label=args.label, exchange=args.exchange
-    )
+        args.path, args.symbol, args.timeframe, label=args.label, exchange=args.exchange,
+        tz=args.tz,
+    )  # fmt: skip
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -269,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--symbol", dest="symbol_opt", metavar="SYMBOL")
     p.add_argument("--timeframe", dest="timeframe_opt", metavar="TIMEFRAME")
     p.add_argument("--label", choices=["open", "end"], help="intraday stamps mark bar open/end")
+    p.add_argument(
+        "--tz", metavar="ZONE", help="stamps are local time in ZONE, e.g. Europe/Berlin (DST-aware)"
+    )
     p.add_argument("--json", action="store_true", help="print the quality report as JSON")
     _exchange_arg(p)
     p.set_defaults(func=cmd_import)

@@ -30,6 +30,7 @@ API keys or other secrets.
     ├── DeadlineExceededError         the overall deadline of a call passed (``unfetched`` ranges)
     ├── DataValidationError           data that cannot be used as bars
     │   ├── CSVFormatError            a CSV file tradedata cannot recognise or parse
+    │   │   └── LocalTimeError        a local time stamp that does not exist or is ambiguous (DST)
     │   └── InsufficientQualityError  a series scored below the required minimum
     └── CacheError                    the store cannot do it: disk full, read-only cache
         └── CacheCorruptionError      a partition failed its checksum or gzip check
@@ -55,6 +56,7 @@ __all__ = [
     "InvalidResponseError",
     "InvalidSymbolError",
     "InvalidTimeframeError",
+    "LocalTimeError",
     "MissingAPIKeyError",
     "MissingExtraError",
     "PriceBasisError",
@@ -193,6 +195,19 @@ class DataValidationError(TradeDataError):
 
 class CSVFormatError(DataValidationError):
     """A CSV file is not in a format tradedata recognises, or a row cannot be parsed."""
+
+
+class LocalTimeError(CSVFormatError):
+    """A file's local time stamp cannot be placed on the UTC time line.
+
+    Raised by ``import_csv(..., tz=...)`` for a time inside a daylight-saving gap (it never
+    happened: clocks jumped over it) and for a time in the repeated hour after clocks go back
+    when the file's order does not tell which of the two it is. ``line`` is the file line.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class InsufficientQualityError(DataValidationError):

@@ -443,12 +443,19 @@ class DataManager:
         *,
         label: str | None = None,
         exchange: str | None = None,
+        tz: str | None = None,
     ) -> QualityReport:
         """Import a backtrader, Yahoo or generic CSV file (see :mod:`tradedata.csvio`) into the
-        ``exchange`` series (see :meth:`import_frame`)."""
+        ``exchange`` series (see :meth:`import_frame`).
+
+        Columns the file has beyond OHLCV (``adj_close``, open interest) are stored too.
+        ``tz`` (e.g. ``"Europe/Berlin"``) reads intraday stamps as that exchange-local wall
+        time, across DST (:class:`~tradedata.errors.LocalTimeError` for an impossible or
+        ambiguous stamp); without it stamps without an offset are UTC.
+        """
         from tradedata.csvio import read_csv
 
-        frame = read_csv(path, timeframe, label=label)
+        frame = read_csv(path, timeframe, label=label, tz=tz)
         name = f"csv:{os.path.basename(path)}"
         return self.import_frame(frame, symbol, timeframe, source=name, exchange=exchange)
 

@@ -1,6 +1,7 @@
 """Export to and import from the plain-file tree::
 
     ohlcv/SYMBOL/TIMEFRAME/YEAR.csv.gz         timestamp,open,high,low,close,volume[,adj_close]
+                                               [,open_interest]
     ohlcv/SYMBOL/TIMEFRAME/YEAR.metadata.json  the partition metadata, its coverage, a sha256
     ohlcv/@SOURCE/SYMBOL/TIMEFRAME/YEAR.*      the same, for a series of another source
     fundamentals/KEY.json                      {"key", "expires_at", "data"}
@@ -359,7 +360,8 @@ def _header(record: dict[str, Any], path: Path) -> tuple[str, str, int, tuple[st
         raise _fail(path, f"year {year} does not match the file name")
     columns = record.get("columns")
     if not isinstance(columns, list) or tuple(columns) != column_order(columns):
-        raise _fail(path, f"columns must be open,high,low,close,volume[,adj_close]: {columns!r}")
+        allowed = "open,high,low,close,volume[,adj_close][,open_interest]"
+        raise _fail(path, f"columns must be {allowed}: {columns!r}")
     return name, tf, year, tuple(columns)
 
 
