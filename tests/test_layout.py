@@ -57,6 +57,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.fundamentals",
             "tradedata.sim",
             "tradedata.download_report",
+            "tradedata.parquet",
         ),
     ),
     ("manager", ("tradedata.manager", "tradedata.fetching", "tradedata.download")),

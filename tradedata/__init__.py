@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "read_csv": "tradedata.csvio",
     "load_config": "tradedata.config",
     "download": "tradedata.download",
+    "export_parquet": "tradedata.parquet.export",
     "Fundamentals": "tradedata.fundamentals",
 }
 
@@ -57,6 +58,7 @@ __all__ = [
     "__version__",
     "classify_symbol",
     "download",
+    "export_parquet",
     "get_data_manager",
     "load_config",
     "normalize_frame",
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     from tradedata.download import download
     from tradedata.fundamentals import Fundamentals
     from tradedata.manager import DataManager, FetchResult, get_data_manager
+    from tradedata.parquet.export import export_parquet
     from tradedata.model import Timeframe, normalize_frame, parse_timeframe
     from tradedata.selection import ProviderSelector
     from tradedata.symbols import (

@@ -28,8 +28,9 @@ API keys or other secrets.
     ├── DataValidationError           data that cannot be used as bars
     │   ├── CSVFormatError            a CSV file tradedata cannot recognise or parse
     │   └── InsufficientQualityError  a series scored below the required minimum
-    └── CacheError                    the on-disk store cannot do what was asked
-        └── CacheCorruptionError      a partition failed its checksum or gzip check
+    ├── CacheError                    the on-disk store cannot do what was asked
+    │   └── CacheCorruptionError      a partition failed its checksum or gzip check
+    └── ExportError                   an export destination (folder, S3) cannot be written
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "CacheError",
     "ConfigurationError",
     "DataValidationError",
+    "ExportError",
     "InputError",
     "InsufficientQualityError",
     "InvalidDateRangeError",
@@ -168,3 +170,10 @@ class CacheError(TradeDataError):
 
 class CacheCorruptionError(CacheError):
     """A stored partition is damaged (bad checksum or gzip stream)."""
+
+
+class ExportError(TradeDataError):
+    """An export destination (a folder, an S3 bucket) cannot be listed, read or written.
+
+    What was already committed there stays readable; running the export again resumes.
+    """

@@ -291,6 +291,16 @@ class DataManager:
         tf = parse_timeframe(timeframe).name if timeframe else None
         return self.cache.delete(normalize_symbol(symbol), tf)
 
+    def export_parquet(self, dest: str | os.PathLike[str], **options: Any) -> Any:
+        """Write the cache as a Hive-partitioned Parquet dataset at ``dest`` (a folder or URL).
+
+        Incremental and atomic; ``options`` are those of
+        :func:`tradedata.parquet.export.export_parquet`. Returns its ``ParquetExport`` summary.
+        """
+        from tradedata.parquet.export import export_parquet
+
+        return export_parquet(dest, cache=self.cache, **options)
+
     def get_fundamentals(
         self,
         symbol: str,

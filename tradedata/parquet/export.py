@@ -1,0 +1,306 @@
+"""Export the cache as a Hive-partitioned Parquet dataset for Dask, Spark and DuckDB.
+
+>>> import tradedata
+>>> tradedata.export_parquet("s3://bucket/bars")                     # doctest: +SKIP
+ParquetExport(dest='s3://bucket/bars', written=12, unchanged=0, removed=0, ...)
+
+The layout, encoding and columns are described in :mod:`tradedata.parquet.layout`. The export
+is incremental: each partition's fingerprint (from the cache metadata: content checksum, bars,
+range, providers) is compared with the one the manifest recorded, and only partitions that
+changed (or whose file is missing) are written again. Files are written under temporary names
+and renamed into place; the manifest is written last, so it names only committed files.
+Partitions of exported series that the cache no longer holds are removed after the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from tradedata.cache.layout import SeriesInfo, iso
+from tradedata.errors import ConfigurationError, DataValidationError, ExportError, InputError
+from tradedata.model import parse_timeframe
+from tradedata.parquet.layout import (
+    MANIFEST,
+    ROW_GROUP_ROWS,
+    VALUE_COLUMNS,
+    PartitionKey,
+    manifest_text,
+    parse_manifest,
+    partition_token,
+    providers_per_row,
+)
+from tradedata.parquet.target import Target, open_target
+
+__all__ = ["ParquetExport", "export_parquet", "series_source"]
+
+_READ_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class ParquetExport:
+    """What one export did: partitions written, left unchanged, removed or skipped."""
+
+    dest: str
+    written: int
+    unchanged: int
+    removed: int
+    rows_written: int
+    bytes_written: int
+    seconds: float
+    partitions: int  # partitions the manifest lists now
+    skipped: tuple[str, ...] = field(default_factory=tuple)  # damaged/changing; kept as before
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as a JSON-able dict."""
+        return {**self.__dict__, "skipped": list(self.skipped)}
+
+
+def series_source(cache: Any, info: SeriesInfo) -> str:
+    """The source (venue) a cached series is exported under.
+
+    Until the cache keys series by their identity, this is the provider that delivered most of
+    the series' bars according to the partition metadata (a series filled by one provider, the
+    usual case, gets that provider's name).
+    """
+    counts: dict[str, int] = {}
+    for year in info.years:
+        meta = cache.metadata(info.symbol, info.timeframe, year) or {}
+        for item in meta.get("providers") or []:
+            name = str(item.get("provider"))
+            counts[name] = counts.get(name, 0) + int(item.get("bars", 0))
+    if not counts:
+        return info.providers[0] if info.providers else "unknown"
+    return max(sorted(counts), key=lambda name: counts[name])
+
+
+def export_parquet(
+    dest: str | os.PathLike[str],
+    *,
+    symbols: Sequence[str] | None = None,
+    timeframes: Sequence[str] | None = None,
+    full: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    manager: Any = None,
+    cache: Any = None,
+) -> ParquetExport:
+    """Write (or bring up to date) the Parquet dataset at ``dest`` from the cache.
+
+    ``dest`` is a folder or any fsspec URL (``s3://bucket/prefix`` needs s3fs; credentials and
+    endpoint come from ``storage_options`` or the usual ``AWS_*`` variables). ``symbols`` and
+    ``timeframes`` limit what is exported (partitions of other series already in the dataset
+    are kept). ``full=True`` rewrites every partition. The cache is ``manager.cache``, else
+    ``cache`` (a :class:`~tradedata.cache.Cache`), else the default one (``DATA_CACHE_DIR`` or
+    the config's ``cache_dir``). Raises :class:`~tradedata.errors.ExportError` when the
+    destination fails; what was committed before stays readable and a rerun resumes.
+    """
+    started = time.perf_counter()
+    store = manager.cache if manager is not None else cache
+    owned = store is None
+    if owned:
+        store = _default_cache()
+    try:
+        _check_pyarrow()
+        target = open_target(os.fspath(dest), storage_options)
+        return _Exporter(store, target, _names(symbols, "symbols"), _tfs(timeframes), full).run(
+            started
+        )
+    finally:
+        if owned:
+            store.close()
+
+
+def _default_cache() -> Any:
+    from tradedata.cache import Cache
+    from tradedata.config import load_config
+
+    return Cache(load_config(None).cache_dir)
+
+
+def _check_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError as exc:
+        raise ConfigurationError(
+            "Parquet export needs pyarrow and fsspec: pip install 'tradedata[parquet]'"
+        ) from exc
+
+
+def _names(values: Sequence[str] | None, what: str) -> set[str] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    if not all(isinstance(v, str) and v for v in values):
+        raise InputError(f"{what} must be non-empty strings, got {values!r}")
+    return set(values)
+
+
+def _tfs(values: Sequence[str] | None) -> set[str] | None:
+    names = _names(values, "timeframes")
+    return None if names is None else {parse_timeframe(v).name for v in names}
+
+
+class _Exporter:
+    """One export run: plan from the cache metadata, write what changed, commit the manifest."""
+
+    def __init__(
+        self,
+        cache: Any,
+        target: Target,
+        symbols: set[str] | None,
+        timeframes: set[str] | None,
+        full: bool,
+    ) -> None:
+        self.cache = cache
+        self.target = target
+        self.symbols = symbols
+        self.timeframes = timeframes
+        self.full = full
+
+    def _in_scope(self, entry: dict[str, Any]) -> bool:
+        return (self.symbols is None or entry.get("symbol") in self.symbols) and (
+            self.timeframes is None or entry.get("timeframe") in self.timeframes
+        )
+
+    def _series(self) -> Iterable[SeriesInfo]:
+        for info in sorted(self.cache.series(), key=lambda s: (s.symbol, s.timeframe)):
+            if self._in_scope({"symbol": info.symbol, "timeframe": info.timeframe}):
+                yield info
+
+    def run(self, started: float) -> ParquetExport:
+        self.target.prepare()
+        old = parse_manifest(self.target.read(MANIFEST) or b"") or {}
+        present = self.target.files()
+        entries: dict[str, dict[str, Any]] = {
+            path: e for path, e in old.items() if not self._in_scope(e)
+        }
+        written = unchanged = rows = size = 0
+        skipped: list[str] = []
+        for info in self._series():
+            source = series_source(self.cache, info)
+            for year in info.years:
+                key = PartitionKey(source, info.symbol, info.timeframe, int(year))
+                previous = old.get(key.path)
+                entry = self._export_partition(key, previous, key.file in present)
+                if entry is None:
+                    skipped.append(key.describe())
+                    if previous is not None:
+                        entries[key.path] = previous
+                    continue
+                entries[key.path] = entry
+                if entry is previous:
+                    unchanged += 1
+                else:
+                    written, rows, size = written + 1, rows + entry["rows"], size + entry["bytes"]
+        gone = sorted(path for path in old if path not in entries)
+        if written or gone or set(old) != set(entries) or MANIFEST not in present:
+            now = iso(time.time_ns()) or ""
+            text = manifest_text(entries, now).encode()
+            self.target.write_atomic(MANIFEST, lambda handle: handle.write(text))
+        for path in gone:
+            self.target.delete(f"{path}/{old[path].get('file', 'part-0.parquet')}")
+        return ParquetExport(
+            dest=self.target.label, written=written, unchanged=unchanged, removed=len(gone),
+            rows_written=rows, bytes_written=size, seconds=time.perf_counter() - started,
+            partitions=len(entries), skipped=tuple(skipped),
+        )  # fmt: skip
+
+    def _export_partition(
+        self, key: PartitionKey, previous: dict[str, Any] | None, exists: bool
+    ) -> dict[str, Any] | None:
+        """Write one partition if it changed; its manifest entry (``previous`` when unchanged).
+
+        None when the cache could not give a consistent copy (damaged, or rewritten during
+        every attempt): the partition is skipped with a warning.
+        """
+        for _ in range(_READ_ATTEMPTS):
+            meta = self.cache.metadata(key.symbol, key.timeframe, key.year)
+            if meta is None:
+                return None
+            token = partition_token(key, meta)
+            if previous is not None and exists and not self.full and previous["token"] == token:
+                return previous
+            table = self._table(key, meta)
+            if table is None:
+                continue
+            after = self.cache.metadata(key.symbol, key.timeframe, key.year)
+            if after is None or partition_token(key, after) != token:
+                continue  # rewritten while we read it: read again
+            size = self.target.write_atomic(key.file, lambda h: _write_table(table, key, h))
+            return {
+                "source": key.source, "symbol": key.symbol, "timeframe": key.timeframe,
+                "year": key.year, "file": key.file.rpartition("/")[2], "rows": table.num_rows,
+                "bytes": size, "first": meta.get("first"), "last": meta.get("last"),
+                "token": token, "written_at": iso(time.time_ns()),
+            }  # fmt: skip
+        warnings.warn(
+            f"{key.describe()}: not exported (the cached partition is damaged or kept changing); "
+            "the dataset keeps its previous copy",
+            stacklevel=3,
+        )
+        return None
+
+    def _table(self, key: PartitionKey, meta: dict[str, Any]) -> Any:
+        """The partition as an Arrow table; None when the read does not match ``meta``."""
+        start = pd.Timestamp(year=key.year, month=1, day=1, tz="UTC")
+        end = pd.Timestamp(year=key.year + 1, month=1, day=1, tz="UTC") - pd.Timedelta(1, "ns")
+        frame = self.cache.read(key.symbol, key.timeframe, start, end)
+        if len(frame) != int(meta.get("bars", -1)):
+            return None
+        try:
+            providers = providers_per_row(meta, len(frame))
+        except DataValidationError:
+            return None
+        return build_table(frame, providers, key)
+
+
+def build_table(frame: pd.DataFrame, providers: np.ndarray, key: PartitionKey) -> Any:
+    """A schema frame as an Arrow table of the dataset's columns (timestamps in UTC micros)."""
+    import pyarrow as pa
+
+    ns = frame.index.asi8
+    if ns.size and bool((ns % 1000).any()):
+        raise DataValidationError(
+            f"{key.describe()}: bar times finer than a microsecond cannot be exported"
+        )
+    columns: dict[str, Any] = {
+        "timestamp": pa.array(ns // 1000, type=pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+    }
+    for name in VALUE_COLUMNS:
+        if name in frame.columns:
+            columns[name] = pa.array(frame[name].to_numpy(dtype=np.float64), type=pa.float64())
+        else:
+            columns[name] = pa.nulls(len(frame), type=pa.float64())
+    columns["provider"] = pa.array(providers.astype(str), type=pa.string())
+    metadata = {
+        "tradedata.source": key.source,
+        "tradedata.symbol": key.symbol,
+        "tradedata.timeframe": key.timeframe,
+        "tradedata.year": str(key.year),
+    }
+    return pa.table(columns).replace_schema_metadata(metadata)
+
+
+def _write_table(table: Any, key: PartitionKey, handle: IO[bytes]) -> None:
+    import pyarrow.parquet as pq
+
+    try:
+        pq.write_table(
+            table,
+            handle,
+            compression="zstd",
+            row_group_size=ROW_GROUP_ROWS,
+            use_dictionary=["provider"],
+            write_statistics=True,
+        )
+    except (ValueError, TypeError) as exc:  # an Arrow error while encoding
+        raise ExportError(f"{key.describe()}: cannot encode as Parquet: {exc}") from exc

@@ -1,0 +1,147 @@
+"""The destination of a Parquet export: any fsspec URL, written atomically.
+
+Every file is written under a temporary name that Hive readers skip (it starts with ``_`` and
+does not end in ``.parquet``) in the folder it belongs to, then renamed into place: a reader sees
+the old file or the new one, never half of one. On a local folder the rename is ``os.rename``;
+on S3 it is a server-side copy (one atomic object write) and a delete.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+from tradedata.errors import ConfigurationError, ExportError, TradeDataError
+
+__all__ = ["Target", "open_target", "redact"]
+
+_USERINFO = re.compile(r"(?<=://)[^/@]*@")
+
+
+def redact(url: str) -> str:
+    """``url`` without any ``user:secret@`` part (for messages)."""
+    return _USERINFO.sub("***@", url)
+
+
+def open_target(dest: str, storage_options: dict[str, Any] | None = None) -> Target:
+    """The filesystem and root folder of ``dest`` (a path or an fsspec URL such as ``s3://``)."""
+    if not isinstance(dest, str) or not dest.strip():
+        from tradedata.errors import InputError
+
+        raise InputError(f"the export destination must be a path or URL, got {dest!r}")
+    try:
+        import fsspec.core
+    except ImportError as exc:
+        raise ConfigurationError(
+            "Parquet export needs pyarrow and fsspec: pip install 'tradedata[parquet]'"
+        ) from exc
+    try:
+        fs, root = fsspec.core.url_to_fs(dest, **(storage_options or {}))
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"writing to {redact(dest)} needs a package fsspec names ({exc}); for S3: "
+            "pip install 'tradedata[parquet]'"
+        ) from exc
+    except (ValueError, TypeError, OSError) as exc:
+        raise ExportError(f"cannot open {redact(dest)}: {exc}") from exc
+    return Target(fs, str(root).rstrip("/"), redact(dest))
+
+
+class Target:
+    """A dataset root on an fsspec filesystem; every failure becomes an :class:`ExportError`."""
+
+    def __init__(self, fs: Any, root: str, label: str) -> None:
+        self.fs = fs
+        self.root = root
+        self.label = label
+        self.is_local = "file" in _protocols(fs)
+
+    def __repr__(self) -> str:
+        return f"<Target {self.label!r}>"
+
+    def path(self, relative: str) -> str:
+        """The full path of a file given relative to the root."""
+        return f"{self.root}/{relative}" if relative else self.root
+
+    @contextmanager
+    def io(self, what: str) -> Iterator[None]:
+        """Translate any failure of the filesystem while doing ``what`` into ExportError."""
+        try:
+            yield
+        except TradeDataError:
+            raise
+        except Exception as exc:  # s3fs/botocore/OS errors: all "the destination failed"
+            raise ExportError(f"{self.label}: cannot {what}: {type(exc).__name__}: {exc}") from exc
+
+    def prepare(self) -> None:
+        """Create the root folder (and check that the destination answers)."""
+        with self.io("create the dataset folder"):
+            self.fs.mkdirs(self.root, exist_ok=True)
+            self.fs.invalidate_cache()
+
+    def files(self) -> set[str]:
+        """Every file under the root, relative to it."""
+        with self.io("list the dataset"):
+            self.fs.invalidate_cache(self.root)
+            found = self.fs.find(self.root) if self.fs.exists(self.root) else []
+        prefix = self.fs._strip_protocol(self.root).rstrip("/") + "/"
+        return {str(p)[len(prefix) :] for p in found if str(p).startswith(prefix)}
+
+    def read(self, relative: str) -> bytes | None:
+        """A file's bytes, or None when it does not exist."""
+        with self.io(f"read {relative}"):
+            if not self.fs.exists(self.path(relative)):
+                return None
+            return bytes(self.fs.cat_file(self.path(relative)))
+
+    def write_atomic(self, relative: str, write: Callable[[IO[bytes]], None]) -> int:
+        """Write a file through ``write(handle)`` under a temporary name, then rename it in place.
+
+        Returns the bytes written. Nothing is left behind when writing fails.
+        """
+        final = self.path(relative)
+        folder, _, name = final.rpartition("/")
+        temp = f"{folder}/_tmp-{uuid.uuid4().hex}-{name}.partial"
+        with self.io(f"write {relative}"):
+            try:
+                if self.is_local:
+                    self.fs.mkdirs(folder, exist_ok=True)
+                with self.fs.open(temp, "wb") as handle:
+                    write(handle)
+                size = int(self.fs.size(temp))
+                self.fs.mv(temp, final)
+            except BaseException:
+                self._discard(temp)
+                raise
+        return size
+
+    def delete(self, relative: str) -> None:
+        """Remove a file (and, on a local folder, the partition folders it leaves empty)."""
+        with self.io(f"remove {relative}"):
+            full = self.path(relative)
+            if self.fs.exists(full):
+                self.fs.rm_file(full)
+            if self.is_local:
+                self._prune(full.rpartition("/")[0])
+
+    def _prune(self, folder: str) -> None:
+        while folder.startswith(self.root + "/"):
+            if self.fs.ls(folder, detail=False):
+                return
+            self.fs.rmdir(folder)
+            folder = folder.rpartition("/")[0]
+
+    def _discard(self, temp: str) -> None:
+        try:
+            if self.fs.exists(temp):
+                self.fs.rm_file(temp)
+        except Exception:  # best effort: the temporary name is invisible to readers anyway
+            return
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    proto = getattr(fs, "protocol", ())
+    return (proto,) if isinstance(proto, str) else tuple(proto)
