@@ -65,10 +65,9 @@ def encode_value(value: str, *, fold_case: bool = False) -> str:
     ``fold_case`` also encodes upper-case letters (``1M`` -> ``1%4D``), for values that differ
     only in case.
     """
-    text = quote(value, safe="")
-    if fold_case:
-        text = "".join(f"%{ord(c):02X}" if "A" <= c <= "Z" else c for c in text)
-    return text
+    if not fold_case:
+        return quote(value, safe="")
+    return "".join(f"%{ord(c):02X}" if "A" <= c <= "Z" else quote(c, safe="") for c in value)
 
 
 def decode_value(segment: str) -> str:
