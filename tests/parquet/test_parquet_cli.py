@@ -1,0 +1,62 @@
+"""``tradedata export parquet DEST``: summary, scoping, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from parquethelpers import fill_cache
+
+from tradedata.cli import main
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> str:
+    fill_cache(tmp_path / "cache").close()
+    return str(tmp_path / "cache")
+
+
+def test_export_then_nothing_changed(cache_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture):
+    dest = str(tmp_path / "bars")
+    assert main(["--cache-dir", cache_dir, "export", "parquet", dest]) == 0
+    assert "6 partitions written" in capsys.readouterr().out
+    assert main(["--cache-dir", cache_dir, "export", "parquet", dest, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["written"], summary["unchanged"], summary["partitions"]) == (0, 6, 6)
+
+
+def test_symbol_and_timeframe_limit_the_export(
+    cache_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    dest = str(tmp_path / "bars")
+    args = ["--cache-dir", cache_dir, "export", "parquet", dest, "--json"]
+    assert main([*args, "--symbol", "AAPL", "--timeframe", "1M"]) == 0
+    assert json.loads(capsys.readouterr().out)["written"] == 1
+    assert sorted(p.name for p in (tmp_path / "bars").glob("source=*/symbol=*/timeframe=*")) == [
+        "timeframe=1%4D"
+    ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("export", "csv", "x"),  # unknown format
+        ("export", "parquet"),  # no destination
+        ("export", "parquet", "x", "--timeframe", "7x"),  # bad timeframe
+        ("export", "parquet", "{blocked}/bars"),  # a file where the folder should be
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    cache_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture, args: tuple[str, ...]
+):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file")
+    argv = ["--cache-dir", cache_dir, *(a.format(blocked=blocked) for a in args)]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
