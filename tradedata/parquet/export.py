@@ -300,6 +300,7 @@ def _write_table(table: Any, key: PartitionKey, handle: IO[bytes]) -> None:
             compression="zstd",
             row_group_size=ROW_GROUP_ROWS,
             use_dictionary=["provider"],
+            column_encoding={"timestamp": "DELTA_BINARY_PACKED"},  # a fifth of the file less
             write_statistics=True,
         )
     except (ValueError, TypeError) as exc:  # an Arrow error while encoding
