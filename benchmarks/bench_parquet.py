@@ -97,7 +97,11 @@ def run(bars: int, repeat: int, work: Path) -> list[tuple[str, str, str]]:
         t0 = time.perf_counter()
         grown = export_parquet(dest, cache=cache)
         rows.append(
-            ("export after one more day", f"{(time.perf_counter() - t0) * 1000:.0f} ms", _what(grown))
+            (
+                "export after one more day",
+                f"{(time.perf_counter() - t0) * 1000:.0f} ms",
+                _what(grown),
+            )
         )
         mid = frame.index[len(frame) // 2].normalize().replace(day=1)
         month = (mid.isoformat(), (mid + pd.offsets.MonthBegin(1)).isoformat())
@@ -124,10 +128,16 @@ def _what(result: Any) -> str:
 
 
 def _table(rows: list[tuple[str, str, str]]) -> str:
-    widths = [max(len(r[i]) for r in rows + [("step", "time", "detail")]) for i in range(3)]
-    line = "| " + " | ".join(h.ljust(w) for h, w in zip(("step", "time", "detail"), widths)) + " |"
+    widths = [max(len(r[i]) for r in [*rows, ("step", "time", "detail")]) for i in range(3)]
+    line = (
+        "| "
+        + " | ".join(h.ljust(w) for h, w in zip(("step", "time", "detail"), widths, strict=True))
+        + " |"
+    )
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    body = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows
+    ]
     return "\n".join([line, rule, *body])
 
 

@@ -77,8 +77,8 @@ if TYPE_CHECKING:
     from tradedata.download import download
     from tradedata.fundamentals import Fundamentals
     from tradedata.manager import DataManager, FetchResult, get_data_manager
-    from tradedata.parquet.export import export_parquet
     from tradedata.model import Timeframe, normalize_frame, parse_timeframe
+    from tradedata.parquet.export import export_parquet
     from tradedata.selection import ProviderSelector
     from tradedata.symbols import (
         AssetClass,

@@ -85,7 +85,8 @@ def test_dask_pushes_partition_filters_down(cache: Cache, tmp_path: Path):
     dest = tmp_path / "bars"
     export_parquet(dest, cache=cache)
     frame = dd.read_parquet(
-        str(dest), filters=[("symbol", "==", "BTC/USDT"), ("timeframe", "==", "1m"), ("year", "==", 2024)]
+        str(dest),
+        filters=[("symbol", "==", "BTC/USDT"), ("timeframe", "==", "1m"), ("year", "==", 2024)],
     )
     assert frame.npartitions == 1  # only that one file is read
     got = frame.compute()

@@ -24,7 +24,7 @@ _text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_siz
 def test_encoding_round_trips_and_leaves_one_plain_path_segment(value: str, fold: bool):
     segment = encode_value(value, fold_case=fold)
     assert decode_value(segment) == value
-    assert not set(segment) & set("/\\=:*?\"<>| ")  # one folder name on every file system
+    assert not set(segment) & set('/\\=:*?"<>| ')  # one folder name on every file system
     if fold:  # outside its %XX escapes, no upper-case letter is left
         assert not any("A" <= c <= "Z" for c in re.sub("%[0-9A-F]{2}", "", segment))
 

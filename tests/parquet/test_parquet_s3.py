@@ -71,7 +71,10 @@ def test_s3_dataset_reads_back_in_duckdb_and_dask(cache: Cache, s3: Any, endpoin
     assert (result.written, result.partitions) == (6, 6)
     s3.invalidate_cache()
     keys = s3.find(f"{s3.bucket}/bars")
-    assert f"{s3.bucket}/bars/source=binance/symbol=BTC%2FUSDT/timeframe=1m/year=2024/part-0.parquet" in keys
+    assert (
+        f"{s3.bucket}/bars/source=binance/symbol=BTC%2FUSDT/timeframe=1m/year=2024/part-0.parquet"
+        in keys
+    )
     assert not [k for k in keys if "_tmp-" in k]  # every temporary object renamed away
 
     con = duckdb.connect()

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from parquethelpers import fill_cache
+from parquethelpers import SERIES, fill_cache
 
 from tradedata.parquet.export import export_parquet
 
@@ -40,8 +40,8 @@ def test_spark_discovers_the_partitions_and_decodes_the_values(tmp_path: Path):
         rows = frame.filter("symbol = 'BTC/USDT' AND timeframe = '1m' AND year = 2024")
         closes = [r["close"] for r in rows.orderBy("timestamp").collect()]
         assert closes == list(expected["close"])
-        pairs = {(r["symbol"], r["timeframe"]) for r in frame.select("symbol", "timeframe").collect()}
-        assert pairs == {("BTC/USDT", "1m"), ("ETH/USDT:USDT", "1h"), ("AAPL", "1d"), ("AAPL", "1M")}
+        pairs = {(r["symbol"], r["timeframe"]) for r in frame.collect()}
+        assert pairs == {(symbol, tf) for _, symbol, tf, *_ in SERIES}
         binance = spark.read.option("basePath", str(tmp_path / "bars")).parquet(
             str(tmp_path / "bars" / "source=binance")
         )

@@ -19,6 +19,7 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO, Any
 
 import numpy as np
@@ -126,7 +127,6 @@ def _default_cache() -> Any:
 
 def _check_pyarrow() -> None:
     try:
-        import pyarrow  # noqa: F401
         import pyarrow.parquet  # noqa: F401
     except ImportError as exc:
         raise ConfigurationError(
@@ -205,7 +205,7 @@ class _Exporter:
         if written or gone or set(old) != set(entries) or MANIFEST not in present:
             now = iso(time.time_ns()) or ""
             text = manifest_text(entries, now).encode()
-            self.target.write_atomic(MANIFEST, lambda handle: handle.write(text))
+            self.target.write_atomic(MANIFEST, lambda handle: _write_bytes(handle, text))
         for path in gone:
             self.target.delete(f"{path}/{old[path].get('file', 'part-0.parquet')}")
         return ParquetExport(
@@ -235,7 +235,7 @@ class _Exporter:
             after = self.cache.metadata(key.symbol, key.timeframe, key.year)
             if after is None or partition_token(key, after) != token:
                 continue  # rewritten while we read it: read again
-            size = self.target.write_atomic(key.file, lambda h: _write_table(table, key, h))
+            size = self.target.write_atomic(key.file, partial(_write_table, table, key))
             return {
                 "source": key.source, "symbol": key.symbol, "timeframe": key.timeframe,
                 "year": key.year, "file": key.file.rpartition("/")[2], "rows": table.num_rows,
@@ -288,6 +288,10 @@ def build_table(frame: pd.DataFrame, providers: np.ndarray, key: PartitionKey) -
         "tradedata.year": str(key.year),
     }
     return pa.table(columns).replace_schema_metadata(metadata)
+
+
+def _write_bytes(handle: IO[bytes], data: bytes) -> None:
+    handle.write(data)
 
 
 def _write_table(table: Any, key: PartitionKey, handle: IO[bytes]) -> None:
