@@ -216,3 +216,47 @@ def test_a_destination_that_cannot_be_written_is_an_export_error(cache: Cache, t
     blocker.write_text("not a folder")
     with pytest.raises(ExportError):
         export_parquet(blocker / "bars", cache=cache)
+
+
+def test_a_partition_rewritten_while_being_read_is_read_again(
+    cache: Cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    real_read = cache.read
+    late = make_bars("2024-01-01 05:00", 30, "1min", seed=11)
+
+    def read_then_someone_writes(symbol, timeframe, start=None, end=None):
+        frame = real_read(symbol, timeframe, start, end)
+        if symbol == "BTC/USDT" and start.year == 2024 and not calls:
+            calls.append(1)
+            cache.write("BTC/USDT", "1m", late, source="binance")  # lands after our read
+        return frame
+
+    calls: list[int] = []
+    monkeypatch.setattr(cache, "read", read_then_someone_writes)
+    dest = tmp_path / "bars"
+    assert export_parquet(dest, cache=cache).skipped == ()
+    monkeypatch.setattr(cache, "read", real_read)
+    got = duck_frame(_scan(dest), "BTC/USDT", "1m")
+    assert late.index[-1] in got.index
+    pd.testing.assert_frame_equal(got, cache.read("BTC/USDT", "1m"), check_freq=False)
+
+
+def test_a_damaged_partition_is_skipped_and_its_exported_copy_kept(cache: Cache, tmp_path: Path):
+    from tradedata.cache import CacheCorruptionWarning
+    from tradedata.parquet.export import ExportWarning
+
+    dest = tmp_path / "bars"
+    export_parquet(dest, cache=cache)
+    exported = _scan(dest)
+    cache.write("AAPL", "1d", make_bars("2023-02-01", 3, "1D", seed=5), source="yahoo")
+    path = cache.partition_file("AAPL", "1d", 2023)
+    path.write_bytes(b"\x00" * path.stat().st_size)  # the new version is damaged on disk
+    with pytest.warns(ExportWarning, match="AAPL 1d 2023"), pytest.warns(CacheCorruptionWarning):
+        result = export_parquet(dest, cache=cache)
+    assert result.skipped == ("yahoo AAPL 1d 2023",) and result.written == 0
+    pd.testing.assert_frame_equal(_scan(dest), exported)  # the last good copy stays readable
+    manifest = json.loads((dest / MANIFEST).read_text())
+    assert "source=yahoo/symbol=AAPL/timeframe=1d/year=2023" in manifest["partitions"]
+    later = export_parquet(dest, cache=cache)  # quarantined, not deleted: the copy stays
+    assert (later.removed, later.partitions) == (0, 6)
+    pd.testing.assert_frame_equal(_scan(dest), exported)

@@ -40,9 +40,13 @@ from tradedata.parquet.layout import (
 )
 from tradedata.parquet.target import Target, open_target
 
-__all__ = ["ParquetExport", "export_parquet", "series_source"]
+__all__ = ["ExportWarning", "ParquetExport", "export_parquet", "series_source"]
 
 _READ_ATTEMPTS = 5
+
+
+class ExportWarning(UserWarning):
+    """A cached partition could not be exported this time (it is listed in ``skipped``)."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,7 @@ class _Exporter:
         self.symbols = symbols
         self.timeframes = timeframes
         self.full = full
+        self._damaged: set[tuple[Any, Any, Any]] | None = None
 
     def _in_scope(self, entry: dict[str, Any]) -> bool:
         return (self.symbols is None or entry.get("symbol") in self.symbols) and (
@@ -201,6 +206,9 @@ class _Exporter:
                     unchanged += 1
                 else:
                     written, rows, size = written + 1, rows + entry["rows"], size + entry["bytes"]
+        for path, entry in old.items():  # quarantined in the cache: keep the exported copy
+            if path not in entries and _key_of(entry) in self._quarantined():
+                entries[path] = entry
         gone = sorted(path for path in old if path not in entries)
         if written or gone or set(old) != set(entries) or MANIFEST not in present:
             now = iso(time.time_ns()) or ""
@@ -214,6 +222,13 @@ class _Exporter:
             partitions=len(entries), skipped=tuple(skipped),
         )  # fmt: skip
 
+    def _quarantined(self) -> set[tuple[Any, Any, Any]]:
+        if self._damaged is None:
+            listing = getattr(self.cache, "quarantined", None)
+            damage = listing() if callable(listing) else []
+            self._damaged = {(d.symbol, d.timeframe, d.year) for d in damage}
+        return self._damaged
+
     def _export_partition(
         self, key: PartitionKey, previous: dict[str, Any] | None, exists: bool
     ) -> dict[str, Any] | None:
@@ -225,9 +240,9 @@ class _Exporter:
         for _ in range(_READ_ATTEMPTS):
             meta = self.cache.metadata(key.symbol, key.timeframe, key.year)
             if meta is None:
-                return None
+                break  # gone from the cache since it was listed (deleted, or quarantined)
             token = partition_token(key, meta)
-            if previous is not None and exists and not self.full and previous["token"] == token:
+            if exists and not self.full and (previous or {}).get("token") == token:
                 return previous
             table = self._table(key, meta)
             if table is None:
@@ -242,10 +257,12 @@ class _Exporter:
                 "bytes": size, "first": meta.get("first"), "last": meta.get("last"),
                 "token": token, "written_at": iso(time.time_ns()),
             }  # fmt: skip
+        kept = "keeps its previous copy" if previous is not None else "has no copy of it"
         warnings.warn(
-            f"{key.describe()}: not exported (the cached partition is damaged or kept changing); "
-            "the dataset keeps its previous copy",
-            stacklevel=3,
+            f"{key.describe()}: not exported (the cached partition is damaged, gone or kept "
+            f"changing while being read); the dataset {kept}",
+            ExportWarning,
+            stacklevel=4,
         )
         return None
 
@@ -261,6 +278,10 @@ class _Exporter:
         except DataValidationError:
             return None
         return build_table(frame, providers, key)
+
+
+def _key_of(entry: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return (entry.get("symbol"), entry.get("timeframe"), entry.get("year"))
 
 
 def build_table(frame: pd.DataFrame, providers: np.ndarray, key: PartitionKey) -> Any:

@@ -8,6 +8,7 @@ on S3 it is a server-side copy (one atomic object write) and a delete.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -111,6 +112,8 @@ class Target:
                     self.fs.mkdirs(folder, exist_ok=True)
                 with self.fs.open(temp, "wb") as handle:
                     write(handle)
+                if self.is_local:
+                    _fsync(temp)  # the bytes are on disk before the name points at them
                 size = int(self.fs.size(temp))
                 self.fs.mv(temp, final)
             except BaseException:
@@ -140,6 +143,14 @@ class Target:
                 self.fs.rm_file(temp)
         except Exception:  # best effort: the temporary name is invisible to readers anyway
             return
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:
