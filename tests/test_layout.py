@@ -43,6 +43,8 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.calendars",
             "tradedata.calendar_cache",
             "tradedata.csvio",
+            "tradedata.redact",
+            "tradedata.deadline",
         ),
     ),
     # data sources and stores: providers, the cache, validation, their configuration

@@ -47,7 +47,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> Any:
     dm = _manager(args)
     provider = args.provider or ("cache" if args.start is None and args.end is None else None)
-    frame = dm.get_ohlcv(args.symbol, args.timeframe, args.start, args.end, provider=provider)
+    frame = dm.get_ohlcv(
+        args.symbol, args.timeframe, args.start, args.end, provider=provider,
+        deadline=args.deadline,
+    )  # fmt: skip
     if frame.empty:
         raise TradeDataError(f"no bars for {args.symbol} {args.timeframe} in the cache")
     return frame
@@ -94,7 +97,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Fetch a range into the cache (only what is missing) and print a summary."""
     dm = _manager(args)
-    frame = dm.get_ohlcv(args.symbol, args.timeframe, args.start, args.end, provider=args.provider)
+    frame = dm.get_ohlcv(
+        args.symbol, args.timeframe, args.start, args.end, provider=args.provider,
+        deadline=args.deadline,
+    )  # fmt: skip
     report = frame.attrs["quality"]
     summary = {
         "symbol": frame.attrs["symbol"],
@@ -212,6 +218,9 @@ def _series_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--end")
     p.add_argument("--provider", help="provider name, or 'cache' to never fetch")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--deadline", metavar="SECONDS", help="most seconds to spend fetching (TRADEDATA_DEADLINE)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

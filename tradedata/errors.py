@@ -25,6 +25,7 @@ API keys or other secrets.
     │   └── AllProvidersFailedError   failover ran out of providers (``errors`` lists each)
     │       └── SymbolNotListedError  ... and every one said it does not list the symbol
     │                                 (also a SymbolNotFoundError)
+    ├── DeadlineExceededError         the overall deadline of a call passed (``unfetched`` ranges)
     ├── DataValidationError           data that cannot be used as bars
     │   ├── CSVFormatError            a CSV file tradedata cannot recognise or parse
     │   └── InsufficientQualityError  a series scored below the required minimum
@@ -35,6 +36,9 @@ API keys or other secrets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 __all__ = [
     "AllProvidersFailedError",
     "AuthenticationError",
@@ -43,6 +47,7 @@ __all__ = [
     "CacheError",
     "ConfigurationError",
     "DataValidationError",
+    "DeadlineExceededError",
     "ExportError",
     "InputError",
     "InsufficientQualityError",
@@ -146,6 +151,29 @@ class AllProvidersFailedError(ProviderError):
 
 class SymbolNotListedError(AllProvidersFailedError, SymbolNotFoundError):
     """Failover ran out of providers and every one said it does not list the symbol."""
+
+
+class DeadlineExceededError(TradeDataError):
+    """The overall deadline of a ``get_ohlcv``/``download`` call passed before it finished.
+
+    ``seconds`` is the deadline that was set; ``unfetched`` lists the ``(start, end)`` ranges
+    (UTC bar opens, inclusive, each with a ``reason``) still missing when it stopped; for
+    ``download``, ``report`` is the report of what was done. Bars fetched before are stored.
+    Not a :class:`ProviderError`: it is neither retried nor answered by failing over.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        seconds: float | None = None,
+        unfetched: Sequence[tuple[Any, Any]] | None = None,
+        report: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.unfetched: list[tuple[Any, Any]] = list(unfetched or [])
+        self.report = report
 
 
 class DataValidationError(TradeDataError):

@@ -24,6 +24,7 @@ import pandas as pd
 from tradedata.adapters.paging import Span, Unfetched, unproven_parts
 from tradedata.errors import (
     DataValidationError,
+    DeadlineExceededError,
     MissingAPIKeyError,
     ProviderError,
     ProviderUnavailableError,
@@ -272,14 +273,34 @@ class FetchEngine:
             result.failures["selection"] = exc
             result.unfetched.extend(Unfetched(a, b, str(exc)) for a, b in holes)
             return result
-        for i, (h_start, h_end) in enumerate(holes):
-            fresh = None
-            if i == len(holes) - 1:
-                fresh, h_start = h_start, max(s, self._recheck_start(sym, tf, h_start))
-            self._fetch_hole(sym, tf, Span(h_start, h_end), names, result, on_chunk, fresh)
+        stopped: DeadlineExceededError | None = None
+        try:
+            for i, (h_start, h_end) in enumerate(holes):
+                fresh = None
+                if i == len(holes) - 1:
+                    fresh, h_start = h_start, max(s, self._recheck_start(sym, tf, h_start))
+                self._fetch_hole(sym, tf, Span(h_start, h_end), names, result, on_chunk, fresh)
+        except DeadlineExceededError as exc:
+            stopped = exc
+        if stopped is not None:  # what arrived is stored; the rest is named in the error
+            raise self._deadline_error(stopped, sym, tf, s, e)
         for gone in result.unfetched:
             log.warning("%s %s: could not fetch %s", sym, tf.name, gone)
         return result
+
+    def _deadline_error(
+        self, exc: DeadlineExceededError, sym: str, tf: Timeframe, s: pd.Timestamp, e: pd.Timestamp
+    ) -> DeadlineExceededError:
+        """``exc`` restated with the ranges of ``[s, e]`` the coverage record still lacks."""
+        reason = f"overall deadline of {exc.seconds or 0:g}s exceeded"
+        gone = [Unfetched(a, b, reason) for a, b in self.cache.missing_ranges(sym, tf.name, s, e)]
+        shown = ", ".join(f"{u.start:%Y-%m-%d %H:%M}..{u.end:%Y-%m-%d %H:%M}" for u in gone)
+        return DeadlineExceededError(
+            f"{sym} {tf.name}: {reason}; not fetched: {shown or 'nothing'} "
+            "(what arrived is stored)",
+            seconds=exc.seconds,
+            unfetched=gone,
+        )
 
     def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
         """Extend a cached series to now (re-checking its last stored bars)."""

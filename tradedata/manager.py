@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tradedata.config import Config, load_config, provider_settings
+from tradedata.deadline import deadline_scope, resolve_seconds
 from tradedata.errors import (
     AllProvidersFailedError,
     DataValidationError,
@@ -185,6 +186,7 @@ class DataManager:
         provider: str | None = None,
         refresh: bool = False,
         on_chunk: Callable[[Chunk], None] | None = None,
+        deadline: float | None = None,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
 
@@ -196,16 +198,23 @@ class DataManager:
         filled. ``attrs["quality"]`` holds the :class:`~tradedata.validation.QualityReport`,
         ``attrs["provider"]`` the source(s). ``on_chunk`` is called with each fetched page
         (for progress bars).
+
+        ``deadline`` is the most seconds the call may spend fetching (default:
+        ``TRADEDATA_DEADLINE``, else the config's ``deadline``, else none); when it passes,
+        :class:`~tradedata.errors.DeadlineExceededError` names the ranges not fetched
+        (``unfetched``) and what arrived before is stored. See :mod:`tradedata.deadline`.
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
         s, e = parse_range(start, end)
+        seconds = resolve_seconds(deadline, self.config.deadline)
         result = FetchResult()
         if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
             e = e if e is not None else pd.Timestamp.now(tz="UTC")
             s = s if s is not None else e - tf.delta * DEFAULT_BARS
-            result = self.fetch_missing(
-                sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
-            )
+            with deadline_scope(seconds):
+                result = self.fetch_missing(
+                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
+                )
         frame = self.cache.read(sym, tf.name, s, e)
         if result.unfetched:
             if frame.empty:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from tradedata.deadline import check_deadline, current_deadline
 from tradedata.errors import (
     ProviderUnavailableError,
     RateLimitError,
@@ -97,6 +98,13 @@ class TokenBucket:
             self._refill()
             self._tokens -= weight
             return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def wait_time(self, weight: float = 1.0) -> float:
+        """Seconds :meth:`acquire` would wait now for ``weight`` tokens (nothing is taken)."""
+        with self._lock:
+            self._refill()
+            short = weight - self._tokens
+            return 0.0 if short <= 0 else short / self.rate
 
     def acquire(self, weight: float = 1.0) -> float:
         """Block until ``weight`` tokens are available; return the seconds waited."""
@@ -198,6 +206,13 @@ class CallStats:
     errors: list[str] = field(default_factory=list)
 
 
+def _fits_deadline(name: str, wait: float, reason: str) -> None:
+    """Raise :class:`DeadlineExceededError` when waiting ``wait`` s would pass the deadline."""
+    deadline = current_deadline()
+    if deadline is not None and wait > 0 and wait >= deadline.remaining():
+        raise deadline.error(f"{name}: no time left to wait {wait:.3g}s for {reason}")
+
+
 def call_with_resilience(
     fn: Callable[[], T],
     *,
@@ -213,7 +228,9 @@ def call_with_resilience(
     """Call ``fn`` with pacing, retries and the circuit breaker.
 
     Raises :class:`ProviderUnavailableError` while the breaker is open, the last error when
-    retries run out, and any non-temporary error at once.
+    retries run out, and any non-temporary error at once. With an overall deadline in force
+    (:mod:`tradedata.deadline`), :class:`DeadlineExceededError` when it passed before an
+    attempt, or when a retry or rate-limit wait would end after it.
     """
     rng = rng or random.Random()
     stats = stats if stats is not None else CallStats()
@@ -225,7 +242,9 @@ def call_with_resilience(
                 f"{name} is failing repeatedly; not calling it for now (circuit open)",
                 provider=name,
             )
+        check_deadline(f"{name}: stopped before attempt {attempt}")
         if bucket is not None:
+            _fits_deadline(name, bucket.wait_time(weight), "the rate limit")
             stats.waited += bucket.acquire(weight)
         stats.calls += 1
         try:
@@ -246,6 +265,7 @@ def call_with_resilience(
             stats.retries += 1
             if isinstance(exc, RateLimitError) and bucket is not None and exc.retry_after:
                 wait = 0.0  # the bucket's penalty already makes the next acquire wait
+            _fits_deadline(name, wait, f"a retry after: {exc}")
             sleep(wait)
             continue
         if breaker is not None:
