@@ -17,18 +17,21 @@ from typing import IO, Any
 
 from tradedata.errors import ConfigurationError, ExportError, TradeDataError
 
-__all__ = ["Target", "open_target", "redact"]
+__all__ = ["Target", "open_target", "redact", "register_credentials"]
 
 _USERINFO = re.compile(r"(?<=://)[^/@]*@")
 
 
 def redact(url: str) -> str:
-    """``url`` without any ``user:secret@`` part (for messages)."""
-    return _USERINFO.sub("***@", url)
+    """``url`` without any ``user:secret@`` part or registered secret (for messages)."""
+    from tradedata.redact import redact as redact_text
+
+    return redact_text(_USERINFO.sub("***@", url))
 
 
 def open_target(dest: str, storage_options: dict[str, Any] | None = None) -> Target:
     """The filesystem and root folder of ``dest`` (a path or an fsspec URL such as ``s3://``)."""
+    register_credentials(storage_options)
     if not isinstance(dest, str) or not dest.strip():
         from tradedata.errors import InputError
 
@@ -47,8 +50,35 @@ def open_target(dest: str, storage_options: dict[str, Any] | None = None) -> Tar
             "pip install 'tradedata[parquet]'"
         ) from exc
     except (ValueError, TypeError, OSError) as exc:
-        raise ExportError(f"cannot open {redact(dest)}: {exc}") from exc
+        from tradedata.redact import summary, upstream
+
+        raise ExportError(f"cannot open {redact(dest)}: {summary(exc)}") from upstream(exc)
     return Target(fs, str(root).rstrip("/"), redact(dest))
+
+
+#: storage option names (s3fs, botocore, gcsfs, adlfs) whose values are credentials
+_SECRET_OPTIONS = frozenset(
+    {"secret", "token", "password", "aws_secret_access_key", "aws_session_token",
+     "account_key", "sas_token", "client_secret", "connection_string"}
+)  # fmt: skip
+_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def register_credentials(options: dict[str, Any] | None) -> None:
+    """Register the credentials an export may use, so no message or error chain shows them."""
+    from tradedata.redact import register_secret
+
+    for name in _SECRET_ENV:
+        register_secret(os.environ.get(name))
+    todo: list[Any] = [options or {}]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if isinstance(value, str) and str(key).lower() in _SECRET_OPTIONS:
+                    register_secret(value)
+                else:
+                    todo.append(value)
 
 
 class Target:
@@ -75,7 +105,10 @@ class Target:
         except TradeDataError:
             raise
         except Exception as exc:  # s3fs/botocore/OS errors: all "the destination failed"
-            raise ExportError(f"{self.label}: cannot {what}: {type(exc).__name__}: {exc}") from exc
+            from tradedata.redact import summary, upstream
+
+            message = f"{self.label}: cannot {what}: {summary(exc)}"
+            raise ExportError(message) from upstream(exc)
 
     def prepare(self) -> None:
         """Create the root folder (and check that the destination answers)."""
