@@ -33,9 +33,13 @@ def test_symbol_and_timeframe_limit_the_export(
     args = ["--cache-dir", cache_dir, "export", "parquet", dest, "--json"]
     assert main([*args, "--symbol", "AAPL", "--timeframe", "1M"]) == 0
     assert json.loads(capsys.readouterr().out)["written"] == 1
-    assert sorted(p.name for p in (tmp_path / "bars").glob("source=*/symbol=*/timeframe=*")) == [
-        "timeframe=1%4D"
+    folders = (tmp_path / "bars").glob("source=*/symbol=*/timeframe=*")
+    assert sorted(p.relative_to(tmp_path / "bars").as_posix() for p in folders) == [
+        "source=yahoo/symbol=AAPL/timeframe=1%4D"
     ]
+    assert main([*args, "--symbol", "BTCUSDT", "--timeframe", "1m"]) == 0  # the exchange's id
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["written"], summary["partitions"]) == (2, 3)
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ from tradedata.parquet.layout import (
     providers_per_row,
 )
 from tradedata.parquet.target import Target, open_target
+from tradedata.symbols import normalize_symbol
 
 __all__ = ["ExportWarning", "ParquetExport", "export_parquet", "series_source"]
 
@@ -114,9 +115,9 @@ def export_parquet(
     try:
         _check_pyarrow()
         target = open_target(os.fspath(dest), storage_options)
-        return _Exporter(store, target, _names(symbols, "symbols"), _tfs(timeframes), full).run(
-            started
-        )
+        names = _names(symbols, "symbols")
+        wanted = None if names is None else {normalize_symbol(n) for n in names} | names
+        return _Exporter(store, target, wanted, _tfs(timeframes), full).run(started)
     finally:
         if owned:
             store.close()
