@@ -260,3 +260,12 @@ def test_a_damaged_partition_is_skipped_and_its_exported_copy_kept(cache: Cache,
     later = export_parquet(dest, cache=cache)  # quarantined, not deleted: the copy stays
     assert (later.removed, later.partitions) == (0, 6)
     pd.testing.assert_frame_equal(_scan(dest), exported)
+
+
+def test_a_destination_that_is_no_path_is_an_input_error(cache: Cache):
+    from tradedata.errors import InputError
+
+    with pytest.raises(InputError):
+        export_parquet(42, cache=cache)  # type: ignore[arg-type]
+    with pytest.raises(InputError):
+        export_parquet("  ", cache=cache)

@@ -104,10 +104,13 @@ def export_parquet(
     ``timeframes`` limit what is exported (partitions of other series already in the dataset
     are kept). ``full=True`` rewrites every partition. The cache is ``manager.cache``, else
     ``cache`` (a :class:`~tradedata.cache.Cache`), else the default one (``DATA_CACHE_DIR`` or
-    the config's ``cache_dir``). Raises :class:`~tradedata.errors.ExportError` when the
+    the config's ``cache_dir``; any store with the cache's ``series``, ``metadata`` and ``read``
+    serves). Raises :class:`~tradedata.errors.ExportError` when the
     destination fails; what was committed before stays readable and a rerun resumes.
     """
     started = time.perf_counter()
+    if not isinstance(dest, (str, os.PathLike)):
+        raise InputError(f"the export destination must be a path or URL, got {dest!r}")
     store = manager.cache if manager is not None else cache
     owned = store is None
     if owned:
