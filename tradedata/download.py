@@ -382,7 +382,10 @@ def download_cli_main(args: argparse.Namespace) -> int:
             all_symbols=args.all_symbols,
             manager=dm,
             concurrency=args.concurrency,
-            progress=not args.no_progress,
+            # a bar of \r updates only on a terminal, never into redirected logs
+            progress=not args.no_progress
+            and not getattr(args, "quiet", False)
+            and sys.stderr.isatty(),
             quote=args.quote,
             deadline=args.deadline,
         )

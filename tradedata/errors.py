@@ -9,7 +9,8 @@ API keys or other secrets.
 
     TradeDataError
     ├── ConfigurationError            bad config file, unknown provider, missing API key
-    │   └── MissingAPIKeyError        the provider needs a key that is not configured
+    │   ├── MissingAPIKeyError        the provider needs a key that is not configured
+    │   └── MissingExtraError         an optional extra is not installed (also ImportError)
     ├── InputError (also ValueError)  bad arguments from the caller
     │   ├── InvalidTimeframeError     "7x", or a timeframe a provider cannot serve
     │   ├── InvalidSymbolError        an empty or malformed symbol
@@ -56,6 +57,7 @@ __all__ = [
     "InvalidSymbolError",
     "InvalidTimeframeError",
     "MissingAPIKeyError",
+    "MissingExtraError",
     "ProviderError",
     "ProviderUnavailableError",
     "RateLimitError",
@@ -77,6 +79,10 @@ class ConfigurationError(TradeDataError):
 
 class MissingAPIKeyError(ConfigurationError):
     """A provider needs an API key (or secret) that is not configured."""
+
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """An optional extra is not installed; the message says ``pip install "tradedata[...]"``."""
 
 
 class InputError(TradeDataError, ValueError):

@@ -171,7 +171,9 @@ class FetchEngine:
             except (ProviderError, MissingAPIKeyError) as exc:
                 result.errors[name] = str(exc) or type(exc).__name__
                 result.failures[name] = exc
-                log.warning("%s failed for %s %s: %s", name, symbol, tf.name, exc)
+                log.warning(
+                    "%s failed for %s %s: %s", name, symbol, tf.name, exc, extra={"provider": name}
+                )
             todo = left + pending
         for part in todo:
             reason = _reason(part, notes, result, names)

@@ -37,6 +37,7 @@ __all__ = [
     "MASK",
     "Secret",
     "UpstreamError",
+    "connection_refused",
     "redact",
     "redact_data",
     "register_pair",
@@ -96,7 +97,27 @@ class Secret:
 
 
 class UpstreamError(Exception):
-    """Stand-in for a library exception: only its redacted type and message, nothing else."""
+    """Stand-in for a library exception: only its redacted type and message, nothing else.
+
+    ``refused`` says whether the original chain held a refused TCP connection (nothing listens
+    there), so retry policies can still tell that apart once the original is gone.
+    """
+
+    refused: bool = False
+
+
+def connection_refused(error: BaseException) -> bool:
+    """True when ``error``'s chain shows a refused TCP connection (nothing listens there)."""
+    seen: BaseException | None = error
+    for _ in range(12):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or getattr(seen, "refused", False) is True:
+            return True
+        if "connection refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _pct_insensitive(form: str) -> str:
@@ -212,6 +233,7 @@ def summary(exc: BaseException, limit: int = _SUMMARY_LIMIT) -> str:
 def upstream(exc: BaseException) -> UpstreamError:
     """A stand-in for ``exc`` carrying only :func:`summary` (chain translated errors to it)."""
     stand_in = UpstreamError(summary(exc))
+    stand_in.refused = connection_refused(exc)  # a yes/no: nothing secret in it
     stand_in.__suppress_context__ = True
     return stand_in
 

@@ -29,8 +29,10 @@ import pandas as pd
 from tradedata.adapters.paging import PagingRules, Span, Unfetched, decide, plan, request_for
 from tradedata.adapters.resilience import (
     CallStats,
+    LoopbackRetryPolicy,
     RetryPolicy,
     call_with_resilience,
+    is_loopback_url,
     shared_breaker,
     shared_bucket,
 )
@@ -41,6 +43,7 @@ from tradedata.errors import (
     TradeDataError,
     UnsupportedError,
 )
+from tradedata.logs import log_context, new_request_id
 from tradedata.model import OHLCV_COLUMNS, Timeframe, normalize_frame, parse_timeframe, to_utc
 from tradedata.redact import Secret, redact, register_pair, register_secret, scrub_chain
 from tradedata.symbols import AssetClass, SymbolInfo, symbol_info
@@ -267,19 +270,23 @@ class Provider(ABC):
     def call(self, fn: Any, weight: float | None = None) -> Any:
         """Run one request through the shared rate limit, retries and circuit breaker."""
         rl = self.capabilities.rate_limit
-        try:
-            return call_with_resilience(
-                fn,
-                name=self.name,
-                policy=self.retry_policy,
-                breaker=shared_breaker(self._key()),
-                bucket=shared_bucket(self._key(), rl.capacity, rl.rate),
-                weight=self.capabilities.page_weight if weight is None else weight,
-                stats=self.stats,
-                rng=self._rng,
-            )
-        except TradeDataError as exc:
-            failure = exc
+        policy = self.retry_policy
+        if is_loopback_url(self.settings.url):  # fail fast when nothing listens locally
+            policy = LoopbackRetryPolicy(policy.max_attempts, policy.base_delay, policy.max_delay)
+        with log_context(provider=self.name, request_id=new_request_id()):
+            try:
+                return call_with_resilience(
+                    fn,
+                    name=self.name,
+                    policy=policy,
+                    breaker=shared_breaker(self._key()),
+                    bucket=shared_bucket(self._key(), rl.capacity, rl.rate),
+                    weight=self.capabilities.page_weight if weight is None else weight,
+                    stats=self.stats,
+                    rng=self._rng,
+                )
+            except TradeDataError as exc:
+                failure = exc
         # raised outside the handler, after the chain is scrubbed: no key leaves through it
         raise scrub_chain(failure)
 
@@ -330,7 +337,10 @@ class Provider(ABC):
             req = request_for(want, rules, tf)
             requests += 1
             edge = req.end if req.end is not None else req.until
-            raw = self.call(lambda r=req, e=edge: self.fetch_page(symbol, tf, r.since, e, r.limit))
+            with log_context(symbol=symbol, timeframe=tf.name):
+                raw = self.call(
+                    lambda r=req, e=edge: self.fetch_page(symbol, tf, r.since, e, r.limit)
+                )
             page = raw if isinstance(raw, Page) else Page(raw)
             frame = _in_schema(page.frame)
             if frame.empty and page.complete is None and empties < self.empty_page_retries:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 import tradedata.cache.partitions as parts
+from tradedata import metrics
 from tradedata.cache.backend import Backend
 from tradedata.cache.catalog import Catalog
 from tradedata.cache.coverage import Coverage, CoverageSpan
@@ -199,6 +200,7 @@ class Cache:
         blob, members = parts.encode(rows, year, parts.unchanged_members(old, new, rows, year))
         gen = uuid.uuid4().hex
         self._db.put_data(self._db.data_key(symbol, tf, year, gen), blob)
+        metrics.record_cache_write(len(blob), rows.timestamps.nbytes + rows.values.nbytes)
         info = dict((previous or {}).get("provider_info") or {})
         if provider_info is not None:
             info[source] = provider_info
@@ -271,7 +273,9 @@ class Cache:
         Bar opens are on the timeframe's epoch-aligned grid; a fetched range that had no bars
         counts as fetched. Empty when everything is covered.
         """
-        return self._coverage.missing_ranges(symbol, timeframe, start, end)
+        holes = self._coverage.missing_ranges(symbol, timeframe, start, end)
+        metrics.record_cache_lookup(hit=not holes)
+        return holes
 
     def provider_at(self, symbol: str, timeframe: str, ts: Any) -> str | None:
         """The provider that supplied the bar at ``ts`` (None if that time was never fetched)."""
