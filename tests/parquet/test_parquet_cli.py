@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from parquethelpers import fill_cache
 
 from tradedata.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -64,3 +69,35 @@ def test_bad_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+_BLOCKER = """
+import sys
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, Blocker())
+from tradedata.cli import main
+sys.exit(main(["--cache-dir", {cache!r}, "export", "parquet", {dest!r}]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("blocked", "dest", "hint"),
+    [
+        ("pyarrow", "{tmp}/bars", 'the Parquet export needs the "parquet" extra (pyarrow is'),
+        ("s3fs", "s3://bucket-name/bars", 'writing to s3://bucket-name/bars needs the "parquet"'),
+    ],
+)
+def test_a_missing_extra_gives_the_pip_hint(
+    cache_dir: str, tmp_path: Path, blocked: str, dest: str, hint: str
+):
+    script = _BLOCKER.format(blocked=[blocked], cache=cache_dir, dest=dest.format(tmp=tmp_path))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: {hint}") and proc.stderr.count("\n") == 1
+    assert 'pip install "tradedata[parquet]"' in proc.stderr

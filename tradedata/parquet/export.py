@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from tradedata.cache.layout import SeriesInfo, iso
-from tradedata.errors import ConfigurationError, DataValidationError, ExportError, InputError
+from tradedata.errors import DataValidationError, ExportError, InputError
 from tradedata.model import parse_timeframe
 from tradedata.parquet.layout import (
     MANIFEST,
@@ -134,12 +134,9 @@ def _default_cache() -> Any:
 
 
 def _check_pyarrow() -> None:
-    try:
-        import pyarrow.parquet  # noqa: F401
-    except ImportError as exc:
-        raise ConfigurationError(
-            "Parquet export needs pyarrow and fsspec: pip install 'tradedata[parquet]'"
-        ) from exc
+    from tradedata.extras import require
+
+    require("parquet", "the Parquet export")
 
 
 def _names(values: Sequence[str] | None, what: str) -> set[str] | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-from tradedata.errors import ConfigurationError, ExportError, TradeDataError
+from tradedata.errors import ExportError, MissingExtraError, TradeDataError
 
 __all__ = ["Target", "open_target", "redact", "register_credentials"]
 
@@ -36,18 +36,17 @@ def open_target(dest: str, storage_options: dict[str, Any] | None = None) -> Tar
         from tradedata.errors import InputError
 
         raise InputError(f"the export destination must be a path or URL, got {dest!r}")
-    try:
-        import fsspec.core
-    except ImportError as exc:
-        raise ConfigurationError(
-            "Parquet export needs pyarrow and fsspec: pip install 'tradedata[parquet]'"
-        ) from exc
+    from tradedata.extras import require
+
+    require("parquet", "the Parquet export")
+    import fsspec.core
+
     try:
         fs, root = fsspec.core.url_to_fs(dest, **(storage_options or {}))
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"writing to {redact(dest)} needs a package fsspec names ({exc}); for S3: "
-            "pip install 'tradedata[parquet]'"
+    except ImportError as exc:  # e.g. s3fs for s3://: fsspec says which package
+        raise MissingExtraError(
+            f'writing to {redact(dest)} needs the "parquet" extra ({exc}): '
+            'pip install "tradedata[parquet]"'
         ) from exc
     except (ValueError, TypeError, OSError) as exc:
         from tradedata.redact import summary, upstream
