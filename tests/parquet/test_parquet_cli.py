@@ -31,6 +31,13 @@ def test_export_then_nothing_changed(cache_dir: str, tmp_path: Path, capsys: pyt
     assert (summary["written"], summary["unchanged"], summary["partitions"]) == (0, 6, 6)
 
 
+def test_help_shows_examples(capsys: pytest.CaptureFixture):
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    text = capsys.readouterr().out
+    assert "examples:" in text and "s3://" in text and "source=/symbol=/timeframe=/year=" in text
+
+
 def test_symbol_and_timeframe_limit_the_export(
     cache_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ):

@@ -10,6 +10,17 @@ __all__ = ["add_cli_arguments", "run"]
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``tradedata export``."""
+    parser.description = (
+        "Write the cache as a Hive-partitioned Parquet dataset (source=/symbol=/timeframe=/year=,\n"
+        "zstd) to a folder or an fsspec URL. A second export writes only the partitions that\n"
+        "changed; the manifest is committed last."
+    )
+    parser.epilog = (
+        "examples:\n  tradedata export parquet ./bars\n"
+        "  tradedata export parquet s3://my-bucket/bars --symbol BTC/USDT --timeframe 1m\n"
+        "  AWS_ENDPOINT_URL=http://127.0.0.1:9000 tradedata export parquet s3://bucket/bars"
+    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("format", choices=["parquet"], help="the dataset format")
     parser.add_argument("dest", help="a folder or fsspec URL, e.g. s3://bucket/prefix")
     parser.add_argument(
@@ -18,7 +29,9 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeframe", action="append", dest="timeframes", metavar="TF", help="only this timeframe"
     )
-    parser.add_argument("--full", action="store_true", help="rewrite every partition")
+    parser.add_argument(
+        "--full", action="store_true", help="rewrite every partition (default: only changed ones)"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable summary")
 
 
