@@ -49,6 +49,8 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.metrics",
             "tradedata.logs",
             "tradedata.extras",
+            # what a stored series is: (source, symbol, timeframe)
+            "tradedata.identity",
         ),
     ),
     # data sources and stores: providers, the cache, validation, their configuration
