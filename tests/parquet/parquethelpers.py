@@ -13,10 +13,17 @@ from tradedata.cache import Cache
 #: (source, symbol, timeframe, first bar, bars, freq): what :func:`fill_cache` stores.
 SERIES = [
     ("binance", "BTC/USDT", "1m", "2023-12-31 22:00", 240, "1min"),  # spans 2023 and 2024
-    ("bybit", "ETH/USDT:USDT", "1h", "2024-03-01", 100, "1h"),
-    ("yahoo", "AAPL", "1d", "2022-12-20", 30, "1D"),  # 2022 and 2023
-    ("yahoo", "AAPL", "1M", "2021-01-01", 12, "MS"),  # one month bars: 1M next to 1m
+    ("bybit", "ETH/USDT:USDT", "1h", "2024-03-01", 100, "1h"),  # not the default venue
+    ("consolidated", "AAPL", "1d", "2022-12-20", 30, "1D"),  # 2022 and 2023
+    ("consolidated", "AAPL", "1M", "2021-01-01", 12, "MS"),  # one month bars: 1M next to 1m
 ]
+#: the provider that delivers each source's bars (a venue's provider is the venue)
+PROVIDER = {"consolidated": "yahoo"}
+
+
+def provider_of(source: str) -> str:
+    """The provider :func:`fill_cache` records for the bars of ``source``."""
+    return PROVIDER.get(source, source)
 
 
 def make_bars(start: str, periods: int, freq: str, *, seed: int = 1) -> pd.DataFrame:
@@ -40,7 +47,8 @@ def fill_cache(directory: Path) -> Cache:
     """A cache holding :data:`SERIES`, each written by its source."""
     cache = Cache(directory)
     for i, (source, symbol, tf, start, periods, freq) in enumerate(SERIES):
-        cache.write(symbol, tf, make_bars(start, periods, freq, seed=i), source=source)
+        bars = make_bars(start, periods, freq, seed=i)
+        cache.write(symbol, tf, bars, source=source, provider=provider_of(source))
     return cache
 
 

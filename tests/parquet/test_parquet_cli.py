@@ -47,11 +47,15 @@ def test_symbol_and_timeframe_limit_the_export(
     assert json.loads(capsys.readouterr().out)["written"] == 1
     folders = (tmp_path / "bars").glob("source=*/symbol=*/timeframe=*")
     assert sorted(p.relative_to(tmp_path / "bars").as_posix() for p in folders) == [
-        "source=yahoo/symbol=AAPL/timeframe=1%4D"
+        "source=consolidated/symbol=AAPL/timeframe=1%4D"
     ]
     assert main([*args, "--symbol", "BTCUSDT", "--timeframe", "1m"]) == 0  # the exchange's id
     summary = json.loads(capsys.readouterr().out)
     assert (summary["written"], summary["partitions"]) == (2, 3)
+    assert main([*args, "--symbol", "BINANCE:ETH/USDT:USDT"]) == 0  # stored under bybit only
+    assert json.loads(capsys.readouterr().out)["written"] == 0
+    assert main([*args, "--symbol", "BYBIT:ETH/USDT:USDT"]) == 0
+    assert json.loads(capsys.readouterr().out)["written"] == 1
 
 
 @pytest.mark.parametrize(

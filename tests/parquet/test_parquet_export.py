@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from parquethelpers import SERIES, duck_frame, fill_cache, make_bars
+from parquethelpers import SERIES, duck_frame, fill_cache, make_bars, provider_of
 
 import tradedata
 from tradedata.cache import Cache
@@ -45,13 +45,13 @@ def test_duckdb_reads_every_bar_back_with_its_partition_values(cache: Cache, tmp
     assert (result.written, result.unchanged, result.removed) == (6, 0, 0)
     scanned = _scan(dest)
     for source, symbol, tf, *_ in SERIES:
-        expected = cache.read(symbol, tf)
+        expected = cache.read(symbol, tf, source=source)
         got = duck_frame(scanned, symbol, tf)
         pd.testing.assert_frame_equal(got, expected, check_freq=False)
         rows = scanned[(scanned["symbol"] == symbol) & (scanned["timeframe"] == tf)]
-        assert set(rows["source"]) == {source} and set(rows["provider"]) == {source}
+        assert set(rows["source"]) == {source} and set(rows["provider"]) == {provider_of(source)}
         assert rows["adj_close"].isna().all()
-        assert sorted(set(rows["year"])) == sorted(cache.years(symbol, tf))
+        assert sorted(set(rows["year"])) == cache.years(symbol, tf, source=source)
     assert scanned["timestamp"].dt.tz is not None  # TIMESTAMP WITH TIME ZONE: absolute instants
 
 
@@ -61,7 +61,7 @@ def test_symbols_are_percent_encoded_and_1M_stays_apart_from_1m(cache: Cache, tm
     folders = {p.relative_to(dest).as_posix() for p in dest.glob("*/*/*/*")}
     assert "source=binance/symbol=BTC%2FUSDT/timeframe=1m/year=2024" in folders
     assert "source=bybit/symbol=ETH%2FUSDT%3AUSDT/timeframe=1h/year=2024" in folders
-    assert "source=yahoo/symbol=AAPL/timeframe=1%4D/year=2021" in folders
+    assert "source=consolidated/symbol=AAPL/timeframe=1%4D/year=2021" in folders
     assert set(_scan(dest)["timeframe"]) == {"1m", "1h", "1d", "1M"}
 
 
@@ -129,7 +129,7 @@ def test_a_bar_from_another_provider_is_exported_with_its_provider(cache: Cache,
     dest = tmp_path / "bars"
     export_parquet(dest, cache=cache)
     patch = make_bars("2024-01-01 00:10", 2, "1min", seed=3)
-    cache.write("BTC/USDT", "1m", patch, source="okx")
+    cache.write("BTC/USDT", "1m", patch, source="binance", provider="okx")  # a repair, say
     assert export_parquet(dest, cache=cache).written == 1
     rows = _scan(dest).set_index("timestamp")
     okx = rows[rows["provider"] == "okx"]
@@ -146,7 +146,7 @@ def test_a_deleted_series_leaves_the_dataset_and_a_scoped_export_keeps_the_rest(
     assert (scoped.written, scoped.removed, scoped.partitions) == (0, 0, 6)
     result = export_parquet(dest, cache=cache)
     assert (result.removed, result.partitions) == (2, 4)
-    assert not (dest / "source=yahoo/symbol=AAPL/timeframe=1d").exists()
+    assert not (dest / "source=consolidated/symbol=AAPL/timeframe=1d").exists()
     assert "1d" not in set(_scan(dest)["timeframe"])
     manifest = json.loads((dest / MANIFEST).read_text())
     assert not [k for k in manifest["partitions"] if "timeframe=1d" in k]
@@ -224,8 +224,8 @@ def test_a_partition_rewritten_while_being_read_is_read_again(
     real_read = cache.read
     late = make_bars("2024-01-01 05:00", 30, "1min", seed=11)
 
-    def read_then_someone_writes(symbol, timeframe, start=None, end=None):
-        frame = real_read(symbol, timeframe, start, end)
+    def read_then_someone_writes(symbol, timeframe, start=None, end=None, *, source=None):
+        frame = real_read(symbol, timeframe, start, end, source=source)
         if symbol == "BTC/USDT" and start.year == 2024 and not calls:
             calls.append(1)
             cache.write("BTC/USDT", "1m", late, source="binance")  # lands after our read
@@ -248,15 +248,16 @@ def test_a_damaged_partition_is_skipped_and_its_exported_copy_kept(cache: Cache,
     dest = tmp_path / "bars"
     export_parquet(dest, cache=cache)
     exported = _scan(dest)
-    cache.write("AAPL", "1d", make_bars("2023-02-01", 3, "1D", seed=5), source="yahoo")
-    path = cache.partition_file("AAPL", "1d", 2023)
+    bars = make_bars("2023-02-01", 3, "1D", seed=5)
+    cache.write("AAPL", "1d", bars, source="consolidated", provider="yahoo")
+    path = cache.partition_file("AAPL", "1d", 2023, source="consolidated")
     path.write_bytes(b"\x00" * path.stat().st_size)  # the new version is damaged on disk
     with pytest.warns(ExportWarning, match="AAPL 1d 2023"), pytest.warns(CacheCorruptionWarning):
         result = export_parquet(dest, cache=cache)
-    assert result.skipped == ("yahoo AAPL 1d 2023",) and result.written == 0
+    assert result.skipped == ("consolidated AAPL 1d 2023",) and result.written == 0
     pd.testing.assert_frame_equal(_scan(dest), exported)  # the last good copy stays readable
     manifest = json.loads((dest / MANIFEST).read_text())
-    assert "source=yahoo/symbol=AAPL/timeframe=1d/year=2023" in manifest["partitions"]
+    assert "source=consolidated/symbol=AAPL/timeframe=1d/year=2023" in manifest["partitions"]
     later = export_parquet(dest, cache=cache)  # quarantined, not deleted: the copy stays
     assert (later.removed, later.partitions) == (0, 6)
     pd.testing.assert_frame_equal(_scan(dest), exported)

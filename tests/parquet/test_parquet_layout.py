@@ -49,13 +49,13 @@ def test_case_only_differences_get_two_folders():
 )
 def test_duckdb_reads_odd_symbols_back(symbol: str, tmp_path: Path):
     with Cache(tmp_path / "cache") as cache:
-        cache.write(symbol, "1h", make_bars("2024-01-01", 3, "1h"), source="src:x/y")
+        cache.write(symbol, "1h", make_bars("2024-01-01", 3, "1h"), source="my-venue.x")
         export_parquet(tmp_path / "bars", cache=cache)
     rows = duckdb.sql(
         f"SELECT DISTINCT source, symbol FROM read_parquet('{tmp_path}/bars/**/*.parquet', "
         "hive_partitioning = true, hive_types = {'symbol': VARCHAR, 'source': VARCHAR})"
     ).fetchall()
-    assert rows == [("src:x/y", symbol)]
+    assert rows == [("my-venue.x", symbol)]
 
 
 def test_a_manifest_of_another_format_is_not_trusted():

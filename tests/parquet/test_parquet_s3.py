@@ -83,9 +83,10 @@ def test_s3_dataset_reads_back_in_duckdb_and_dask(cache: Cache, s3: Any, endpoin
         f"SELECT * FROM read_parquet('{url}/**/*.parquet', hive_partitioning = true) "
         "ORDER BY symbol, timeframe, timestamp"
     ).df()
-    for _, symbol, tf, *_ in SERIES:
+    for source, symbol, tf, *_ in SERIES:
         got = duck_frame(scanned, symbol, tf)
-        pd.testing.assert_frame_equal(got, cache.read(symbol, tf), check_freq=False)
+        expected = cache.read(symbol, tf, source=source)
+        pd.testing.assert_frame_equal(got, expected, check_freq=False)
 
     frame = dd.read_parquet(
         url,
@@ -94,7 +95,7 @@ def test_s3_dataset_reads_back_in_duckdb_and_dask(cache: Cache, s3: Any, endpoin
     )
     assert frame.npartitions == 1
     got = frame.compute()
-    assert list(got["close"]) == list(cache.read("ETH/USDT:USDT", "1h")["close"])
+    assert list(got["close"]) == list(cache.read("ETH/USDT:USDT", "1h", source="bybit")["close"])
 
 
 def test_s3_export_is_incremental(cache: Cache, s3: Any, endpoint: str):
@@ -102,7 +103,8 @@ def test_s3_export_is_incremental(cache: Cache, s3: Any, endpoint: str):
     export_parquet(url, cache=cache, storage_options=_options(endpoint))
     again = export_parquet(url, cache=cache, storage_options=_options(endpoint))
     assert (again.written, again.unchanged) == (0, 6)
-    cache.write("AAPL", "1d", make_bars("2023-02-01", 3, "1D", seed=5), source="yahoo")
+    bars = make_bars("2023-02-01", 3, "1D", seed=5)
+    cache.write("AAPL", "1d", bars, source="consolidated", provider="yahoo")
     cache.delete("BTC/USDT", "1m")
     result = export_parquet(url, cache=cache, storage_options=_options(endpoint))
     assert (result.written, result.removed, result.partitions) == (1, 2, 4)

@@ -24,7 +24,11 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("format", choices=["parquet"], help="the dataset format")
     parser.add_argument("dest", help="a folder or fsspec URL, e.g. s3://bucket/prefix")
     parser.add_argument(
-        "--symbol", action="append", dest="symbols", metavar="SYMBOL", help="only this symbol"
+        "--symbol",
+        action="append",
+        dest="symbols",
+        metavar="SYMBOL",
+        help="only this symbol (repeatable; BYBIT:BTC/USDT: only that source's series)",
     )
     parser.add_argument(
         "--timeframe", action="append", dest="timeframes", metavar="TF", help="only this timeframe"

@@ -25,8 +25,9 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from tradedata.cache.layout import SeriesInfo, iso
+from tradedata.cache.layout import SeriesInfo, iso, split_store_name
 from tradedata.errors import DataValidationError, ExportError, InputError
+from tradedata.identity import default_source, split_source
 from tradedata.model import parse_timeframe
 from tradedata.parquet.layout import (
     MANIFEST,
@@ -69,22 +70,13 @@ class ParquetExport:
         return {**self.__dict__, "skipped": list(self.skipped)}
 
 
-def series_source(cache: Any, info: SeriesInfo) -> str:
-    """The source (venue) a cached series is exported under.
+def series_source(info: SeriesInfo) -> str:
+    """The source (venue, or equity volume scope) a cached series is exported under.
 
-    Until the cache keys series by their identity, this is the provider that delivered most of
-    the series' bars according to the partition metadata (a series filled by one provider, the
-    usual case, gets that provider's name).
+    The cache keys series by ``(source, symbol, timeframe)`` (:mod:`tradedata.identity`);
+    a series written before sources existed is the symbol's default source.
     """
-    counts: dict[str, int] = {}
-    for year in info.years:
-        meta = cache.metadata(info.symbol, info.timeframe, year) or {}
-        for item in meta.get("providers") or []:
-            name = str(item.get("provider"))
-            counts[name] = counts.get(name, 0) + int(item.get("bars", 0))
-    if not counts:
-        return info.providers[0] if info.providers else "unknown"
-    return max(sorted(counts), key=lambda name: counts[name])
+    return info.source or default_source(info.symbol)
 
 
 def export_parquet(
@@ -100,8 +92,9 @@ def export_parquet(
     """Write (or bring up to date) the Parquet dataset at ``dest`` from the cache.
 
     ``dest`` is a folder or any fsspec URL (``s3://bucket/prefix`` needs s3fs; credentials and
-    endpoint come from ``storage_options`` or the usual ``AWS_*`` variables). ``symbols`` and
-    ``timeframes`` limit what is exported (partitions of other series already in the dataset
+    endpoint come from ``storage_options`` or the usual ``AWS_*`` variables). ``symbols``
+    (``"BTC/USDT"``: every source; ``"BYBIT:BTC/USDT"``: one) and ``timeframes`` limit what is
+    exported (partitions of other series already in the dataset
     are kept). ``full=True`` rewrites every partition. The cache is ``manager.cache``, else
     ``cache`` (a :class:`~tradedata.cache.Cache`), else the default one (``DATA_CACHE_DIR`` or
     the config's ``cache_dir``; any store with the cache's ``series``, ``metadata`` and ``read``
@@ -118,8 +111,7 @@ def export_parquet(
     try:
         _check_pyarrow()
         target = open_target(os.fspath(dest), storage_options)
-        names = _names(symbols, "symbols")
-        wanted = None if names is None else {normalize_symbol(n) for n in names} | names
+        wanted = _series_names(symbols)
         return _Exporter(store, target, wanted, _tfs(timeframes), full).run(started)
     finally:
         if owned:
@@ -149,6 +141,18 @@ def _names(values: Sequence[str] | None, what: str) -> set[str] | None:
     return set(values)
 
 
+def _series_names(values: Sequence[str] | None) -> set[tuple[str | None, str]] | None:
+    """``["BYBIT:BTC/USDT", "BTCUSDT"]`` -> ``{("bybit", "BTC/USDT"), (None, "BTC/USDT")}``."""
+    names = _names(values, "symbols")
+    if names is None:
+        return None
+    out: set[tuple[str | None, str]] = set()
+    for name in names:
+        source, symbol = split_source(name)
+        out |= {(source, symbol), (source, normalize_symbol(symbol))}
+    return out
+
+
 def _tfs(values: Sequence[str] | None) -> set[str] | None:
     names = _names(values, "timeframes")
     return None if names is None else {parse_timeframe(v).name for v in names}
@@ -161,7 +165,7 @@ class _Exporter:
         self,
         cache: Any,
         target: Target,
-        symbols: set[str] | None,
+        symbols: set[tuple[str | None, str]] | None,
         timeframes: set[str] | None,
         full: bool,
     ) -> None:
@@ -170,16 +174,19 @@ class _Exporter:
         self.symbols = symbols
         self.timeframes = timeframes
         self.full = full
-        self._damaged: set[tuple[Any, Any, Any]] | None = None
+        self._damaged: set[tuple[Any, ...]] | None = None
 
     def _in_scope(self, entry: dict[str, Any]) -> bool:
-        return (self.symbols is None or entry.get("symbol") in self.symbols) and (
+        symbol, source = entry.get("symbol"), entry.get("source")
+        wanted = self.symbols
+        return (wanted is None or (None, symbol) in wanted or (source, symbol) in wanted) and (
             self.timeframes is None or entry.get("timeframe") in self.timeframes
         )
 
     def _series(self) -> Iterable[SeriesInfo]:
-        for info in sorted(self.cache.series(), key=lambda s: (s.symbol, s.timeframe)):
-            if self._in_scope({"symbol": info.symbol, "timeframe": info.timeframe}):
+        for info in sorted(self.cache.series(), key=lambda s: (s.source, s.symbol, s.timeframe)):
+            entry = {"source": series_source(info), "symbol": info.symbol}
+            if self._in_scope({**entry, "timeframe": info.timeframe}):
                 yield info
 
     def run(self, started: float) -> ParquetExport:
@@ -192,7 +199,7 @@ class _Exporter:
         written = unchanged = rows = size = 0
         skipped: list[str] = []
         for info in self._series():
-            source = series_source(self.cache, info)
+            source = series_source(info)
             for year in info.years:
                 key = PartitionKey(source, info.symbol, info.timeframe, int(year))
                 previous = old.get(key.path)
@@ -223,11 +230,11 @@ class _Exporter:
             partitions=len(entries), skipped=tuple(skipped),
         )  # fmt: skip
 
-    def _quarantined(self) -> set[tuple[Any, Any, Any]]:
+    def _quarantined(self) -> set[tuple[Any, ...]]:
         if self._damaged is None:
             listing = getattr(self.cache, "quarantined", None)
             damage = listing() if callable(listing) else []
-            self._damaged = {(d.symbol, d.timeframe, d.year) for d in damage}
+            self._damaged = {(*split_store_name(d.symbol), d.timeframe, d.year) for d in damage}
         return self._damaged
 
     def _export_partition(
@@ -239,7 +246,7 @@ class _Exporter:
         every attempt): the partition is skipped with a warning.
         """
         for _ in range(_READ_ATTEMPTS):
-            meta = self.cache.metadata(key.symbol, key.timeframe, key.year)
+            meta = self.cache.metadata(key.symbol, key.timeframe, key.year, source=key.source)
             if meta is None:
                 break  # gone from the cache since it was listed (deleted, or quarantined)
             token = partition_token(key, meta)
@@ -248,7 +255,7 @@ class _Exporter:
             table = self._table(key, meta)
             if table is None:
                 continue
-            after = self.cache.metadata(key.symbol, key.timeframe, key.year)
+            after = self.cache.metadata(key.symbol, key.timeframe, key.year, source=key.source)
             if after is None or partition_token(key, after) != token:
                 continue  # rewritten while we read it: read again
             size = self.target.write_atomic(key.file, partial(_write_table, table, key))
@@ -271,7 +278,7 @@ class _Exporter:
         """The partition as an Arrow table; None when the read does not match ``meta``."""
         start = pd.Timestamp(year=key.year, month=1, day=1, tz="UTC")
         end = pd.Timestamp(year=key.year + 1, month=1, day=1, tz="UTC") - pd.Timedelta(1, "ns")
-        frame = self.cache.read(key.symbol, key.timeframe, start, end)
+        frame = self.cache.read(key.symbol, key.timeframe, start, end, source=key.source)
         if len(frame) != int(meta.get("bars", -1)):
             return None
         try:
@@ -281,8 +288,8 @@ class _Exporter:
         return build_table(frame, providers, key)
 
 
-def _key_of(entry: dict[str, Any]) -> tuple[Any, Any, Any]:
-    return (entry.get("symbol"), entry.get("timeframe"), entry.get("year"))
+def _key_of(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(entry.get(k) for k in ("source", "symbol", "timeframe", "year"))
 
 
 def build_table(frame: pd.DataFrame, providers: np.ndarray, key: PartitionKey) -> Any:

@@ -5,7 +5,7 @@ A dataset is a folder (local, S3 or any fsspec URL) laid out the Hive way::
     DEST/
       _tradedata_manifest.json                              (written last: the commit)
       source=binance/symbol=BTC%2FUSDT/timeframe=1m/year=2024/part-0.parquet
-      source=yahoo/symbol=AAPL/timeframe=1d/year=2023/part-0.parquet
+      source=consolidated/symbol=AAPL/timeframe=1d/year=2023/part-0.parquet
       source=binance/symbol=BTC%2FUSDT/timeframe=1%4D/year=2024/part-0.parquet   (timeframe 1M)
 
 **Partition values are percent-encoded** (RFC 3986: every byte outside ``A-Z a-z 0-9 . _ - ~``
