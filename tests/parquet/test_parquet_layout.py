@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -61,4 +62,9 @@ def test_duckdb_reads_odd_symbols_back(symbol: str, tmp_path: Path):
 def test_a_manifest_of_another_format_is_not_trusted():
     assert parse_manifest(b"{not json") is None
     assert parse_manifest('{"format": "tradedata-parquet-0", "partitions": {}}') is None
-    assert parse_manifest('{"format": "tradedata-parquet-1", "partitions": {"a": {}}}') == {"a": {}}
+    good = {"source": "binance", "symbol": "BTC/USDT", "timeframe": "1m", "year": 2024}
+    key = "source=binance/symbol=BTC%2FUSDT/timeframe=1m/year=2024"
+    body = {"format": "tradedata-parquet-1", "partitions": {key: good, "../../etc": good}}
+    assert parse_manifest(json.dumps(body)) == {key: good}  # a key its fields do not give: out
+    body["partitions"] = {key: {**good, "year": "2024"}}
+    assert parse_manifest(json.dumps(body)) == {}

@@ -30,6 +30,7 @@ from tradedata.errors import DataValidationError, ExportError, InputError
 from tradedata.identity import default_source, split_source
 from tradedata.model import parse_timeframe
 from tradedata.parquet.layout import (
+    DATA_FILE,
     MANIFEST,
     ROW_GROUP_ROWS,
     VALUE_COLUMNS,
@@ -223,7 +224,7 @@ class _Exporter:
             text = manifest_text(entries, now).encode()
             self.target.write_atomic(MANIFEST, lambda handle: _write_bytes(handle, text))
         for path in gone:
-            self.target.delete(f"{path}/{old[path].get('file', 'part-0.parquet')}")
+            self.target.delete(f"{path}/{DATA_FILE}")  # path: re-derived from the entry
         return ParquetExport(
             dest=self.target.label, written=written, unchanged=unchanged, removed=len(gone),
             rows_written=rows, bytes_written=size, seconds=time.perf_counter() - started,

@@ -162,4 +162,18 @@ def parse_manifest(text: bytes | str) -> dict[str, dict[str, Any]] | None:
     entries = body.get("partitions")
     if not isinstance(entries, dict):
         return None
-    return {k: v for k, v in entries.items() if isinstance(k, str) and isinstance(v, dict)}
+    return {k: v for k, v in entries.items() if _entry_key(v) == k}
+
+
+def _entry_key(entry: Any) -> str | None:
+    """The path an entry's own fields give (None if malformed): a tampered key never counts."""
+    if not isinstance(entry, dict):
+        return None
+    source, symbol, timeframe, year = (
+        entry.get(name) for name in ("source", "symbol", "timeframe", "year")
+    )
+    if not (isinstance(source, str) and isinstance(symbol, str) and isinstance(timeframe, str)):
+        return None
+    if not (source and symbol and timeframe) or type(year) is not int:
+        return None
+    return PartitionKey(source, symbol, timeframe, year).path
