@@ -77,7 +77,7 @@ def series_source(info: SeriesInfo) -> str:
     The cache keys series by ``(source, symbol, timeframe)`` (:mod:`tradedata.identity`);
     a series written before sources existed is the symbol's default source.
     """
-    return info.source or default_source(info.symbol)
+    return getattr(info, "source", "") or default_source(info.symbol)
 
 
 def export_parquet(
@@ -185,7 +185,9 @@ class _Exporter:
         )
 
     def _series(self) -> Iterable[SeriesInfo]:
-        for info in sorted(self.cache.series(), key=lambda s: (s.source, s.symbol, s.timeframe)):
+        for info in sorted(
+            self.cache.series(), key=lambda s: (series_source(s), s.symbol, s.timeframe)
+        ):
             entry = {"source": series_source(info), "symbol": info.symbol}
             if self._in_scope({**entry, "timeframe": info.timeframe}):
                 yield info
