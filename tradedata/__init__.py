@@ -41,11 +41,13 @@ _LAZY: dict[str, str] = {
     "download": "tradedata.download",
     "export_parquet": "tradedata.parquet.export",
     "Fundamentals": "tradedata.fundamentals",
+    "CorporateActions": "tradedata.actions",
 }
 
 __all__ = [
     "AssetClass",
     "Cache",
+    "CorporateActions",
     "DataManager",
     "FetchResult",
     "Fundamentals",
@@ -71,6 +73,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tradedata.actions import CorporateActions
     from tradedata.cache import Cache
     from tradedata.config import load_config
     from tradedata.csvio import read_csv

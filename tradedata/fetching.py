@@ -10,6 +10,13 @@ Pages are buffered and written to the cache together with their coverage (one tr
 batch), so an interrupted fetch resumes where it stopped and a failing provider's partial work
 is kept. The still-open candle is never stored (providers clip at their own clock), and the
 newest stored bars are fetched again when a series is extended.
+
+Every fetch fills one series, ``(source, symbol, timeframe)`` (:mod:`tradedata.identity`):
+only providers delivering that source are tried, and their bars are stored under it. With
+``fallback="venues"`` (a call's or the rule's), what the source could not deliver is then
+fetched from the other sources' providers into *their own* series, and
+:attr:`FetchResult.filled` says which source proved which span: the caller may show those
+bars, labelled, but they never enter the first source's series.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata import venues
 from tradedata.adapters.paging import Span, Unfetched, unproven_parts
 from tradedata.errors import (
     DataValidationError,
@@ -29,6 +37,7 @@ from tradedata.errors import (
     ProviderError,
     ProviderUnavailableError,
 )
+from tradedata.identity import normalize_source
 from tradedata.model import Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol
 
@@ -57,6 +66,12 @@ RECHECK_SECONDS = 5.0
 
 #: ``quality_fn(symbol, timeframe)``: the function computing a partition's quality block.
 QualityFn = Callable[[str, Timeframe], Callable[[pd.DataFrame], dict[str, Any]]]
+#: ``as_traded(symbol, timeframe, provider, since) -> (convert, basis)``: how a provider's
+#: answers become as-traded bars before they are stored (raises PriceBasisError if they can't)
+AsTradedFn = Callable[
+    [str, Timeframe, "Provider", pd.Timestamp],
+    tuple[Callable[[pd.DataFrame], pd.DataFrame], str],
+]
 
 
 @dataclass
@@ -71,6 +86,12 @@ class FetchResult:
     unfetched: list[Unfetched] = field(default_factory=list)
     #: the exception behind each entry of ``errors``
     failures: dict[str, BaseException] = field(default_factory=dict, repr=False)
+    #: the series' source (venue or equity volume scope) the fetch filled
+    source: str = ""
+    #: with ``fallback="venues"``: spans another source proved, as ``(span, source)``, oldest
+    #: first; their bars are stored in that source's series, and the range is still listed in
+    #: ``unfetched`` for this ``source`` only when no other source proved it either
+    filled: list[tuple[Span, str]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -88,7 +109,9 @@ class FetchEngine:
     ``cache`` is the store; ``selector()`` returns the
     :class:`~tradedata.selection.ProviderSelector` (built lazily by the manager);
     ``provider_lookup(name)`` the provider instance; ``quality_fn(symbol, timeframe)`` the
-    function computing a stored partition's quality block.
+    function computing a stored partition's quality block; ``as_traded`` (optional) puts
+    each provider's answers on the as-traded basis before they are stored, and its basis is
+    recorded in the partitions' ``provider_info``.
     """
 
     def __init__(
@@ -97,25 +120,42 @@ class FetchEngine:
         selector: Callable[[], ProviderSelector],
         provider_lookup: Callable[[str], Provider],
         quality_fn: QualityFn,
+        as_traded: AsTradedFn | None = None,
     ) -> None:
         self.cache = cache
         self._selector = selector
         self._provider = provider_lookup
         self._quality_fn = quality_fn
+        self._as_traded = as_traded
 
-    def candidates(self, symbol: str, tf: Timeframe, provider: str | None) -> list[str]:
-        """The providers to try for ``symbol``/``tf``, best first (``provider`` pins one)."""
+    def resolve_source(
+        self, symbol: str, tf: Timeframe, provider: str | None = None, exchange: str | None = None
+    ) -> str:
+        """The source a request fills (see :func:`tradedata.venues.resolve_source`)."""
+        return venues.resolve_source(self._selector(), symbol, tf, provider, exchange)
+
+    def candidates(
+        self, symbol: str, tf: Timeframe, provider: str | None, source: str | None = None
+    ) -> list[str]:
+        """The providers to try for ``symbol``/``tf``, best first (``provider`` pins one).
+
+        With ``source``, only providers delivering it (:func:`tradedata.venues.candidates_for`).
+        """
         if provider == CACHE_ONLY:
             raise ProviderUnavailableError(
                 f"{symbol} {tf.name}: not in the cache (provider='cache' fetches nothing)"
             )
         if provider:
             return [provider]
-        return self._selector().get_provider_with_failover(symbol, tf.name)
+        if source is None:
+            return self._selector().get_provider_with_failover(symbol, tf.name)
+        return venues.candidates_for(self._selector(), symbol, tf, source)
 
-    def _recheck_start(self, symbol: str, tf: Timeframe, start: pd.Timestamp) -> pd.Timestamp:
+    def _recheck_start(
+        self, symbol: str, tf: Timeframe, start: pd.Timestamp, source: str
+    ) -> pd.Timestamp:
         """Move a hole that extends the series' end back over its last stored bars."""
-        spans = self.cache.coverage(symbol, tf.name)
+        spans = self.cache.coverage(symbol, tf.name, source=source)
         if not spans:
             return start
         last_end = max(s.end for s in spans)
@@ -138,8 +178,10 @@ class FetchEngine:
         result: FetchResult,
         on_chunk: Callable[[Chunk], None] | None,
         fresh: pd.Timestamp | None = None,
+        source: str | None = None,
     ) -> None:
-        """Fill ``hole`` from ``names`` in order: each provider gets what the others left.
+        """Fill ``hole`` of the ``source`` series from ``names`` in order: each provider gets
+        what the others left.
 
         ``fresh`` is where the new part of a hole starts when its start was moved back over
         stored bars to re-check them: nothing is asked while no new bar has closed.
@@ -164,7 +206,9 @@ class FetchEngine:
                     want = Span(want.start, min(want.end, edge))
                     proven: list[Span] = []
                     try:
-                        self._fetch_from(prov, symbol, tf, want, result, on_chunk, proven, notes)
+                        self._fetch_from(
+                            prov, symbol, tf, want, result, on_chunk, proven, notes, source
+                        )
                     finally:
                         pending.pop(0)
                         left += unproven_parts(want, proven, tf)
@@ -189,18 +233,26 @@ class FetchEngine:
         on_chunk: Callable[[Chunk], None] | None,
         proven: list[Span],
         notes: list[Unfetched],
+        source: str | None = None,
     ) -> None:
-        """Fetch ``want`` from one provider, storing in batches as pages arrive.
+        """Fetch ``want`` from one provider into the ``source`` series, storing in batches.
 
         Pages are buffered up to :data:`FLUSH_BARS` bars and written with the spans they
         prove in one go (a partition is re-encoded once per batch, not once per page).
         Whatever has arrived is stored before an error propagates, so failover continues
         from there; ``proven`` collects the spans stored as covered.
         """
+        convert: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+        info: dict[str, Any] | None = None
+        if self._as_traded is not None:
+            convert, basis = self._as_traded(symbol, tf, prov, want.start)
+            info = {"basis": basis, "stored": "raw"}
         buffer: list[Chunk] = []
         pending = 0
         try:
             for chunk in prov.iter_chunks(symbol, tf, want.start, want.end):
+                if convert is not None and len(chunk.frame):
+                    chunk.frame = convert(chunk.frame)
                 result.requests += chunk.requests
                 result.bars += len(chunk.frame)
                 notes.extend(chunk.unfetched)
@@ -211,13 +263,21 @@ class FetchEngine:
                 if on_chunk is not None:
                     on_chunk(chunk)
                 if pending >= FLUSH_BARS:
-                    proven += self._store(symbol, tf, buffer)
+                    proven += self._store(symbol, tf, buffer, source, info)
                     buffer, pending = [], 0
         finally:
-            proven += self._store(symbol, tf, buffer)
+            proven += self._store(symbol, tf, buffer, source, info)
 
-    def _store(self, symbol: str, tf: Timeframe, chunks: list[Chunk]) -> list[Span]:
-        """Write the bars of one provider's chunks and record the spans they prove."""
+    def _store(
+        self,
+        symbol: str,
+        tf: Timeframe,
+        chunks: list[Chunk],
+        series: str | None,
+        info: dict[str, Any] | None = None,
+    ) -> list[Span]:
+        """Write the bars of one provider's chunks into the ``series`` source's series and
+        record the spans they prove."""
         spans = _runs([Span(c.start, c.end) for c in chunks if c.proven], tf)
         if not spans:
             return []
@@ -232,7 +292,9 @@ class FetchEngine:
                 symbol,
                 tf.name,
                 data,
-                source=source,
+                source=series,
+                provider=source,
+                provider_info=info,
                 quality=self._quality_fn(symbol, tf),
                 coverage=(first.start, first.end),  # data and coverage in one transaction
             )
@@ -240,7 +302,7 @@ class FetchEngine:
         else:
             rest = spans
         for span in rest:  # recorded after the data: a crash leaves less coverage, never more
-            self.cache.add_coverage(symbol, tf.name, span.start, span.end, source)
+            self.cache.add_coverage(symbol, tf.name, span.start, span.end, source, source=series)
         return spans
 
     def fetch_missing(
@@ -252,24 +314,85 @@ class FetchEngine:
         provider: str | None = None,
         on_chunk: Callable[[Chunk], None] | None = None,
         refresh: bool = False,
+        source: str | None = None,
+        fallback: str | None = None,
     ) -> FetchResult:
         """Fetch the parts of ``[start, end]`` the coverage record lacks; store them as they come.
 
-        With ``refresh`` the whole range is fetched again. The still-open candle is never
-        stored. Returns a :class:`FetchResult`; what no provider could prove is listed in
-        ``unfetched`` with its reason (and each provider's error in ``errors``), never filled
-        in and never recorded as fetched.
+        ``source`` names the series (default: :meth:`resolve_source`); only providers
+        delivering it are asked. With ``refresh`` the whole range is fetched again. The
+        still-open candle is never stored. Returns a :class:`FetchResult`; what no provider
+        could prove is listed in ``unfetched`` with its reason (and each provider's error in
+        ``errors``), never filled in and never recorded as fetched. ``fallback="venues"``
+        (default: the rule's ``fallback``) then asks the other sources for the unfetched
+        ranges, each into its own series (:attr:`FetchResult.filled`).
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
         s, e = parse_range(start, end)
         if s is None or e is None:
             raise DataValidationError("fetch_missing needs both start and end")
-        holes = [(s, e)] if refresh else self.cache.missing_ranges(sym, tf.name, s, e)
-        result = FetchResult()
+        src = normalize_source(source) if source else self.resolve_source(sym, tf, provider)
+        if provider and provider != CACHE_ONLY and source:
+            venues.check_pinned(self._selector(), sym, tf, provider, src)
+        result = self._fetch_series(sym, tf, s, e, provider, on_chunk, refresh, src)
+        if venues.check_fallback(fallback) is None and not provider:
+            fallback = self._selector().fallback_for(sym, tf.name)
+        if fallback == "venues" and result.unfetched and not provider:
+            self._fill_from_other_sources(sym, tf, result, on_chunk)
+        return result
+
+    def _fill_from_other_sources(
+        self,
+        sym: str,
+        tf: Timeframe,
+        result: FetchResult,
+        on_chunk: Callable[[Chunk], None] | None,
+    ) -> None:
+        """``fallback="venues"``: ask the other sources, in the rule's order, for what
+        ``result.source`` could not deliver, each into its own series; record what they
+        proved in ``result.filled`` and keep in ``unfetched`` only what none proved."""
+        todo = [Span(u[0], u[1]) for u in result.unfetched]
+        groups = venues.other_sources(self._selector(), sym, tf, result.source)
+        for other, names in groups.items():
+            left: list[Span] = []
+            for span in todo:
+                sub = FetchResult(source=other)
+                for a, b in self.cache.missing_ranges(
+                    sym, tf.name, span.start, span.end, source=other
+                ):
+                    self._fetch_hole(sym, tf, Span(a, b), names, sub, on_chunk, None, other)
+                result.requests += sub.requests
+                result.bars += sub.bars
+                result.providers += [p for p in sub.providers if p not in result.providers]
+                result.errors.update(sub.errors)
+                result.failures.update(sub.failures)
+                got = venues.covered_parts(self.cache, sym, tf, span, other)
+                result.filled += [(part, other) for part in got]
+                left += venues.remaining(span, got, tf)
+            todo = left
+            if not todo:
+                break
+        result.filled.sort(key=lambda item: item[0].start)
+        result.unfetched = venues.unfilled(result.unfetched, todo)
+
+    def _fetch_series(
+        self,
+        sym: str,
+        tf: Timeframe,
+        s: pd.Timestamp,
+        e: pd.Timestamp,
+        provider: str | None,
+        on_chunk: Callable[[Chunk], None] | None,
+        refresh: bool,
+        src: str,
+    ) -> FetchResult:
+        """Fill the holes of the ``src`` series in ``[s, e]`` from that source's providers."""
+        holes = [(s, e)] if refresh else self.cache.missing_ranges(sym, tf.name, s, e, source=src)
+        result = FetchResult(source=src)
         if not holes:
             return result
         try:
-            names = self.candidates(sym, tf, provider)
+            names = self.candidates(sym, tf, provider, src)
         except (ProviderError, MissingAPIKeyError) as exc:
             result.errors["selection"] = str(exc) or type(exc).__name__
             result.failures["selection"] = exc
@@ -280,22 +403,31 @@ class FetchEngine:
             for i, (h_start, h_end) in enumerate(holes):
                 fresh = None
                 if i == len(holes) - 1:
-                    fresh, h_start = h_start, max(s, self._recheck_start(sym, tf, h_start))
-                self._fetch_hole(sym, tf, Span(h_start, h_end), names, result, on_chunk, fresh)
+                    recheck = self._recheck_start(sym, tf, h_start, src)
+                    fresh, h_start = h_start, max(s, recheck)
+                hole = Span(h_start, h_end)
+                self._fetch_hole(sym, tf, hole, names, result, on_chunk, fresh, src)
         except DeadlineExceededError as exc:
             stopped = exc
         if stopped is not None:  # what arrived is stored; the rest is named in the error
-            raise self._deadline_error(stopped, sym, tf, s, e)
+            raise self._deadline_error(stopped, sym, tf, s, e, src)
         for gone in result.unfetched:
             log.warning("%s %s: could not fetch %s", sym, tf.name, gone)
         return result
 
     def _deadline_error(
-        self, exc: DeadlineExceededError, sym: str, tf: Timeframe, s: pd.Timestamp, e: pd.Timestamp
+        self,
+        exc: DeadlineExceededError,
+        sym: str,
+        tf: Timeframe,
+        s: pd.Timestamp,
+        e: pd.Timestamp,
+        src: str,
     ) -> DeadlineExceededError:
         """``exc`` restated with the ranges of ``[s, e]`` the coverage record still lacks."""
         reason = f"overall deadline of {exc.seconds or 0:g}s exceeded"
-        gone = [Unfetched(a, b, reason) for a, b in self.cache.missing_ranges(sym, tf.name, s, e)]
+        holes = self.cache.missing_ranges(sym, tf.name, s, e, source=src)
+        gone = [Unfetched(a, b, reason) for a, b in holes]
         shown = ", ".join(f"{u.start:%Y-%m-%d %H:%M}..{u.end:%Y-%m-%d %H:%M}" for u in gone)
         return DeadlineExceededError(
             f"{sym} {tf.name}: {reason}; not fetched: {shown or 'nothing'} "
@@ -304,13 +436,20 @@ class FetchEngine:
             unfetched=gone,
         )
 
-    def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
+    def update(
+        self,
+        symbol: str,
+        timeframe: str,
+        provider: str | None = None,
+        source: str | None = None,
+    ) -> FetchResult:
         """Extend a cached series to now (re-checking its last stored bars)."""
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
-        spans = self.cache.coverage(sym, tf.name)
+        src = normalize_source(source) if source else self.resolve_source(sym, tf, provider)
+        spans = self.cache.coverage(sym, tf.name, source=src)
         now = pd.Timestamp.now(tz="UTC")
         start = min(s.start for s in spans) if spans else now - tf.delta * DEFAULT_BARS
-        return self.fetch_missing(sym, tf.name, start, now, provider=provider)
+        return self.fetch_missing(sym, tf.name, start, now, provider=provider, source=src)
 
 
 def _runs(spans: list[Span], tf: Timeframe) -> list[Span]:

@@ -32,8 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tradedata.errors import InvalidSymbolError
-from tradedata.symbols import CRYPTO_QUOTES, AssetClass, symbol_info
+from tradedata.errors import InputError, InvalidSymbolError
+from tradedata.symbols import CRYPTO_QUOTES, AssetClass, normalize_symbol, symbol_info
 
 __all__ = [
     "CONSOLIDATED",
@@ -42,6 +42,7 @@ __all__ = [
     "PROVIDER_BASIS",
     "SeriesId",
     "default_source",
+    "identify",
     "is_crypto",
     "normalize_source",
     "provider_basis",
@@ -116,6 +117,16 @@ def split_source(symbol: str) -> tuple[str | None, str]:
     if _BARE_RE.match(tail) and _looks_like_pair(head.upper()):
         return None, text  # BTCUSDT:USDT: a perpetual's settle currency, not a venue
     return normalize_source(head), tail.strip()
+
+
+def identify(symbol: str, exchange: str | None = None) -> tuple[str | None, str]:
+    """``(source or None, normalised symbol)`` from a maybe venue-prefixed ``symbol`` and an
+    ``exchange`` keyword; raises :class:`InputError` when the two name different sources."""
+    prefix, bare = split_source(symbol)
+    named = normalize_source(exchange) if exchange else None
+    if prefix and named and prefix != named:
+        raise InputError(f"{symbol!r} names source {prefix!r} but exchange={exchange!r}")
+    return prefix or named, normalize_symbol(bare)
 
 
 def _looks_like_pair(text: str) -> bool:

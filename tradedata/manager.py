@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
+from tradedata.adjusting import Adjuster, is_equity
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.deadline import deadline_scope, resolve_seconds
 from tradedata.errors import (
@@ -28,9 +30,11 @@ from tradedata.errors import (
     TradeDataError,
 )
 from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchEngine, FetchResult
+from tradedata.identity import identify
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
 from tradedata.symbols import normalize_symbol, symbol_info
+from tradedata.venues import check_fallback, labelled_frame, score_mix
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
@@ -78,9 +82,15 @@ class DataManager:
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
+        #: corporate actions: kept fresh, used to store as traded and to adjust on read
+        self.adjuster = Adjuster(self.cache, lambda: self.selector, self.provider)
         #: the fetch engine: holes, page loop, failover, proven coverage
         self.engine = FetchEngine(
-            self.cache, lambda: self.selector, self.provider, self._quality_fn
+            self.cache,
+            lambda: self.selector,
+            self.provider,
+            self._quality_fn,
+            as_traded=self.adjuster.as_traded,
         )
         from tradedata import logs, stats
 
@@ -142,10 +152,16 @@ class DataManager:
 
     # -- quality ---------------------------------------------------------------------------
     def _validate(self, frame: pd.DataFrame, symbol: str, tf: Timeframe) -> QualityReport:
+        """The quality report of ``frame``; as-traded equities are judged split-adjusted (with
+        the stored actions), so a split is not scored as an outlier."""
         from tradedata.validation import validate
 
         frame.attrs["symbol"] = symbol  # the report names its series
-        return validate(frame, tf.name, calendar=self._calendar(symbol))
+        judged = frame
+        if frame.attrs.get("adjust") in (None, "raw") and is_equity(symbol) and len(frame):
+            judged = self.adjuster.apply(frame.copy(), symbol, tf, "splits", fetch=False)
+            judged.attrs["symbol"] = symbol
+        return validate(judged, tf.name, calendar=self._calendar(symbol))
 
     @staticmethod
     def _calendar(symbol: str) -> str:
@@ -157,10 +173,13 @@ class DataManager:
     def _quality_fn(self, symbol: str, tf: Timeframe) -> Callable[[pd.DataFrame], dict[str, Any]]:
         return lambda part: quality_summary(self._validate(part, symbol, tf))
 
-    def quality(self, symbol: str, timeframe: str) -> QualityReport:
-        """The quality report of everything cached for ``symbol``/``timeframe``."""
-        sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
-        return self._validate(self.cache.read(sym, tf.name), sym, tf)
+    def quality(self, symbol: str, timeframe: str, *, exchange: str | None = None) -> QualityReport:
+        """The quality report of everything cached for ``symbol``/``timeframe`` (the
+        ``exchange`` source's series, default: the symbol's default source)."""
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
+        src = self.engine.resolve_source(sym, tf, None, named)
+        return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
     def fetch_missing(
@@ -172,19 +191,35 @@ class DataManager:
         provider: str | None = None,
         on_chunk: Callable[[Chunk], None] | None = None,
         refresh: bool = False,
+        *,
+        exchange: str | None = None,
+        fallback: str | None = None,
     ) -> FetchResult:
         """Fetch the parts of ``[start, end]`` the coverage record lacks (see
-        :meth:`FetchEngine.fetch_missing <tradedata.fetching.FetchEngine.fetch_missing>`)."""
+        :meth:`FetchEngine.fetch_missing <tradedata.fetching.FetchEngine.fetch_missing>`).
+
+        ``exchange`` (or a venue-prefixed ``symbol``, ``"BYBIT:BTC/USDT"``) names the source.
+        """
         from tradedata.logs import log_context
 
+        src, sym = identify(symbol, exchange)
         with log_context(symbol=str(symbol), timeframe=str(timeframe)):  # for JSON log lines
             return self.engine.fetch_missing(
-                symbol, timeframe, start, end, provider=provider, on_chunk=on_chunk, refresh=refresh
-            )
+                sym, timeframe, start, end, provider=provider, on_chunk=on_chunk,
+                refresh=refresh, source=src, fallback=fallback,
+            )  # fmt: skip
 
-    def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
+    def update(
+        self,
+        symbol: str,
+        timeframe: str,
+        provider: str | None = None,
+        *,
+        exchange: str | None = None,
+    ) -> FetchResult:
         """Extend a cached series to now (re-checking its last stored bars)."""
-        return self.engine.update(symbol, timeframe, provider=provider)
+        src, sym = identify(symbol, exchange)
+        return self.engine.update(sym, timeframe, provider=provider, source=src)
 
     def get_ohlcv(
         self,
@@ -196,8 +231,25 @@ class DataManager:
         refresh: bool = False,
         on_chunk: Callable[[Chunk], None] | None = None,
         deadline: float | None = None,
+        exchange: str | None = None,
+        fallback: str | None = None,
+        adjust: str = DEFAULT_ADJUST,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
+
+        The bars are one series, ``(source, symbol, timeframe)`` (:mod:`tradedata.identity`):
+        ``exchange="bybit"`` or the spelling ``"BYBIT:BTC/USDT"`` names the source (a crypto
+        venue, or ``consolidated``/``iex`` for equities); by default it is the source of the
+        first provider the rules pick (``binance`` for crypto). Only that source's providers
+        fill it. ``fallback="venues"`` (or the rule's ``fallback: venues``) fills what it could
+        not deliver from other sources, stored under their own source and shown labelled:
+        ``attrs["sources"]`` lists ``{"source", "start", "end", "bars"}`` runs, and the
+        quality report scores the mix. ``attrs["source"]`` is the series' source.
+
+        Equities are stored as traded and adjusted here: ``adjust="splits"`` (the default,
+        Yahoo's chart basis: prices divided and volumes multiplied by later splits),
+        ``"all"`` (also dividend-adjusted) or ``"raw"`` (as traded); ``attrs["adjust"]`` says
+        which, ``attrs["adjust_notes"]`` what could not be applied.
 
         ``start``/``end`` are strings, datetimes or Timestamps (naive means UTC). With neither,
         what is cached is returned as it is (or the last 1000 bars are fetched if nothing is);
@@ -213,45 +265,70 @@ class DataManager:
         :class:`~tradedata.errors.DeadlineExceededError` names the ranges not fetched
         (``unfetched``) and what arrived before is stored. See :mod:`tradedata.deadline`.
         """
-        sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
+        check_mode(adjust)
         s, e = parse_range(start, end)
+        fallback = check_fallback(fallback)
+        src = self.engine.resolve_source(sym, tf, provider, named)
         seconds = resolve_seconds(deadline, self.config.deadline)
-        result = FetchResult()
-        if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
+        result = FetchResult(source=src)
+        cached = self.cache.has(sym, tf.name, source=src)
+        if not (s is None and e is None and cached and not refresh):
             e = e if e is not None else pd.Timestamp.now(tz="UTC")
             s = s if s is not None else e - tf.delta * DEFAULT_BARS
             with deadline_scope(seconds):
                 result = self.fetch_missing(
-                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
-                )
-        frame = self.cache.read(sym, tf.name, s, e)
+                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh,
+                    exchange=src, fallback=fallback,
+                )  # fmt: skip
+        frame, spans = labelled_frame(self.cache, sym, tf, s, e, src, result.filled)
         if result.unfetched:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)
             warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
-        return self._decorate(frame, sym, tf, result)
+        frame = self.adjuster.apply(frame, sym, tf, adjust, fetch=provider != CACHE_ONLY)
+        for note in frame.attrs.get("adjust_notes", []):
+            warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
+        return self._decorate(frame, sym, tf, result, src, spans)
+
+    def corporate_actions(self, symbol: str, refresh: bool = False) -> CorporateActions | None:
+        """The splits and dividends of ``symbol`` as stored (asked for again when older than a
+        day, or with ``refresh``); None when no provider could say and none are stored."""
+        sym = normalize_symbol(symbol)
+        if refresh:
+            return self.adjuster.refresh(sym)
+        return self.adjuster.actions(sym, pd.Timestamp("1970-01-02", tz="UTC"))[0]
 
     def _decorate(
-        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, result: FetchResult
+        self,
+        frame: pd.DataFrame,
+        symbol: str,
+        tf: Timeframe,
+        result: FetchResult,
+        source: str,
+        spans: list[dict[str, Any]],
     ) -> pd.DataFrame:
-        sources = []
-        if len(frame):
-            first, last = frame.index[0], frame.index[-1]
-            for span in self.cache.coverage(symbol, tf.name):
-                if span.end >= first and span.start <= last and span.provider not in sources:
-                    sources.append(span.provider)
+        providers: list[str] = []
+        for run in spans:
+            for span in self.cache.coverage(symbol, tf.name, source=run["source"]):
+                if span.end >= run["start"] and span.start <= run["end"]:
+                    providers += [span.provider] if span.provider not in providers else []
+        mixed = any(run["source"] != source for run in spans)
+        if mixed:
+            report = score_mix(self._validate(frame, symbol, tf), spans, source)
+        else:
+            report = range_report(
+                self.cache, frame, symbol, tf, self._calendar(symbol),
+                lambda part: self._validate(part, symbol, tf), source=source,
+            )  # fmt: skip
         frame.attrs.update(
             symbol=symbol,
             timeframe=tf.name,
-            provider="+".join(sources) if sources else None,
-            quality=range_report(
-                self.cache,
-                frame,
-                symbol,
-                tf,
-                self._calendar(symbol),
-                lambda part: self._validate(part, symbol, tf),
-            ),
+            source=source,
+            sources=spans,
+            provider="+".join(providers) if providers else None,
+            quality=report,
             unfetched=list(result.unfetched),
         )
         return frame
@@ -305,14 +382,25 @@ class DataManager:
 
     # -- imports ---------------------------------------------------------------------------
     def import_frame(
-        self, frame: pd.DataFrame, symbol: str, timeframe: str, source: str = "import"
+        self,
+        frame: pd.DataFrame,
+        symbol: str,
+        timeframe: str,
+        source: str = "import",
+        *,
+        exchange: str | None = None,
     ) -> QualityReport:
-        """Store a frame of bars as ``symbol``/``timeframe`` from ``source``.
+        """Store a frame of bars as ``symbol``/``timeframe``, labelled as provided by ``source``.
 
-        Exact duplicate rows are dropped; conflicting duplicates (same time, other values)
-        raise :class:`DataValidationError` and nothing is written. Returns the quality report.
+        The bars join the series of ``exchange`` (or of a venue-prefixed ``symbol``,
+        ``"BYBIT:BTC/USDT"``), else the one :meth:`get_ohlcv` reads by default (the source of
+        the rules' first provider). Exact duplicate rows are dropped;
+        conflicting duplicates (same time, other values) raise :class:`DataValidationError`
+        and nothing is written. Returns the quality report.
         """
-        sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
+        src = self.engine.resolve_source(sym, tf, None, named)
         data = normalize_frame(frame)
         dup_rows = data.reset_index().duplicated(keep="last").to_numpy()
         data = data[~dup_rows]
@@ -329,7 +417,8 @@ class DataManager:
             sym,
             tf.name,
             data,
-            source=source,
+            source=src,
+            provider=source,
             quality=self._quality_fn(sym, tf),
             coverage=(data.index[0], data.index[-1]),
         )
@@ -342,12 +431,15 @@ class DataManager:
         timeframe: str,
         *,
         label: str | None = None,
+        exchange: str | None = None,
     ) -> QualityReport:
-        """Import a backtrader, Yahoo or generic CSV file (see :mod:`tradedata.csvio`)."""
+        """Import a backtrader, Yahoo or generic CSV file (see :mod:`tradedata.csvio`) into the
+        ``exchange`` series (see :meth:`import_frame`)."""
         from tradedata.csvio import read_csv
 
         frame = read_csv(path, timeframe, label=label)
-        return self.import_frame(frame, symbol, timeframe, source=f"csv:{os.path.basename(path)}")
+        name = f"csv:{os.path.basename(path)}"
+        return self.import_frame(frame, symbol, timeframe, source=name, exchange=exchange)
 
     # -- the rest --------------------------------------------------------------------------
     def stats(self) -> Stats:
@@ -371,13 +463,20 @@ class DataManager:
         return self.cache.info()
 
     def series(self) -> list[Any]:
-        """Every cached series (symbol, timeframe, range, bars, size, score, providers)."""
+        """Every cached series (source, symbol, timeframe, range, bars, size, score,
+        providers)."""
         return self.cache.series()
 
-    def delete(self, symbol: str, timeframe: str | None = None) -> int:
-        """Remove a cached series (or every timeframe of a symbol); returns partitions removed."""
-        tf = parse_timeframe(timeframe).name if timeframe else None
-        return self.cache.delete(normalize_symbol(symbol), tf)
+    def delete(
+        self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
+    ) -> int:
+        """Remove a cached series (or every timeframe of a symbol) of the ``exchange`` source
+        (or a venue-prefixed ``symbol``; default: the source :meth:`get_ohlcv` reads); returns
+        partitions removed."""
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe) if timeframe else None
+        src = self.engine.resolve_source(sym, tf or parse_timeframe("1d"), None, named)
+        return self.cache.delete(sym, tf.name if tf else None, source=src)
 
     def export_parquet(self, dest: str | os.PathLike[str], **options: Any) -> Any:
         """Write the cache as a Hive-partitioned Parquet dataset at ``dest`` (a folder or URL).

@@ -79,21 +79,25 @@ def store_name(symbol: str, source: str | None) -> str:
 
 
 def identity_fields(
-    source: str, providers: list[str], previous: dict[str, Any] | None
+    name: str, providers: list[str], previous: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """The metadata naming a partition's source and each provider's price basis (if known)."""
+    """The metadata naming the symbol and source of the series stored as ``name``, and each
+    provider's price basis (if known)."""
+    source, symbol = split_store_name(name)
     basis = dict((previous or {}).get("basis") or {})
     for name in providers:
         found = provider_basis(name)
         if found is not None:
             basis[name] = found
-    return {"source": source, "basis": basis}
+    return {"symbol": symbol, "source": source, "basis": basis}
 
 
 def split_store_name(name: str) -> tuple[str, str]:
     """``"BTC/USDT@bybit"`` -> ``("bybit", "BTC/USDT")``; a plain name is the default source."""
     symbol, at, source = name.partition(_AT)
     return (source if at else default_source(symbol)), symbol
+
+
 _UNSAFE = re.compile(r'[/\\:*?"<>|\s]')
 
 

@@ -4,7 +4,8 @@
 :class:`~tradedata.cache.catalog.Catalog` (series, years, metadata),
 :class:`~tradedata.cache.coverage.Coverage`, :class:`~tradedata.cache.reader.Reader`,
 :class:`~tradedata.cache.integrity.Quarantine` and :class:`~tradedata.cache.integrity.Integrity`
-(damage, verification, eviction), :class:`~tradedata.cache.fundamentals.FundamentalsStore` and
+(damage, verification, eviction), :class:`~tradedata.cache.fundamentals.FundamentalsStore`,
+:class:`~tradedata.cache.actions.ActionsStore` (splits and dividends per symbol) and
 :class:`~tradedata.cache.tree.Tree` (plain-file export and import). Its public methods hand
 over to them.
 """
@@ -25,6 +26,8 @@ import pandas as pd
 
 import tradedata.cache.partitions as parts
 from tradedata import metrics
+from tradedata.actions import CorporateActions
+from tradedata.cache.actions import ActionsStore
 from tradedata.cache.backend import Backend
 from tradedata.cache.catalog import Catalog
 from tradedata.cache.coverage import Coverage, CoverageSpan
@@ -39,6 +42,7 @@ from tradedata.cache.layout import (
     store_name,
     years_of,
 )
+from tradedata.cache.migrate import migrate
 from tradedata.cache.partitions import QualityFn, Rows
 from tradedata.cache.reader import Reader
 from tradedata.cache.tree import Progress, Tree
@@ -112,9 +116,17 @@ class Cache:
             db, self._catalog, self._quarantine, self._reader.load_rows, limit
         )
         self._fundamentals = FundamentalsStore(db)
+        self._actions = ActionsStore(db)
         self._tree = Tree(
-            db, self._catalog, self._coverage, self._fundamentals, self._reader, self._integrity
+            db,
+            self._catalog,
+            self._coverage,
+            self._fundamentals,
+            self._reader,
+            self._integrity,
+            self._actions,
         )
+        migrate(db, self._catalog)  # a cache written before series had a source
 
     @property
     def max_size_bytes(self) -> int:
@@ -151,8 +163,9 @@ class Cache:
         ``provider``, in the same transaction.
         """
         name = store_name(symbol, source)
-        series_source = split_store_name(name)[0]
-        provider = check_name(provider if provider is not None else series_source, "provider")
+        provider = check_name(
+            provider if provider is not None else split_store_name(name)[0], "provider"
+        )
         symbol, source = name, provider  # below: the stored name, and the rows' provider
         tf = parse_timeframe(timeframe).name
         data = normalize_frame(frame)
@@ -177,7 +190,7 @@ class Cache:
                 piece = Rows(ts[lo:hi], values[:, lo:hi], new.columns, [source], new.codes[lo:hi])
                 dropped = int((dupes == year).sum())
                 old_key = self._write_partition(
-                    symbol, tf, year, piece, source, provider_info, quality, dropped, series_source
+                    symbol, tf, year, piece, source, provider_info, quality, dropped
                 )
                 stale += [old_key] if old_key else []
                 touched.append(year)
@@ -198,7 +211,6 @@ class Cache:
         provider_info: dict | None,
         quality: QualityFn | None,
         dupes: int,
-        series_source: str,
     ) -> str | None:
         """Inside a transaction: merge, encode and store one partition; returns the stale key."""
         previous = self._reader.locked_meta(symbol, tf, year)
@@ -225,7 +237,7 @@ class Cache:
             symbol=symbol, timeframe=tf, year=year, rows=rows, blob=blob, members=members,
             gen=gen, previous=previous, quality=report, provider_info=info,
         )  # fmt: skip
-        meta.update(identity_fields(series_source, rows.sources, previous))
+        meta.update(identity_fields(symbol, rows.sources, previous))
         self._db.set_json(self._db.meta_key(symbol, tf, year), meta)
         self._db.dc.set(self._db.atime_key(symbol, tf, year), time.time(), retry=True)
         if previous is None:
@@ -413,6 +425,27 @@ class Cache:
     def fundamentals_keys(self) -> list[str]:
         """The keys of every fundamentals entry still valid, sorted."""
         return self._fundamentals.keys()
+
+    # -- corporate actions -------------------------------------------------------------------
+    def get_actions(self, symbol: str) -> CorporateActions | None:
+        """The stored splits and dividends of ``symbol`` (None when never recorded)."""
+        return self._actions.get(symbol)
+
+    def set_actions(self, symbol: str, actions: CorporateActions) -> None:
+        """Store the splits and dividends of ``symbol`` (replacing any earlier record).
+
+        Bars are kept as traded; reads adjust them with this record, so a new split
+        re-adjusts every cached series of the symbol without a fetch.
+        """
+        self._actions.set(symbol, actions)
+
+    def delete_actions(self, symbol: str) -> bool:
+        """Remove the record of ``symbol``; True if there was one."""
+        return self._actions.delete(symbol)
+
+    def actions_symbols(self) -> list[str]:
+        """Every symbol with a corporate-actions record, sorted."""
+        return self._actions.symbols()
 
     # -- plain-file tree ------------------------------------------------------------------------
     def export_tree(

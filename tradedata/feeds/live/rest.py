@@ -117,10 +117,11 @@ class RestSource:
             if result.unfetched:
                 why = "; ".join(result.errors.values()) or result.reasons() or "fetch failed"
         cache = self.manager.cache
-        holes = cache.missing_ranges(self.symbol, tf.name, _ts(start_ms), _ts(want))
+        src = self.manager.engine.resolve_source(self.symbol, tf, self.provider)  # its venue
+        holes = cache.missing_ranges(self.symbol, tf.name, _ts(start_ms), _ts(want), source=src)
         if holes and why:
             raise TemporaryProviderError(why, provider=self.provider)
-        frame = cache.read(self.symbol, tf.name, _ts(start_ms), _ts(want))
+        frame = cache.read(self.symbol, tf.name, _ts(start_ms), _ts(want), source=src)
         return bars_from_frame(frame), not holes
 
 
@@ -209,5 +210,7 @@ class LiveCacheWriter:
             symbol, timeframe.name, frame, source=self.source, quality=quality, coverage=first
         )
         for lo, hi in spans[1:]:
-            cache.add_coverage(symbol, timeframe.name, _ts(lo), _ts(hi), self.source)
+            cache.add_coverage(
+                symbol, timeframe.name, _ts(lo), _ts(hi), self.source, source=self.source
+            )
         self.written += len(bars)
