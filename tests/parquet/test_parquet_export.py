@@ -270,3 +270,13 @@ def test_a_destination_that_is_no_path_is_an_input_error(cache: Cache):
         export_parquet(42, cache=cache)  # type: ignore[arg-type]
     with pytest.raises(InputError):
         export_parquet("  ", cache=cache)
+
+
+def test_temporary_files_of_an_interrupted_export_are_cleaned_up(cache: Cache, tmp_path: Path):
+    dest = tmp_path / "bars"
+    export_parquet(dest, cache=cache)
+    folder = dest / "source=binance/symbol=BTC%2FUSDT/timeframe=1m/year=2024"
+    leftover = folder / "_tmp-0123-part-0.parquet.partial"
+    leftover.write_bytes(b"half a file")
+    assert export_parquet(dest, cache=cache).written == 0
+    assert not leftover.exists() and (folder / "part-0.parquet").exists()

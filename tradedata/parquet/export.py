@@ -196,6 +196,9 @@ class _Exporter:
         self.target.prepare()
         old = parse_manifest(self.target.read(MANIFEST) or b"") or {}
         present = self.target.files()
+        for name in sorted(present):  # temporary files an interrupted export left behind
+            if name.rpartition("/")[2].startswith("_tmp-") and name.endswith(".partial"):
+                self.target.delete(name)
         entries: dict[str, dict[str, Any]] = {
             path: e for path, e in old.items() if not self._in_scope(e)
         }
