@@ -66,6 +66,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.fundamentals",
             "tradedata.sim",
             "tradedata.download_report",
+            "tradedata.parquet",
             "tradedata.stats",
         ),
     ),

@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "read_csv": "tradedata.csvio",
     "load_config": "tradedata.config",
     "download": "tradedata.download",
+    "export_parquet": "tradedata.parquet.export",
     "Fundamentals": "tradedata.fundamentals",
     "CorporateActions": "tradedata.actions",
     "SeriesId": "tradedata.identity",
@@ -62,6 +63,7 @@ __all__ = [
     "__version__",
     "classify_symbol",
     "download",
+    "export_parquet",
     "get_data_manager",
     "load_config",
     "normalize_frame",
@@ -84,6 +86,7 @@ if TYPE_CHECKING:
     from tradedata.identity import SeriesId, split_source
     from tradedata.manager import DataManager, FetchResult, get_data_manager
     from tradedata.model import Timeframe, normalize_frame, parse_timeframe
+    from tradedata.parquet.export import export_parquet
     from tradedata.selection import ProviderSelector
     from tradedata.symbols import (
         AssetClass,

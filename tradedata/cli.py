@@ -371,6 +371,13 @@ _EXTRA_COMMANDS: list[tuple[str, str, str, str, str]] = [
         "run",
         "tradedata.demo:add_cli_arguments",
     ),
+    (
+        "export",
+        "export the cache as a Parquet dataset (export parquet DEST)",
+        "tradedata.parquet.cli",
+        "run",
+        "tradedata.parquet.cli:add_cli_arguments",
+    ),
 ]
 
 

@@ -32,8 +32,9 @@ API keys or other secrets.
     │   ├── CSVFormatError            a CSV file tradedata cannot recognise or parse
     │   │   └── LocalTimeError        a local time stamp that does not exist or is ambiguous (DST)
     │   └── InsufficientQualityError  a series scored below the required minimum
-    └── CacheError                    the store cannot do it: disk full, read-only cache
-        └── CacheCorruptionError      a partition failed its checksum or gzip check
+    ├── CacheError                    the store cannot do it: disk full, read-only cache
+    │   └── CacheCorruptionError      a partition failed its checksum or gzip check
+    └── ExportError                   an export destination (folder, S3) cannot be written
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "ConfigurationError",
     "DataValidationError",
     "DeadlineExceededError",
+    "ExportError",
     "InputError",
     "InsufficientQualityError",
     "InvalidDateRangeError",
@@ -224,3 +226,10 @@ class CacheError(TradeDataError):
 
 class CacheCorruptionError(CacheError):
     """A stored partition is damaged (bad checksum or gzip stream)."""
+
+
+class ExportError(TradeDataError):
+    """An export destination (a folder, an S3 bucket) cannot be listed, read or written.
+
+    What was already committed there stays readable; running the export again resumes.
+    """

@@ -496,6 +496,16 @@ class DataManager:
         src = self.engine.resolve_source(sym, tf or parse_timeframe("1d"), None, named)
         return self.cache.delete(sym, tf.name if tf else None, source=src)
 
+    def export_parquet(self, dest: str | os.PathLike[str], **options: Any) -> Any:
+        """Write the cache as a Hive-partitioned Parquet dataset at ``dest`` (a folder or URL).
+
+        Incremental and atomic; ``options`` are those of
+        :func:`tradedata.parquet.export.export_parquet`. Returns its ``ParquetExport`` summary.
+        """
+        from tradedata.parquet.export import export_parquet
+
+        return export_parquet(dest, cache=self.cache, **options)
+
     def get_fundamentals(
         self,
         symbol: str,
