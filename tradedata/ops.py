@@ -245,7 +245,7 @@ def cache_delete(args: argparse.Namespace, cache: Any) -> int:
     source = source or default_source(symbol)
     tf = parse_timeframe(args.timeframe).name if args.timeframe else None
     removed = cache.delete(symbol, tf, source=source)
-    name = f"{source.upper()}:{symbol}"
+    name = symbol if source == default_source(symbol) else f"{source.upper()}:{symbol}"
     what = f"{name} {tf}" if tf else f"{name} (every timeframe)"
     if not removed:
         raise TradeDataError(f"nothing cached for {what}")
