@@ -62,3 +62,27 @@ def manager(cache_dir: Path) -> Iterator[object]:
     dm = DataManager(cache_dir=cache_dir)
     yield dm
     dm.close()
+
+
+# -- the store seam: one PostgreSQL server for the session, a store per test -----------------
+from tests.support.pgserver import pg_server, pg_url  # noqa: E402,F401
+
+STORES = ["diskcache", "postgresql"]
+
+
+@pytest.fixture(params=STORES)
+def store_spec(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """What selects a store: a fresh cache folder, or the URL of a fresh PostgreSQL database."""
+    if request.param == "diskcache":
+        return str(tmp_path / "store")
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(store_spec: str) -> Iterator[object]:
+    """A store of each kind (the contract suite runs over both)."""
+    from tradedata.cache.interface import open_store
+
+    opened = open_store(store_spec)
+    yield opened
+    opened.close()

@@ -16,6 +16,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,6 +31,7 @@ from tradedata.cache.coverage import Coverage, CoverageSpan
 from tradedata.cache.fundamentals import FundamentalsStore
 from tradedata.cache.integrity import Integrity, Quarantine
 from tradedata.cache.layout import Damage, SeriesInfo, check_name, years_of
+from tradedata.cache.locks import file_lock, lock_name
 from tradedata.cache.partitions import QualityFn, Rows
 from tradedata.cache.reader import Reader
 from tradedata.cache.tree import Progress, Tree
@@ -114,6 +116,18 @@ class Cache:
 
     def __repr__(self) -> str:
         return f"<Cache {str(self.directory)!r} limit={self.max_size_bytes / 1e9:g} GB>"
+
+    @property
+    def location(self) -> str:
+        """The cache folder, as text."""
+        return str(self.directory)
+
+    def hole_lock(
+        self, symbol: str, timeframe: str, start: Any, end: Any
+    ) -> AbstractContextManager[None]:
+        """A machine-wide lock for fetching ``[start, end]`` of a series (a file lock)."""
+        key = lock_name(symbol, timeframe, pd.Timestamp(start).value, pd.Timestamp(end).value)
+        return file_lock(self.directory / "locks" / f"{key}.lock")
 
     # -- writing -------------------------------------------------------------------------------
     def write(

@@ -1,0 +1,188 @@
+"""The store interface :class:`~tradedata.manager.DataManager` and the fetch engine talk to.
+
+Two stores implement it: the embedded :class:`~tradedata.cache.Cache` (diskcache, one
+machine, the default) and :class:`~tradedata.cache.postgres.PostgresStore` (a PostgreSQL
+database shared by many processes on many machines). :func:`open_store` turns a spec (a folder
+or a ``postgresql://`` URL) into one of them.
+
+A series is keyed by ``(symbol, timeframe)`` today; the PostgreSQL schema already carries the
+series' ``source`` (its venue) in the key, so that the series identity (source, symbol,
+timeframe) slots in without a migration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+from tradedata.cache.coverage import CoverageSpan
+from tradedata.cache.layout import Damage, SeriesInfo
+
+__all__ = ["Store", "is_url", "open_store"]
+
+QualityFn = Callable[[pd.DataFrame], dict]
+Progress = Callable[[Iterable[Any]], Iterable[Any]]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What every store offers: bars with their coverage, metadata, fundamentals, transfer.
+
+    Bars and the coverage they prove are written in one transaction (``write(...,
+    coverage=)``); a reader never sees half a write. :meth:`hole_lock` serialises fetching of
+    one missing range of a series among every process sharing the store.
+    """
+
+    #: where the store lives, for people: a folder, or a URL without its password
+    location: str
+
+    def write(
+        self,
+        symbol: str,
+        timeframe: str,
+        frame: pd.DataFrame,
+        *,
+        source: str,
+        provider_info: dict | None = None,
+        quality: QualityFn | None = None,
+        coverage: tuple[Any, Any] | None = None,
+    ) -> list[int]:
+        """Merge ``frame`` (rows at stored times replace them); returns the years touched."""
+        ...
+
+    def read(self, symbol: str, timeframe: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """Bars with ``start <= open time <= end`` as a schema frame."""
+        ...
+
+    def has(self, symbol: str, timeframe: str) -> bool:
+        """True when bars of the series are stored."""
+        ...
+
+    def years(self, symbol: str, timeframe: str) -> list[int]:
+        """The years holding bars of the series, ascending."""
+        ...
+
+    def metadata(self, symbol: str, timeframe: str, year: int) -> dict | None:
+        """Quality and provenance of one year of a series (None when nothing is stored)."""
+        ...
+
+    def series(self) -> list[SeriesInfo]:
+        """Every stored series with its range, bars, size, score, providers and years."""
+        ...
+
+    def coverage(self, symbol: str, timeframe: str) -> list[CoverageSpan]:
+        """The fetched spans of a series, sorted and disjoint."""
+        ...
+
+    def add_coverage(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any,
+        end: Any,
+        provider: str,
+        fetched_at: Any = None,
+    ) -> None:
+        """Record that ``[start, end]`` was fetched from ``provider``."""
+        ...
+
+    def remove_coverage(self, symbol: str, timeframe: str, start: Any, end: Any) -> None:
+        """Forget that ``[start, end]`` was fetched."""
+        ...
+
+    def missing_ranges(
+        self, symbol: str, timeframe: str, start: Any, end: Any
+    ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+        """The parts of ``[start, end]`` never fetched, as ``(first, last)`` bar opens."""
+        ...
+
+    def provider_at(self, symbol: str, timeframe: str, ts: Any) -> str | None:
+        """The provider that supplied the bar at ``ts``."""
+        ...
+
+    def hole_lock(
+        self, symbol: str, timeframe: str, start: Any, end: Any
+    ) -> AbstractContextManager[None]:
+        """Hold the lock of one missing range: one fetcher at a time, the others wait."""
+        ...
+
+    def delete(self, symbol: str, timeframe: str | None = None) -> int:
+        """Remove a series (every timeframe when None) and its coverage."""
+        ...
+
+    def clear(self) -> None:
+        """Remove everything."""
+        ...
+
+    def info(self) -> dict[str, Any]:
+        """Location, size and counts."""
+        ...
+
+    def verify(self, progress: Progress | None = None) -> list[Damage]:
+        """Check everything; returns the damage found."""
+        ...
+
+    def get_fundamentals(self, key: str) -> dict | None:
+        """The stored dict for ``key`` (None when missing or expired)."""
+        ...
+
+    def set_fundamentals(self, key: str, value: dict, ttl: float | None) -> None:
+        """Store ``value`` for ``ttl`` seconds (None: until deleted)."""
+        ...
+
+    def fundamentals_expiry(self, key: str) -> float | None:
+        """Epoch seconds when ``key`` expires."""
+        ...
+
+    def delete_fundamentals(self, key: str) -> bool:
+        """Remove ``key``; True if it was stored."""
+        ...
+
+    def fundamentals_keys(self) -> list[str]:
+        """Keys of every valid fundamentals entry, sorted."""
+        ...
+
+    def export_tree(
+        self, directory: str | os.PathLike[str], progress: Progress | None = None
+    ) -> int:
+        """Write the plain-file tree; returns partitions written."""
+        ...
+
+    def import_tree(
+        self, directory: str | os.PathLike[str], progress: Progress | None = None
+    ) -> int:
+        """Read a plain-file tree; returns partitions imported."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def is_url(spec: Any) -> bool:
+    """True for a ``postgresql://`` / ``postgres://`` store URL."""
+    return isinstance(spec, str) and spec.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def open_store(
+    spec: str | os.PathLike[str] | None = None,
+    *,
+    max_size_gb: float | None = None,
+    local_dir: str | os.PathLike[str] | None = None,
+) -> Any:
+    """The store named by ``spec``: a ``postgresql://`` URL, else a cache folder (None: default).
+
+    ``local_dir`` is the folder a PostgreSQL store keeps machine-local side files in (zipline
+    asset ids); it defaults to the embedded cache folder.
+    """
+    if is_url(spec):
+        from tradedata.cache.postgres.store import PostgresStore
+
+        return PostgresStore(str(spec), local_dir=local_dir)
+    from tradedata.cache.store import Cache
+
+    return Cache(spec, max_size_gb=max_size_gb)

@@ -1,0 +1,560 @@
+""":class:`PostgresStore`: the store interface on a PostgreSQL database shared by a fleet.
+
+Bars are rows (``tradedata.bars``), written with binary ``COPY`` and read with binary ``COPY``
+parsed whole by numpy (:mod:`tradedata.cache.postgres.io`). A write (bars, the metadata of the
+years it touches, and the coverage it proves) is one transaction under the series row's lock:
+writers of one series queue, readers see the state before or after, never half a batch.
+:meth:`PostgresStore.hole_lock` is a session advisory lock per (series, missing range) on its
+own connection: the fleet fetches each hole once. The password never leaves the process: the
+URL is kept without it, and errors are scrubbed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tradedata.cache.catalog import _summary
+from tradedata.cache.codec import checksum
+from tradedata.cache.coverage import CoverageSpan, Grid, missing, provider_at, to_public
+from tradedata.cache.interface import Progress, QualityFn
+from tradedata.cache.layout import Damage, SeriesInfo, check_name, iso, year_bounds, years_of
+from tradedata.cache.partitions import Rows, column_order, default_quality, runs_of
+from tradedata.cache.postgres.dsn import redact, secrets_of, store_error, strip_password
+from tradedata.cache.postgres.io import put_bars, read_rows
+from tradedata.cache.postgres.records import Fundamentals, load_spans, update_spans
+from tradedata.cache.postgres.schema import SCHEMA, migrate
+from tradedata.cache.postgres.transfer import export_tree, import_tree
+from tradedata.errors import CacheError, DataValidationError, InputError
+from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, normalize_frame, parse_range, parse_timeframe
+
+__all__ = ["PostgresStore"]
+
+FORMAT = "tradedata-postgres-1"
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261
+
+
+class PostgresStore:
+    """OHLCV bars, coverage, metadata and fundamentals in a PostgreSQL database.
+
+    ``url`` is a libpq URL (``postgresql://user@host:5432/db``); the password may be in it, in
+    ``password``, in ``PGPASSWORD`` or ``~/.pgpass``. The schema ``tradedata`` is created and
+    migrated on open. ``local_dir`` keeps machine-local side files (default: the embedded
+    cache folder). Safe to share between threads, processes and machines.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: str | None = None,
+        local_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        from pathlib import Path
+
+        from tradedata.cache.store import default_cache_dir
+
+        self._url, in_url = strip_password(url)
+        self._password = password or in_url
+        self._secrets = secrets_of(url, self._password)
+        self.location: str = redact(self._url)
+        self.directory: Path = Path(local_dir).expanduser() if local_dir else default_cache_dir()
+        self._lock = threading.RLock()
+        self._conn: Any = None
+        self._pid = 0
+        self._fundamentals = Fundamentals(self._run)
+        with self._guard("opening"):
+            migrate(self._connection())
+
+    def __repr__(self) -> str:
+        return f"<PostgresStore {self.location!r}>"
+
+    # -- connections ------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise CacheError(
+                "the PostgreSQL store needs psycopg: pip install 'tradedata[postgresql]'"
+            ) from exc
+        kwargs: dict[str, Any] = {"autocommit": True, "application_name": "tradedata"}
+        if self._password:
+            kwargs["password"] = self._password
+        return psycopg.connect(self._url, **kwargs)
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._pid != os.getpid() or self._conn.closed:
+            self._conn = self._connect()  # a forked child never uses its parent's socket
+            self._pid = os.getpid()
+        return self._conn
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Database errors as one scrubbed :class:`CacheError` (no password, no chain)."""
+        try:
+            import psycopg
+        except ImportError:
+            yield
+            return
+        try:
+            yield
+        except psycopg.Error as exc:
+            error = store_error(what, exc, self.location, self._secrets)
+        else:
+            return
+        if self._conn is not None and self._conn.closed:
+            self._conn = None
+        raise error
+
+    def _run(self, fn: Callable[[Any], Any], what: str = "query") -> Any:
+        """``fn(cursor)`` inside one transaction."""
+        with self._lock, self._guard(what):
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                return fn(cur)
+
+    def _series(self, cur: Any, symbol: str, tf: str, *, create: bool = False) -> Any:
+        """``(id, has_adj)`` of a series (locked ``FOR UPDATE`` when ``create``), or None."""
+        if create:
+            cur.execute(
+                f"INSERT INTO {SCHEMA}.series (symbol, timeframe) VALUES (%s, %s)"
+                " ON CONFLICT DO NOTHING",
+                (symbol, tf),
+            )
+        lock = " FOR UPDATE" if create else ""
+        cur.execute(
+            f"SELECT id, has_adj FROM {SCHEMA}.series WHERE source = '' AND symbol = %s"
+            f" AND timeframe = %s{lock}",
+            (symbol, tf),
+        )
+        return cur.fetchone()
+
+    def _provider_id(self, cur: Any, name: str) -> int:
+        cur.execute(
+            f"INSERT INTO {SCHEMA}.providers (name) VALUES (%s) ON CONFLICT (name) DO NOTHING",
+            (name,),
+        )
+        cur.execute(f"SELECT id FROM {SCHEMA}.providers WHERE name = %s", (name,))
+        return int(cur.fetchone()[0])
+
+    # -- writing ----------------------------------------------------------------------------
+    def write(
+        self,
+        symbol: str,
+        timeframe: str,
+        frame: pd.DataFrame,
+        *,
+        source: str,
+        provider_info: dict | None = None,
+        quality: QualityFn | None = None,
+        coverage: tuple[Any, Any] | None = None,
+    ) -> list[int]:
+        """Merge ``frame`` into the series; returns the years touched (see the interface).
+
+        Bars, the touched years' metadata and ``coverage=(start, end)`` (from ``source``)
+        commit together. Bar times must be whole microseconds.
+        """
+        check_name(symbol, "symbol")
+        check_name(source, "source")
+        tf = parse_timeframe(timeframe)
+        data = normalize_frame(frame)
+        ts = data.index.asi8
+        dupes = np.zeros(0, dtype=np.int64)
+        if ts.size > 1 and not (np.diff(ts) > 0).all():
+            last = np.concatenate((ts[1:] != ts[:-1], [True]))
+            dupes = years_of(ts[~last])
+            data, ts = data[last], ts[last]
+        years = years_of(ts)
+        if ts.size and (years[0] < _FIRST_YEAR or years[-1] > _LAST_YEAR):
+            raise DataValidationError(f"bar times must lie in {_FIRST_YEAR}..{_LAST_YEAR}")
+        if ts.size and (ts % 1000).any():
+            raise DataValidationError("the PostgreSQL store keeps bar times to the microsecond")
+        span = _span(coverage) if coverage is not None else None
+        touched = sorted({int(y) for y in years})
+        values = {c: np.ascontiguousarray(data[c].to_numpy(np.float64)) for c in data.columns}
+
+        def work(cur: Any) -> None:
+            series_id, has_adj = self._series(cur, symbol, tf.name, create=True)
+            if ts.size:
+                put_bars(cur, series_id, ts, values, self._provider_id(cur, source))
+                if ADJ_CLOSE in values and not has_adj:
+                    cur.execute(
+                        f"UPDATE {SCHEMA}.series SET has_adj = true WHERE id = %s", (series_id,)
+                    )
+                    has_adj = True
+                for year in touched:
+                    dropped = int((dupes == year).sum())
+                    meta = self._year_meta(
+                        cur, series_id, symbol, tf.name, year, has_adj,
+                        (source, provider_info, quality, dropped),
+                    )  # fmt: skip
+                    cur.execute(
+                        f"INSERT INTO {SCHEMA}.metadata (series_id, year, meta) VALUES"
+                        " (%s, %s, %s::jsonb) ON CONFLICT (series_id, year) DO UPDATE"
+                        " SET meta = EXCLUDED.meta",
+                        (series_id, year, _json(meta)),
+                    )
+            if span is not None:
+                update_spans(cur, series_id, tf, span[0], span[1], source)
+
+        self._run(work, "writing bars")
+        return touched
+
+    def _year_meta(
+        self,
+        cur: Any,
+        series_id: int,
+        symbol: str,
+        tf: str,
+        year: int,
+        has_adj: bool,
+        write: tuple[str, dict | None, QualityFn | None, int],
+    ) -> dict[str, Any]:
+        """The metadata of one stored year, computed from its rows (inside the write)."""
+        source, provider_info, quality, dupes = write
+        columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if has_adj else [])])
+        first, after = year_bounds(year)
+        ts, values, ids = read_rows(cur, series_id, columns, first, after - 1, providers=True)
+        assert ids is not None
+        cur.execute(f"SELECT id, name FROM {SCHEMA}.providers")
+        names = dict(cur.fetchall())
+        used = list(dict.fromkeys(ids.tolist()))
+        codes = np.searchsorted(np.array(sorted(used)), ids) if ids.size else ids
+        order = sorted(used)
+        rows = Rows(ts, values, columns, [names[i] for i in order], codes.astype(np.int32))
+        if quality is not None:
+            report = quality(rows.frame())
+            if not isinstance(report, dict):
+                raise InputError(f"quality() must return a dict, got {type(report).__name__}")
+        else:
+            report = default_quality(rows, dupes)
+        cur.execute(
+            f"SELECT meta FROM {SCHEMA}.metadata WHERE series_id = %s AND year = %s",
+            (series_id, year),
+        )
+        found = cur.fetchone()
+        previous = found[0] if found else {}
+        info = dict(previous.get("provider_info") or {})
+        if provider_info is not None:
+            info[source] = provider_info
+        runs = runs_of(rows)
+        counts: dict[str, int] = {}
+        for name, count in runs:
+            counts[name] = counts.get(name, 0) + count
+        now = iso(time.time_ns())
+        return {
+            "format": FORMAT,
+            "symbol": symbol,
+            "timeframe": tf,
+            "year": year,
+            "data_source": next(iter(counts)) if len(counts) == 1 else "mixed",
+            "providers": [{"provider": k, "bars": v} for k, v in counts.items()],
+            "source_runs": runs,
+            "created_at": previous.get("created_at", now),
+            "updated_at": now,
+            "data_quality": report,
+            "provider_info": {k: v for k, v in info.items() if k in counts},
+            "bars": rows.size,
+            "first": iso(int(ts[0])) if ts.size else None,
+            "last": iso(int(ts[-1])) if ts.size else None,
+            "columns": list(columns),
+            "bytes": int(ts.size * (12 + 8 * len(columns))),
+            "checksum": checksum(ts.tobytes() + values.tobytes()),
+        }
+
+    # -- reading ----------------------------------------------------------------------------
+    def read(self, symbol: str, timeframe: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """Bars with ``start <= open time <= end`` (either may be None) as a schema frame."""
+        tf = parse_timeframe(timeframe).name
+        s, e = parse_range(start, end)
+        lo = None if s is None else int(s.value)
+        hi = None if e is None else int(e.value)
+
+        def fetch(cur: Any) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+            cur.execute(  # one snapshot for the series row and its bars
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+            )
+            found = self._series(cur, symbol, tf)
+            columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if found and found[1] else [])])
+            if found is None:
+                return np.zeros(0, np.int64), np.zeros((len(columns), 0)), columns
+            ts, values, _ = read_rows(cur, int(found[0]), columns, lo, hi)
+            return ts, values, columns
+
+        ts, values, columns = self._run(fetch, "reading bars")
+        return Rows(ts, values, columns).frame()
+
+    def has(self, symbol: str, timeframe: str) -> bool:
+        """True when bars of the series are stored."""
+        return bool(self.years(symbol, timeframe))
+
+    def years(self, symbol: str, timeframe: str) -> list[int]:
+        """The years holding bars of the series, ascending."""
+        tf = parse_timeframe(timeframe).name
+
+        def fetch(cur: Any) -> list[int]:
+            cur.execute(
+                f"SELECT m.year FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id ="
+                " m.series_id WHERE s.source = '' AND s.symbol = %s AND s.timeframe = %s"
+                " ORDER BY m.year",
+                (symbol, tf),
+            )
+            return [int(r[0]) for r in cur.fetchall()]
+
+        return list(self._run(fetch))
+
+    def metadata(self, symbol: str, timeframe: str, year: int) -> dict | None:
+        """The metadata of one year of a series (None when it holds no bars)."""
+        tf = parse_timeframe(timeframe).name
+
+        def fetch(cur: Any) -> Any:
+            cur.execute(
+                f"SELECT m.meta FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id ="
+                " m.series_id WHERE s.source = '' AND s.symbol = %s AND s.timeframe = %s"
+                " AND m.year = %s",
+                (symbol, tf, int(year)),
+            )
+            return cur.fetchone()
+
+        row = self._run(fetch)
+        return dict(row[0]) if row else None
+
+    def series(self) -> list[SeriesInfo]:
+        """Every stored series with its range, bars, size, score, providers and years."""
+
+        def fetch(cur: Any) -> list[Any]:
+            cur.execute(
+                f"SELECT s.symbol, s.timeframe, m.meta FROM {SCHEMA}.series s JOIN"
+                f" {SCHEMA}.metadata m ON m.series_id = s.id ORDER BY s.id, m.year"
+            )
+            return list(cur.fetchall())
+
+        grouped: dict[tuple[str, str], list[dict]] = {}
+        for symbol, tf, meta in self._run(fetch):
+            grouped.setdefault((symbol, tf), []).append(meta)
+        return [_summary(sym, tf, metas) for (sym, tf), metas in grouped.items()]
+
+    def partition_file(self, symbol: str, timeframe: str, year: int) -> None:
+        """Always None: the PostgreSQL store keeps no partition files."""
+        return None
+
+    # -- coverage ---------------------------------------------------------------------------
+    def _spans(self, symbol: str, tf: str) -> list[Any]:
+        def fetch(cur: Any) -> list[Any]:
+            found = self._series(cur, symbol, tf)
+            return load_spans(cur, int(found[0])) if found else []
+
+        return list(self._run(fetch))
+
+    def coverage(self, symbol: str, timeframe: str) -> list[CoverageSpan]:
+        """The fetched spans of a series, sorted and disjoint (inclusive bounds, UTC)."""
+        return to_public(self._spans(symbol, parse_timeframe(timeframe).name))
+
+    def add_coverage(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any,
+        end: Any,
+        provider: str,
+        fetched_at: Any = None,
+    ) -> None:
+        """Record that ``[start, end]`` was fetched from ``provider`` (even if it had no bars)."""
+        check_name(symbol, "symbol")
+        check_name(provider, "provider")
+        tf = parse_timeframe(timeframe)
+        lo, hi = _span((start, end))
+        when = None if fetched_at is None else int(pd.Timestamp(fetched_at).value)
+
+        def work(cur: Any) -> None:
+            series_id = self._series(cur, symbol, tf.name, create=True)[0]
+            update_spans(cur, series_id, tf, lo, hi, provider, when)
+
+        self._run(work, "recording coverage")
+
+    def remove_coverage(self, symbol: str, timeframe: str, start: Any, end: Any) -> None:
+        """Forget that ``[start, end]`` was fetched, so it is fetched again."""
+        tf = parse_timeframe(timeframe)
+        lo, hi = _span((start, end))
+
+        def work(cur: Any) -> None:
+            found = self._series(cur, symbol, tf.name)
+            if found:
+                cur.execute(f"SELECT 1 FROM {SCHEMA}.series WHERE id = %s FOR UPDATE", found[:1])
+                update_spans(cur, int(found[0]), tf, lo, hi, None)
+
+        self._run(work, "removing coverage")
+
+    def missing_ranges(
+        self, symbol: str, timeframe: str, start: Any, end: Any
+    ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+        """The parts of ``[start, end]`` never fetched, as ``(first, last)`` bar open times."""
+        tf = parse_timeframe(timeframe)
+        lo, hi = _span((start, end))
+        holes = missing(self._spans(symbol, tf.name), lo, hi, Grid(tf))
+        return [(pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC")) for a, b in holes]
+
+    def provider_at(self, symbol: str, timeframe: str, ts: Any) -> str | None:
+        """The provider that supplied the bar at ``ts`` (None if never fetched)."""
+        tf = parse_timeframe(timeframe).name
+        return provider_at(self._spans(symbol, tf), int(_span((ts, ts))[0]))
+
+    @contextmanager
+    def hole_lock(self, symbol: str, timeframe: str, start: Any, end: Any) -> Iterator[None]:
+        """Fleet-wide lock for fetching ``[start, end]`` of a series (an advisory lock).
+
+        Held on a connection of its own, so the holder's writes commit while it fetches; the
+        server releases it if the holder dies.
+        """
+        tf = parse_timeframe(timeframe).name
+        keys = (
+            f"tradedata||{symbol}|{tf}",
+            f"{pd.Timestamp(start).value}|{pd.Timestamp(end).value}",
+        )
+        with self._guard("taking a fetch lock"):
+            conn = self._connect()
+        try:
+            with self._guard("taking a fetch lock"):
+                conn.execute("SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))", keys)
+            yield
+        finally:
+            conn.close()  # closing the session releases its advisory locks
+
+    # -- removing ---------------------------------------------------------------------------
+    def delete(self, symbol: str, timeframe: str | None = None) -> int:
+        """Remove a series (every timeframe when None) and its coverage; returns years removed."""
+        tf = parse_timeframe(timeframe).name if timeframe else None
+
+        def work(cur: Any) -> int:
+            cur.execute(
+                f"SELECT id FROM {SCHEMA}.series WHERE source = '' AND symbol = %s"
+                " AND (%s::text IS NULL OR timeframe = %s) FOR UPDATE",
+                (symbol, tf, tf),
+            )
+            ids = [int(r[0]) for r in cur.fetchall()]
+            cur.execute(f"DELETE FROM {SCHEMA}.metadata WHERE series_id = ANY(%s)", (ids,))
+            removed = int(cur.rowcount)
+            for table in ("bars", "coverage", "actions"):
+                cur.execute(f"DELETE FROM {SCHEMA}.{table} WHERE series_id = ANY(%s)", (ids,))
+            return removed
+
+        return int(self._run(work, "deleting a series"))
+
+    def clear(self) -> None:
+        """Remove everything: bars, coverage, metadata, actions and fundamentals."""
+        tables = ", ".join(
+            f"{SCHEMA}.{t}" for t in ("bars", "coverage", "metadata", "actions", "fundamentals")
+        )
+        self._run(lambda cur: cur.execute(f"TRUNCATE {tables}"), "clearing")
+
+    # -- the rest ---------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """Location, bytes used, and counts of series, partitions (years) and fundamentals."""
+
+        def fetch(cur: Any) -> Any:
+            cur.execute(
+                f"SELECT (SELECT count(DISTINCT series_id) FROM {SCHEMA}.metadata),"
+                f" (SELECT count(*) FROM {SCHEMA}.metadata),"
+                f" (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
+                " AND c.relkind = 'r')",
+                (SCHEMA,),
+            )
+            return cur.fetchone()
+
+        series, partitions, size = self._run(fetch)
+        return {
+            "location": self.location,
+            "backend": "postgresql",
+            "size_bytes": int(size),
+            "max_size_bytes": None,
+            "series": int(series),
+            "partitions": int(partitions),
+            "quarantined": 0,
+            "fundamentals": len(self.fundamentals_keys()),
+        }
+
+    def quarantined(self) -> list[Damage]:
+        """Always empty: PostgreSQL checks its own pages; nothing is quarantined."""
+        return []
+
+    def clear_quarantine(self) -> int:
+        """Nothing to clear (see :meth:`quarantined`)."""
+        return 0
+
+    def verify(self, progress: Progress | None = None) -> list[Damage]:
+        """Check each year's metadata against its bars; mismatched years are re-summarised."""
+        from tradedata.cache.postgres.transfer import verify
+
+        return verify(self, progress)
+
+    # -- fundamentals -----------------------------------------------------------------------
+    def get_fundamentals(self, key: str) -> dict | None:
+        """The stored dict for ``key``, or None when missing or expired."""
+        return self._fundamentals.get(key)
+
+    def set_fundamentals(self, key: str, value: dict, ttl: float | None) -> None:
+        """Store ``value`` (JSON-able) for ``ttl`` seconds (None: until deleted)."""
+        self._fundamentals.set(key, value, ttl)
+
+    def fundamentals_expiry(self, key: str) -> float | None:
+        """Epoch seconds when ``key`` expires (None: never, or not stored)."""
+        return self._fundamentals.expiry(key)
+
+    def delete_fundamentals(self, key: str) -> bool:
+        """Remove ``key``; True if it was stored."""
+        return self._fundamentals.delete(key)
+
+    def fundamentals_keys(self) -> list[str]:
+        """The keys of every fundamentals entry still valid, sorted."""
+        return self._fundamentals.keys()
+
+    # -- plain-file tree --------------------------------------------------------------------
+    def export_tree(
+        self, directory: str | os.PathLike[str], progress: Progress | None = None
+    ) -> int:
+        """Write the plain-file tree (the embedded cache's format); returns partitions."""
+        return export_tree(self, directory, progress)
+
+    def import_tree(
+        self, directory: str | os.PathLike[str], progress: Progress | None = None
+    ) -> int:
+        """Read a plain-file tree written by either store; returns partitions imported."""
+        return import_tree(self, directory, progress)
+
+    def close(self) -> None:
+        """Close the connection (the object must not be used afterwards)."""
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _span(pair: tuple[Any, Any]) -> tuple[int, int]:
+    from tradedata.errors import InvalidDateRangeError
+
+    start, end = pair
+    if start is None or end is None:
+        raise InvalidDateRangeError("a coverage range needs both start and end")
+    s, e = parse_range(start, end)
+    assert s is not None and e is not None
+    return int(s.value), int(e.value)
+
+
+def _json(value: Any) -> str:
+    from tradedata.cache.layout import dumps
+
+    return dumps(value)
