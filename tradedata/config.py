@@ -6,6 +6,8 @@ the config dict or YAML file, built-in defaults. The file is read from ``TRADEDA
 
     cache_dir: /data/tradedata          # DATA_CACHE_DIR
     cache_max_size_gb: 20               # CACHE_MAX_SIZE_GB
+    store: postgresql://me@db.example/market   # TRADEDATA_STORE: a shared PostgreSQL store
+    #   or {url: postgresql://me@db.example/market, password: ...} (else PGPASSWORD, ~/.pgpass)
     providers:
       binance: {url: "http://127.0.0.1:8765", ws_url: "ws://127.0.0.1:8765", sandbox: false}
       alpha_vantage: {api_key: "..."}   # or ALPHA_VANTAGE_API_KEY
@@ -32,7 +34,7 @@ from tradedata.errors import ConfigurationError
 
 __all__ = ["Config", "load_config", "provider_settings"]
 
-_KNOWN_TOP = {"cache_dir", "cache_max_size_gb", "providers", "rules", "fundamentals"}
+_KNOWN_TOP = {"cache_dir", "cache_max_size_gb", "providers", "rules", "fundamentals", "store"}
 _KNOWN_PROVIDER_KEYS = {"url", "ws_url", "api_key", "secret", "sandbox", "timeout", "options"}
 _KNOWN_FUNDAMENTALS_KEYS = {"providers", "ttl"}
 
@@ -56,10 +58,24 @@ class Config:
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     rules: Mapping[str, Mapping[str, Any]] | None = None
     fundamentals: Mapping[str, Any] = field(default_factory=dict)
+    #: the store: a cache folder or a ``postgresql://`` URL (None: the embedded cache)
+    store: str | None = None
+    #: the store's password when the config gives it apart from the URL (never shown)
+    store_password: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         names = ", ".join(sorted(self.providers))
         return f"Config(cache_dir={self.cache_dir!r}, providers=[{names}])"
+
+
+def _store_setting(value: Any) -> tuple[str | None, str | None]:
+    """``store:`` as ``(url or folder, password)``: a string, or ``{url:, password:}``."""
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return (None if value is None else os.fspath(value)), None
+    if isinstance(value, Mapping) and set(value) <= {"url", "password"} and "url" in value:
+        password = value.get("password")
+        return str(value["url"]), (None if password is None else str(password))
+    raise ConfigurationError("config 'store' must be a folder, a URL, or {url:, password:}")
 
 
 def _default_path() -> Path:
@@ -124,6 +140,9 @@ def load_config(
             "providers": dict(config.providers),
             "rules": config.rules,
             "fundamentals": dict(config.fundamentals),
+            "store": {"url": config.store, "password": config.store_password}
+            if config.store
+            else None,
         }
     elif isinstance(config, Mapping):
         data = dict(config)
@@ -142,7 +161,10 @@ def load_config(
         size = None if size is None else float(size)
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"cache_max_size_gb must be a number, got {size!r}") from exc
+    store, password = _store_setting(data.get("store"))
     return Config(
+        store=store,
+        store_password=password,
         cache_dir=data.get("cache_dir"),
         cache_max_size_gb=size,
         providers=merged,

@@ -33,7 +33,7 @@ from tradedata.symbols import normalize_symbol
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
-    from tradedata.cache import Cache
+    from tradedata.cache.interface import Store
     from tradedata.selection import ProviderSelector
 
 __all__ = ["CACHE_ONLY", "DEFAULT_BARS", "FetchEngine", "FetchResult"]
@@ -92,7 +92,7 @@ class FetchEngine:
 
     def __init__(
         self,
-        cache: Cache,
+        cache: Store,
         selector: Callable[[], ProviderSelector],
         provider_lookup: Callable[[str], Provider],
         quality_fn: QualityFn,
@@ -273,10 +273,17 @@ class FetchEngine:
             result.unfetched.extend(Unfetched(a, b, str(exc)) for a, b in holes)
             return result
         for i, (h_start, h_end) in enumerate(holes):
-            fresh = None
-            if i == len(holes) - 1:
-                fresh, h_start = h_start, max(s, self._recheck_start(sym, tf, h_start))
-            self._fetch_hole(sym, tf, Span(h_start, h_end), names, result, on_chunk, fresh)
+            # one fetcher per hole among every process sharing the store: the others wait,
+            # then fetch only what is still missing (usually nothing)
+            with self.cache.hole_lock(sym, tf.name, h_start, h_end):
+                parts = [(h_start, h_end)]
+                if not refresh:
+                    parts = self.cache.missing_ranges(sym, tf.name, h_start, h_end)
+                for j, (p_start, p_end) in enumerate(parts):
+                    fresh = None
+                    if i == len(holes) - 1 and j == len(parts) - 1:
+                        fresh, p_start = p_start, max(s, self._recheck_start(sym, tf, p_start))
+                    self._fetch_hole(sym, tf, Span(p_start, p_end), names, result, on_chunk, fresh)
         for gone in result.unfetched:
             log.warning("%s %s: could not fetch %s", sym, tf.name, gone)
         return result

@@ -2,8 +2,9 @@
 
 Two stores implement it: the embedded :class:`~tradedata.cache.Cache` (diskcache, one
 machine, the default) and :class:`~tradedata.cache.postgres.PostgresStore` (a PostgreSQL
-database shared by many processes on many machines). :func:`open_store` turns a spec (a folder
-or a ``postgresql://`` URL) into one of them.
+database shared by many processes on many machines).
+:func:`~tradedata.cache.opening.open_store` turns a spec (a folder or a ``postgresql://`` URL)
+into one of them.
 
 A series is keyed by ``(symbol, timeframe)`` today; the PostgreSQL schema already carries the
 series' ``source`` (its venue) in the key, so that the series identity (source, symbol,
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
@@ -22,7 +24,7 @@ import pandas as pd
 from tradedata.cache.coverage import CoverageSpan
 from tradedata.cache.layout import Damage, SeriesInfo
 
-__all__ = ["Store", "is_url", "open_store"]
+__all__ = ["Progress", "QualityFn", "Store"]
 
 QualityFn = Callable[[pd.DataFrame], dict]
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
@@ -37,8 +39,16 @@ class Store(Protocol):
     one missing range of a series among every process sharing the store.
     """
 
-    #: where the store lives, for people: a folder, or a URL without its password
-    location: str
+    @property
+    def location(self) -> str:
+        """Where the store lives, for people: a folder, or a URL without its password."""
+        ...
+
+    @property
+    def directory(self) -> Path:
+        """The local folder of the store's machine-local side files (for a folder store, the
+        store itself)."""
+        ...
 
     def write(
         self,
@@ -161,28 +171,3 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
-
-
-def is_url(spec: Any) -> bool:
-    """True for a ``postgresql://`` / ``postgres://`` store URL."""
-    return isinstance(spec, str) and spec.split("://", 1)[0].lower() in ("postgresql", "postgres")
-
-
-def open_store(
-    spec: str | os.PathLike[str] | None = None,
-    *,
-    max_size_gb: float | None = None,
-    local_dir: str | os.PathLike[str] | None = None,
-) -> Any:
-    """The store named by ``spec``: a ``postgresql://`` URL, else a cache folder (None: default).
-
-    ``local_dir`` is the folder a PostgreSQL store keeps machine-local side files in (zipline
-    asset ids); it defaults to the embedded cache folder.
-    """
-    if is_url(spec):
-        from tradedata.cache.postgres.store import PostgresStore
-
-        return PostgresStore(str(spec), local_dir=local_dir)
-    from tradedata.cache.store import Cache
-
-    return Cache(spec, max_size_gb=max_size_gb)

@@ -256,6 +256,10 @@ class Cache:
         """Every stored series with its range, bars, size, score, providers and years."""
         return self._catalog.series()
 
+    def covered_series(self) -> list[tuple[str, str]]:
+        """``(symbol, timeframe)`` of every series with a coverage record."""
+        return sorted(tuple(key.split("|")[1:3]) for key in self._db.keys("c|"))  # type: ignore[misc]
+
     # -- coverage -------------------------------------------------------------------------------
     def coverage(self, symbol: str, timeframe: str) -> list[CoverageSpan]:
         """The fetched spans of a series, sorted and disjoint (inclusive bounds, UTC)."""

@@ -101,7 +101,8 @@ def put_bars(
     target = "pg_temp.td_incoming" if overlaps else f"{SCHEMA}.bars"
     if overlaps:
         cur.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS td_incoming (LIKE {SCHEMA}.bars) ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS td_incoming (LIKE {SCHEMA}.bars)"
+            " ON COMMIT DELETE ROWS"
         )
     with cur.copy(f"COPY {target} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(stream)

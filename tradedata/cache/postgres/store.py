@@ -341,6 +341,18 @@ class PostgresStore:
             grouped.setdefault((symbol, tf), []).append(meta)
         return [_summary(sym, tf, metas) for (sym, tf), metas in grouped.items()]
 
+    def covered_series(self) -> list[tuple[str, str]]:
+        """``(symbol, timeframe)`` of every series with coverage recorded."""
+
+        def fetch(cur: Any) -> list[Any]:
+            cur.execute(
+                f"SELECT symbol, timeframe FROM {SCHEMA}.series s WHERE EXISTS (SELECT 1 FROM"
+                f" {SCHEMA}.coverage c WHERE c.series_id = s.id) ORDER BY symbol, timeframe"
+            )
+            return list(cur.fetchall())
+
+        return [(str(a), str(b)) for a, b in self._run(fetch)]
+
     def partition_file(self, symbol: str, timeframe: str, year: int) -> None:
         """Always None: the PostgreSQL store keeps no partition files."""
         return None
