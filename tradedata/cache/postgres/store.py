@@ -38,6 +38,8 @@ from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, normalize_frame, parse_ran
 __all__ = ["PostgresStore"]
 
 FORMAT = "tradedata-postgres-1"
+#: connections a forked child inherited (never closed by the child: they are the parent's)
+_INHERITED: list[Any] = []
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261
 
 
@@ -90,8 +92,13 @@ class PostgresStore:
         return psycopg.connect(self._url, **kwargs)
 
     def _connection(self) -> Any:
-        if self._conn is None or self._pid != os.getpid() or self._conn.closed:
-            self._conn = self._connect()  # a forked child never uses its parent's socket
+        if self._conn is not None and self._pid != os.getpid():
+            # a forked child never uses (nor closes) its parent's session: keep it unreferenced
+            # by us but alive, so that its finaliser never ends the parent's session
+            _INHERITED.append(self._conn)
+            self._conn = None
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
             self._pid = os.getpid()
         return self._conn
 
@@ -550,6 +557,14 @@ class PostgresStore:
 
     def __enter__(self) -> PostgresStore:
         return self
+
+    def __del__(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None and getattr(self, "_pid", 0) == os.getpid():
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to do
+                pass
 
     def __exit__(self, *exc: object) -> None:
         self.close()
