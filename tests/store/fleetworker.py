@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tradedata.manager import DataManager  # noqa: E402
+from tradedata.manager import DataManager
 
 
 def main() -> None:

@@ -98,7 +98,11 @@ def _sync_fundamentals(src: Any, dst: Any) -> int:
         expires = src.fundamentals_expiry(key)
         if value is None or (expires is not None and expires <= time.time()):
             continue
-        if dst.get_fundamentals(key) == value and dst.fundamentals_expiry(key) == expires:
+        theirs = dst.fundamentals_expiry(key)
+        same_expiry = theirs == expires or (
+            theirs is not None and expires is not None and abs(theirs - expires) < 1.0
+        )
+        if same_expiry and dst.get_fundamentals(key) == value:
             continue
         ttl = None if expires is None else max(expires - time.time(), 1e-3)
         dst.set_fundamentals(key, value, ttl)

@@ -12,9 +12,7 @@ URL is kept without it, and errors are scrubbed.
 from __future__ import annotations
 
 import os
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,24 +20,21 @@ import numpy as np
 import pandas as pd
 
 from tradedata.cache.catalog import _summary
-from tradedata.cache.codec import checksum
 from tradedata.cache.coverage import CoverageSpan, Grid, missing, provider_at, to_public
 from tradedata.cache.interface import Progress, QualityFn
-from tradedata.cache.layout import Damage, SeriesInfo, check_name, iso, year_bounds, years_of
-from tradedata.cache.partitions import Rows, column_order, default_quality, runs_of
-from tradedata.cache.postgres.dsn import redact, secrets_of, store_error, strip_password
+from tradedata.cache.layout import Damage, SeriesInfo, check_name, years_of
+from tradedata.cache.partitions import Rows, column_order
 from tradedata.cache.postgres.io import put_bars, read_rows
+from tradedata.cache.postgres.meta import year_meta
 from tradedata.cache.postgres.records import Fundamentals, load_spans, update_spans
 from tradedata.cache.postgres.schema import SCHEMA, migrate
+from tradedata.cache.postgres.session import Session
 from tradedata.cache.postgres.transfer import export_tree, import_tree
-from tradedata.errors import CacheError, DataValidationError, InputError
+from tradedata.errors import DataValidationError
 from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, normalize_frame, parse_range, parse_timeframe
 
 __all__ = ["PostgresStore"]
 
-FORMAT = "tradedata-postgres-1"
-#: connections a forked child inherited (never closed by the child: they are the parent's)
-_INHERITED: list[Any] = []
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261
 
 
@@ -63,69 +58,16 @@ class PostgresStore:
 
         from tradedata.cache.store import default_cache_dir
 
-        self._url, in_url = strip_password(url)
-        self._password = password or in_url
-        self._secrets = secrets_of(url, self._password)
-        self.location: str = redact(self._url)
+        self._session = Session(url, password)
+        self._run = self._session.run
+        self.location: str = self._session.location
         self.directory: Path = Path(local_dir).expanduser() if local_dir else default_cache_dir()
-        self._lock = threading.RLock()
-        self._conn: Any = None
-        self._pid = 0
         self._fundamentals = Fundamentals(self._run)
-        with self._guard("opening"):
-            migrate(self._connection())
+        with self._session.guard("opening"):
+            migrate(self._session.connection())
 
     def __repr__(self) -> str:
         return f"<PostgresStore {self.location!r}>"
-
-    # -- connections ------------------------------------------------------------------------
-    def _connect(self) -> Any:
-        try:
-            import psycopg
-        except ImportError as exc:
-            raise CacheError(
-                "the PostgreSQL store needs psycopg: pip install 'tradedata[postgresql]'"
-            ) from exc
-        kwargs: dict[str, Any] = {"autocommit": True, "application_name": "tradedata"}
-        if self._password:
-            kwargs["password"] = self._password
-        return psycopg.connect(self._url, **kwargs)
-
-    def _connection(self) -> Any:
-        if self._conn is not None and self._pid != os.getpid():
-            # a forked child never uses (nor closes) its parent's session: keep it unreferenced
-            # by us but alive, so that its finaliser never ends the parent's session
-            _INHERITED.append(self._conn)
-            self._conn = None
-        if self._conn is None or self._conn.closed:
-            self._conn = self._connect()
-            self._pid = os.getpid()
-        return self._conn
-
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
-        """Database errors as one scrubbed :class:`CacheError` (no password, no chain)."""
-        try:
-            import psycopg
-        except ImportError:
-            yield
-            return
-        try:
-            yield
-        except psycopg.Error as exc:
-            error = store_error(what, exc, self.location, self._secrets)
-        else:
-            return
-        if self._conn is not None and self._conn.closed:
-            self._conn = None
-        raise error
-
-    def _run(self, fn: Callable[[Any], Any], what: str = "query") -> Any:
-        """``fn(cursor)`` inside one transaction."""
-        with self._lock, self._guard(what):
-            conn = self._connection()
-            with conn.transaction(), conn.cursor() as cur:
-                return fn(cur)
 
     def _series(self, cur: Any, symbol: str, tf: str, *, create: bool = False) -> Any:
         """``(id, has_adj)`` of a series (locked ``FOR UPDATE`` when ``create``), or None."""
@@ -198,7 +140,7 @@ class PostgresStore:
                     has_adj = True
                 for year in touched:
                     dropped = int((dupes == year).sum())
-                    meta = self._year_meta(
+                    meta = year_meta(
                         cur, series_id, symbol, tf.name, year, has_adj,
                         (source, provider_info, quality, dropped),
                     )  # fmt: skip
@@ -213,68 +155,6 @@ class PostgresStore:
 
         self._run(work, "writing bars")
         return touched
-
-    def _year_meta(
-        self,
-        cur: Any,
-        series_id: int,
-        symbol: str,
-        tf: str,
-        year: int,
-        has_adj: bool,
-        write: tuple[str, dict | None, QualityFn | None, int],
-    ) -> dict[str, Any]:
-        """The metadata of one stored year, computed from its rows (inside the write)."""
-        source, provider_info, quality, dupes = write
-        columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if has_adj else [])])
-        first, after = year_bounds(year)
-        ts, values, ids = read_rows(cur, series_id, columns, first, after - 1, providers=True)
-        assert ids is not None
-        cur.execute(f"SELECT id, name FROM {SCHEMA}.providers")
-        names = dict(cur.fetchall())
-        used = list(dict.fromkeys(ids.tolist()))
-        codes = np.searchsorted(np.array(sorted(used)), ids) if ids.size else ids
-        order = sorted(used)
-        rows = Rows(ts, values, columns, [names[i] for i in order], codes.astype(np.int32))
-        if quality is not None:
-            report = quality(rows.frame())
-            if not isinstance(report, dict):
-                raise InputError(f"quality() must return a dict, got {type(report).__name__}")
-        else:
-            report = default_quality(rows, dupes)
-        cur.execute(
-            f"SELECT meta FROM {SCHEMA}.metadata WHERE series_id = %s AND year = %s",
-            (series_id, year),
-        )
-        found = cur.fetchone()
-        previous = found[0] if found else {}
-        info = dict(previous.get("provider_info") or {})
-        if provider_info is not None:
-            info[source] = provider_info
-        runs = runs_of(rows)
-        counts: dict[str, int] = {}
-        for name, count in runs:
-            counts[name] = counts.get(name, 0) + count
-        now = iso(time.time_ns())
-        return {
-            "format": FORMAT,
-            "symbol": symbol,
-            "timeframe": tf,
-            "year": year,
-            "data_source": next(iter(counts)) if len(counts) == 1 else "mixed",
-            "providers": [{"provider": k, "bars": v} for k, v in counts.items()],
-            "source_runs": runs,
-            "created_at": previous.get("created_at", now),
-            "updated_at": now,
-            "data_quality": report,
-            "provider_info": {k: v for k, v in info.items() if k in counts},
-            "bars": rows.size,
-            "first": iso(int(ts[0])) if ts.size else None,
-            "last": iso(int(ts[-1])) if ts.size else None,
-            "columns": list(columns),
-            "bytes": int(ts.size * (12 + 8 * len(columns))),
-            "checksum": checksum(ts.tobytes() + values.tobytes()),
-        }
 
     # -- reading ----------------------------------------------------------------------------
     def read(self, symbol: str, timeframe: str, start: Any = None, end: Any = None) -> pd.DataFrame:
@@ -437,10 +317,10 @@ class PostgresStore:
             f"tradedata||{symbol}|{tf}",
             f"{pd.Timestamp(start).value}|{pd.Timestamp(end).value}",
         )
-        with self._guard("taking a fetch lock"):
-            conn = self._connect()
+        with self._session.guard("taking a fetch lock"):
+            conn = self._session.connect()
         try:
-            with self._guard("taking a fetch lock"):
+            with self._session.guard("taking a fetch lock"):
                 conn.execute("SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))", keys)
             yield
         finally:
@@ -550,21 +430,15 @@ class PostgresStore:
 
     def close(self) -> None:
         """Close the connection (the object must not be used afterwards)."""
-        with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
-                self._conn.close()
-            self._conn = None
+        self._session.close()
 
     def __enter__(self) -> PostgresStore:
         return self
 
     def __del__(self) -> None:
-        conn = getattr(self, "_conn", None)
-        if conn is not None and getattr(self, "_pid", 0) == os.getpid():
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to do
-                pass
+        session = getattr(self, "_session", None)
+        if session is not None:
+            session.close()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
