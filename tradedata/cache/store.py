@@ -324,6 +324,7 @@ class Cache:
         """Directory, bytes used, limit, and counts of series, partitions and quarantined items."""
         partitions = sum(1 for _ in self._db.keys("p|"))
         return {
+            "location": self.location,
             "directory": str(self.directory),
             "size_bytes": self._db.used_bytes(),
             "max_size_bytes": self.max_size_bytes,

@@ -24,6 +24,7 @@ from tradedata.cache.coverage import CoverageSpan, Grid, missing, provider_at, t
 from tradedata.cache.interface import Progress, QualityFn
 from tradedata.cache.layout import Damage, SeriesInfo, check_name, years_of
 from tradedata.cache.partitions import Rows, column_order
+from tradedata.cache.postgres import catalog
 from tradedata.cache.postgres.io import put_bars, read_rows
 from tradedata.cache.postgres.meta import year_meta
 from tradedata.cache.postgres.records import Fundamentals, load_spans, update_spans
@@ -69,30 +70,6 @@ class PostgresStore:
     def __repr__(self) -> str:
         return f"<PostgresStore {self.location!r}>"
 
-    def _series(self, cur: Any, symbol: str, tf: str, *, create: bool = False) -> Any:
-        """``(id, has_adj)`` of a series (locked ``FOR UPDATE`` when ``create``), or None."""
-        if create:
-            cur.execute(
-                f"INSERT INTO {SCHEMA}.series (symbol, timeframe) VALUES (%s, %s)"
-                " ON CONFLICT DO NOTHING",
-                (symbol, tf),
-            )
-        lock = " FOR UPDATE" if create else ""
-        cur.execute(
-            f"SELECT id, has_adj FROM {SCHEMA}.series WHERE source = '' AND symbol = %s"
-            f" AND timeframe = %s{lock}",
-            (symbol, tf),
-        )
-        return cur.fetchone()
-
-    def _provider_id(self, cur: Any, name: str) -> int:
-        cur.execute(
-            f"INSERT INTO {SCHEMA}.providers (name) VALUES (%s) ON CONFLICT (name) DO NOTHING",
-            (name,),
-        )
-        cur.execute(f"SELECT id FROM {SCHEMA}.providers WHERE name = %s", (name,))
-        return int(cur.fetchone()[0])
-
     # -- writing ----------------------------------------------------------------------------
     def write(
         self,
@@ -130,9 +107,9 @@ class PostgresStore:
         values = {c: np.ascontiguousarray(data[c].to_numpy(np.float64)) for c in data.columns}
 
         def work(cur: Any) -> None:
-            series_id, has_adj = self._series(cur, symbol, tf.name, create=True)
+            series_id, has_adj = catalog.series_row(cur, symbol, tf.name, create=True)
             if ts.size:
-                put_bars(cur, series_id, ts, values, self._provider_id(cur, source))
+                put_bars(cur, series_id, ts, values, catalog.provider_id(cur, source))
                 if ADJ_CLOSE in values and not has_adj:
                     cur.execute(
                         f"UPDATE {SCHEMA}.series SET has_adj = true WHERE id = %s", (series_id,)
@@ -168,7 +145,7 @@ class PostgresStore:
             cur.execute(  # one snapshot for the series row and its bars
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
             )
-            found = self._series(cur, symbol, tf)
+            found = catalog.series_row(cur, symbol, tf)
             columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if found and found[1] else [])])
             if found is None:
                 return np.zeros(0, np.int64), np.zeros((len(columns), 0)), columns
@@ -185,60 +162,21 @@ class PostgresStore:
     def years(self, symbol: str, timeframe: str) -> list[int]:
         """The years holding bars of the series, ascending."""
         tf = parse_timeframe(timeframe).name
-
-        def fetch(cur: Any) -> list[int]:
-            cur.execute(
-                f"SELECT m.year FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id ="
-                " m.series_id WHERE s.source = '' AND s.symbol = %s AND s.timeframe = %s"
-                " ORDER BY m.year",
-                (symbol, tf),
-            )
-            return [int(r[0]) for r in cur.fetchall()]
-
-        return list(self._run(fetch))
+        return list(self._run(lambda cur: catalog.years_of_series(cur, symbol, tf)))
 
     def metadata(self, symbol: str, timeframe: str, year: int) -> dict | None:
         """The metadata of one year of a series (None when it holds no bars)."""
         tf = parse_timeframe(timeframe).name
-
-        def fetch(cur: Any) -> Any:
-            cur.execute(
-                f"SELECT m.meta FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id ="
-                " m.series_id WHERE s.source = '' AND s.symbol = %s AND s.timeframe = %s"
-                " AND m.year = %s",
-                (symbol, tf, int(year)),
-            )
-            return cur.fetchone()
-
-        row = self._run(fetch)
-        return dict(row[0]) if row else None
+        return self._run(lambda cur: catalog.year_meta_of(cur, symbol, tf, year))  # type: ignore[no-any-return]
 
     def series(self) -> list[SeriesInfo]:
         """Every stored series with its range, bars, size, score, providers and years."""
-
-        def fetch(cur: Any) -> list[Any]:
-            cur.execute(
-                f"SELECT s.symbol, s.timeframe, m.meta FROM {SCHEMA}.series s JOIN"
-                f" {SCHEMA}.metadata m ON m.series_id = s.id ORDER BY s.id, m.year"
-            )
-            return list(cur.fetchall())
-
-        grouped: dict[tuple[str, str], list[dict]] = {}
-        for symbol, tf, meta in self._run(fetch):
-            grouped.setdefault((symbol, tf), []).append(meta)
+        grouped = self._run(catalog.listing)
         return [_summary(sym, tf, metas) for (sym, tf), metas in grouped.items()]
 
     def covered_series(self) -> list[tuple[str, str]]:
         """``(symbol, timeframe)`` of every series with coverage recorded."""
-
-        def fetch(cur: Any) -> list[Any]:
-            cur.execute(
-                f"SELECT symbol, timeframe FROM {SCHEMA}.series s WHERE EXISTS (SELECT 1 FROM"
-                f" {SCHEMA}.coverage c WHERE c.series_id = s.id) ORDER BY symbol, timeframe"
-            )
-            return list(cur.fetchall())
-
-        return [(str(a), str(b)) for a, b in self._run(fetch)]
+        return list(self._run(catalog.covered))
 
     def partition_file(self, symbol: str, timeframe: str, year: int) -> None:
         """Always None: the PostgreSQL store keeps no partition files."""
@@ -247,7 +185,7 @@ class PostgresStore:
     # -- coverage ---------------------------------------------------------------------------
     def _spans(self, symbol: str, tf: str) -> list[Any]:
         def fetch(cur: Any) -> list[Any]:
-            found = self._series(cur, symbol, tf)
+            found = catalog.series_row(cur, symbol, tf)
             return load_spans(cur, int(found[0])) if found else []
 
         return list(self._run(fetch))
@@ -273,7 +211,7 @@ class PostgresStore:
         when = None if fetched_at is None else int(pd.Timestamp(fetched_at).value)
 
         def work(cur: Any) -> None:
-            series_id = self._series(cur, symbol, tf.name, create=True)[0]
+            series_id = catalog.series_row(cur, symbol, tf.name, create=True)[0]
             update_spans(cur, series_id, tf, lo, hi, provider, when)
 
         self._run(work, "recording coverage")
@@ -284,7 +222,7 @@ class PostgresStore:
         lo, hi = _span((start, end))
 
         def work(cur: Any) -> None:
-            found = self._series(cur, symbol, tf.name)
+            found = catalog.series_row(cur, symbol, tf.name)
             if found:
                 cur.execute(f"SELECT 1 FROM {SCHEMA}.series WHERE id = %s FOR UPDATE", found[:1])
                 update_spans(cur, int(found[0]), tf, lo, hi, None)
@@ -330,52 +268,24 @@ class PostgresStore:
     def delete(self, symbol: str, timeframe: str | None = None) -> int:
         """Remove a series (every timeframe when None) and its coverage; returns years removed."""
         tf = parse_timeframe(timeframe).name if timeframe else None
-
-        def work(cur: Any) -> int:
-            cur.execute(
-                f"SELECT id FROM {SCHEMA}.series WHERE source = '' AND symbol = %s"
-                " AND (%s::text IS NULL OR timeframe = %s) FOR UPDATE",
-                (symbol, tf, tf),
-            )
-            ids = [int(r[0]) for r in cur.fetchall()]
-            cur.execute(f"DELETE FROM {SCHEMA}.metadata WHERE series_id = ANY(%s)", (ids,))
-            removed = int(cur.rowcount)
-            for table in ("bars", "coverage", "actions"):
-                cur.execute(f"DELETE FROM {SCHEMA}.{table} WHERE series_id = ANY(%s)", (ids,))
-            return removed
-
-        return int(self._run(work, "deleting a series"))
+        return int(self._run(lambda cur: catalog.drop(cur, symbol, tf), "deleting a series"))
 
     def clear(self) -> None:
         """Remove everything: bars, coverage, metadata, actions and fundamentals."""
-        tables = ", ".join(
-            f"{SCHEMA}.{t}" for t in ("bars", "coverage", "metadata", "actions", "fundamentals")
-        )
-        self._run(lambda cur: cur.execute(f"TRUNCATE {tables}"), "clearing")
+        self._run(catalog.truncate, "clearing")
 
     # -- the rest ---------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """Location, bytes used, and counts of series, partitions (years) and fundamentals."""
-
-        def fetch(cur: Any) -> Any:
-            cur.execute(
-                f"SELECT (SELECT count(DISTINCT series_id) FROM {SCHEMA}.metadata),"
-                f" (SELECT count(*) FROM {SCHEMA}.metadata),"
-                f" (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
-                " AND c.relkind = 'r')",
-                (SCHEMA,),
-            )
-            return cur.fetchone()
-
-        series, partitions, size = self._run(fetch)
+        series, partitions, size = self._run(catalog.sizes)
         return {
             "location": self.location,
+            "directory": self.location,
             "backend": "postgresql",
-            "size_bytes": int(size),
+            "size_bytes": size,
             "max_size_bytes": None,
-            "series": int(series),
-            "partitions": int(partitions),
+            "series": series,
+            "partitions": partitions,
             "quarantined": 0,
             "fundamentals": len(self.fundamentals_keys()),
         }
