@@ -327,3 +327,53 @@ def test_tradedata_store_env_and_config_select_the_shared_store(
 
     assert info["backend"] == "postgresql" and info["series"][0]["symbol"] == "ORCL"
     assert PASSWORD not in info["location"] and len(frame) == 252
+
+
+def test_a_backtrader_feed_reads_the_shared_store_unchanged(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    import backtrader as bt
+
+    from tradedata.feeds import TradeDataFeed
+
+    monkeypatch.setenv("TRADEDATA_STORE", pg_url)
+    assert main(["import", str(data_dir / "2006-day-001.txt"), "^STOXX50E", "1d"]) == 0
+    closes: dict[str, list[float]] = {}
+
+    class Record(bt.Strategy):  # type: ignore[misc]
+        def next(self) -> None:
+            closes.setdefault(self.data._name, []).append(self.data.close[0])
+
+    for name, feed in (
+        ("ours", TradeDataFeed(dataname="^STOXX50E", interval="1d", provider="cache")),
+        ("csv", bt.feeds.BacktraderCSVData(dataname=str(data_dir / "2006-day-001.txt"))),
+    ):
+        cerebro = bt.Cerebro(stdstats=False)
+        cerebro.adddata(feed, name=name)
+        cerebro.addstrategy(Record)
+        cerebro.run()
+
+    assert len(closes["ours"]) == 255 and closes["ours"] == closes["csv"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "bare"),
+    [
+        ("postgresql://me:p%40ss@db:5432/x", "postgresql://me:***@db:5432/x", "postgresql://me@db:5432/x"),
+        ("postgresql://me@db/x?password=p@ss&sslmode=require",
+         "postgresql://me@db/x?password=***&sslmode=require",
+         "postgresql://me@db/x?sslmode=require"),
+        ("postgres://db/x", "postgres://db/x", "postgres://db/x"),
+    ],
+)  # fmt: skip
+def test_urls_lose_their_password_for_people_and_for_libpq(url: str, shown: str, bare: str) -> None:
+    from tradedata.cache.postgres.dsn import redact, scrub, secrets_of, strip_password
+
+    clean, password = strip_password(url)
+
+    assert redact(url) == shown and clean == bare
+    assert password in (None, "p@ss")
+    said = f"connect to {url} failed: password=p@ss rejected"
+    assert "p@ss" not in scrub(said, secrets_of(url)) and "p%40ss" not in scrub(
+        said, secrets_of(url)
+    )
