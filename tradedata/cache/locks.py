@@ -20,9 +20,15 @@ __all__ = ["file_lock", "lock_name"]
 _local = threading.Lock()
 
 
+#: lock files are buckets of keys: the folder never holds more than this many files (two
+#: unrelated holes sharing a bucket only take turns)
+BUCKETS = 4096
+
+
 def lock_name(*parts: object) -> str:
-    """A short stable file name for a lock key."""
-    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:24]
+    """A short stable file name for a lock key (one of :data:`BUCKETS`)."""
+    digest = hashlib.sha1("|".join(str(p) for p in parts).encode()).digest()
+    return f"{int.from_bytes(digest[:4], 'big') % BUCKETS:03x}"
 
 
 @contextmanager
