@@ -377,3 +377,22 @@ def test_urls_lose_their_password_for_people_and_for_libpq(url: str, shown: str,
     assert "p@ss" not in scrub(said, secrets_of(url)) and "p%40ss" not in scrub(
         said, secrets_of(url)
     )
+
+
+def test_corporate_actions_are_kept_per_symbol_and_synced(pg_url: str, tmp_path: Path) -> None:
+    actions = pytest.importorskip("tradedata.actions", reason="corporate actions not merged yet")
+    utc = pd.DatetimeIndex(["2021-07-20", "2024-06-10"]).tz_localize("UTC")
+    nvda = actions.CorporateActions(
+        pd.Series([4.0, 10.0], index=utc),
+        pd.Series([0.04, 0.01], index=utc),
+        checked_at=pd.Timestamp("2024-07-01", tz="UTC"),
+        source="polygon",
+    )
+    with PostgresStore(pg_url) as store, Cache(tmp_path / "c") as local:
+        store.set_actions("NVDA", nvda)
+        assert store.get_actions("NVDA") == nvda and store.actions_symbols() == ["NVDA"]
+        from tradedata.cache.sync import sync_stores
+
+        assert sync_stores(store, local).actions_copied == 1
+        assert local.get_actions("NVDA") == nvda
+        assert store.delete_actions("NVDA") and store.get_actions("NVDA") is None

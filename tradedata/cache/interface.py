@@ -156,6 +156,22 @@ class Store(Protocol):
         """Keys of every valid fundamentals entry, sorted."""
         ...
 
+    def get_actions(self, symbol: str) -> Any:
+        """The stored splits and dividends of ``symbol`` (None when never recorded)."""
+        ...
+
+    def set_actions(self, symbol: str, actions: Any) -> None:
+        """Store the splits and dividends of ``symbol``."""
+        ...
+
+    def delete_actions(self, symbol: str) -> bool:
+        """Remove the record of ``symbol``; True if there was one."""
+        ...
+
+    def actions_symbols(self) -> list[str]:
+        """Every symbol with a corporate-actions record, sorted."""
+        ...
+
     def export_tree(
         self, directory: str | os.PathLike[str], progress: Progress | None = None
     ) -> int:

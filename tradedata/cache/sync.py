@@ -5,8 +5,9 @@ way). For each series and year of the source, the target's year is left alone wh
 the same bars already (compared by metadata, then value for value); otherwise the source's
 bars are written, run by run so that every bar keeps its provider, with their provenance and
 quality block. Coverage spans the target lacks are added with their provider and fetch time;
-fundamentals entries with their remaining time to live. Every write is one transaction, so an
-interrupted sync resumes: a second run copies only what is still missing.
+fundamentals entries with their remaining time to live; corporate-actions records as they are.
+Every write is one transaction, so an interrupted sync resumes: a second run copies only what
+is still missing.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ class SyncReport:
     partitions_skipped: int = 0
     spans_added: int = 0
     fundamentals_copied: int = 0
+    actions_copied: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.series} series: {self.partitions_copied} partitions copied,"
             f" {self.partitions_skipped} already there; {self.spans_added} coverage spans,"
-            f" {self.fundamentals_copied} fundamentals entries"
+            f" {self.fundamentals_copied} fundamentals entries, {self.actions_copied} actions"
         )
 
 
@@ -138,7 +140,21 @@ def sync_stores(
             report.partitions_copied += 1
         report.spans_added += _sync_coverage(src, dst, symbol, tf)
     report.fundamentals_copied = _sync_fundamentals(src, dst)
+    report.actions_copied = _sync_actions(src, dst)
     return report
+
+
+def _sync_actions(src: Any, dst: Any) -> int:
+    """Corporate-actions records the target lacks or holds differently (stores with them)."""
+    if not (hasattr(src, "actions_symbols") and hasattr(dst, "set_actions")):
+        return 0
+    copied = 0
+    for symbol in src.actions_symbols():
+        record = src.get_actions(symbol)
+        if record is not None and dst.get_actions(symbol) != record:
+            dst.set_actions(symbol, record)
+            copied += 1
+    return copied
 
 
 def _coverage_only(src: Any, known: dict[tuple[str, str], list[int]]) -> list[tuple[str, str]]:

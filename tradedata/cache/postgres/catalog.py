@@ -106,7 +106,7 @@ def sizes(cur: Any) -> tuple[int, int, int]:
 
 
 def drop(cur: Any, symbol: str, tf: str | None) -> int:
-    """Remove a series' bars, metadata, coverage and actions; returns the years removed."""
+    """Remove a series' bars, metadata and coverage; returns the years removed."""
     cur.execute(
         f"SELECT id FROM {SCHEMA}.series WHERE source = '' AND symbol = %s"
         " AND (%s::text IS NULL OR timeframe = %s) FOR UPDATE",
@@ -115,7 +115,7 @@ def drop(cur: Any, symbol: str, tf: str | None) -> int:
     ids = [int(r[0]) for r in cur.fetchall()]
     cur.execute(f"DELETE FROM {SCHEMA}.metadata WHERE series_id = ANY(%s)", (ids,))
     removed = int(cur.rowcount)
-    for table in ("bars", "coverage", "actions"):
+    for table in ("bars", "coverage"):
         cur.execute(f"DELETE FROM {SCHEMA}.{table} WHERE series_id = ANY(%s)", (ids,))
     return removed
 

@@ -18,7 +18,7 @@ from tradedata.cache.postgres.schema import SCHEMA
 from tradedata.errors import InputError
 from tradedata.model import Timeframe
 
-__all__ = ["Fundamentals", "load_spans", "save_spans", "update_spans"]
+__all__ = ["Actions", "Fundamentals", "load_spans", "save_spans", "update_spans"]
 
 
 def load_spans(cur: Any, series_id: int) -> list[Span]:
@@ -154,6 +154,78 @@ class Fundamentals:
                 " OR expires_at > %s ORDER BY key",
                 (time.time(),),
             )
+            return list(cur.fetchall())
+
+        return [str(r[0]) for r in self._run(fetch)]
+
+
+class Actions:
+    """Corporate-actions records: one JSON record of splits and dividends per symbol.
+
+    The record is :class:`tradedata.actions.CorporateActions` in its ``to_json`` form, as the
+    embedded store keeps it; an unreadable record is dropped (and so fetched again).
+    """
+
+    def __init__(self, run: Any) -> None:
+        self._run = run
+
+    @staticmethod
+    def _model() -> Any:
+        from importlib import import_module
+
+        return import_module("tradedata.actions").CorporateActions
+
+    def get(self, symbol: str) -> Any:
+        """The record of ``symbol`` (None when none is stored or it is unreadable)."""
+        check_name(symbol, "symbol")
+
+        def fetch(cur: Any) -> Any:
+            cur.execute(
+                f"SELECT record FROM {SCHEMA}.actions WHERE source = '' AND symbol = %s",
+                (symbol,),
+            )
+            return cur.fetchone()
+
+        row = self._run(fetch)
+        if row is None:
+            return None
+        try:
+            return self._model().from_json(row[0])
+        except (ValueError, TypeError, KeyError):
+            self.delete(symbol)
+            return None
+
+    def set(self, symbol: str, actions: Any) -> None:
+        """Replace the record of ``symbol``."""
+        check_name(symbol, "symbol")
+        text = dumps(actions.to_json())
+
+        def put(cur: Any) -> None:
+            cur.execute(
+                f"INSERT INTO {SCHEMA}.actions (symbol, record) VALUES (%s, %s::jsonb)"
+                " ON CONFLICT (source, symbol) DO UPDATE SET record = EXCLUDED.record,"
+                " updated_at = now()",
+                (symbol, text),
+            )
+
+        self._run(put)
+
+    def delete(self, symbol: str) -> bool:
+        """Remove the record of ``symbol``; True if there was one."""
+
+        def drop(cur: Any) -> int:
+            cur.execute(
+                f"DELETE FROM {SCHEMA}.actions WHERE source = '' AND symbol = %s", (symbol,)
+            )
+            return int(cur.rowcount)
+
+        return bool(self._run(drop))
+
+    def symbols(self) -> list[str]:
+        """Every symbol with a record, sorted."""
+
+        def fetch(cur: Any) -> list[Any]:
+            cur.execute(f"SELECT symbol FROM {SCHEMA}.actions WHERE source = '' ORDER BY symbol")
             return list(cur.fetchall())
 
         return [str(r[0]) for r in self._run(fetch)]

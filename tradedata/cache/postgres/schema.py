@@ -76,13 +76,11 @@ CREATE TABLE {SCHEMA}.fundamentals (
 
 _V2 = f"""
 CREATE TABLE {SCHEMA}.actions (
-    series_id integer NOT NULL,
-    ex_date timestamptz NOT NULL,
-    kind text NOT NULL,
-    value float8 NOT NULL,
-    provider text NOT NULL,
-    fetched_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (series_id, ex_date, kind)
+    source text NOT NULL DEFAULT '',
+    symbol text NOT NULL,
+    record jsonb NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (source, symbol)
 );
 """
 
@@ -115,7 +113,7 @@ def _sql(text: str) -> Callable[[Any], None]:
 #: (version, name, step) in order; a released step is never edited, only followed.
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "series, bars, coverage, metadata, fundamentals", _sql(_V1)),
-    (2, "corporate actions", _sql(_V2)),
+    (2, "corporate actions: one record of splits and dividends per symbol", _sql(_V2)),
     (3, "timescaledb hypertable for bars when available", _timescale),
 ]
 LATEST = MIGRATIONS[-1][0]

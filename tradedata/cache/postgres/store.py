@@ -27,7 +27,7 @@ from tradedata.cache.partitions import Rows, column_order
 from tradedata.cache.postgres import catalog
 from tradedata.cache.postgres.io import put_bars, read_rows
 from tradedata.cache.postgres.meta import year_meta
-from tradedata.cache.postgres.records import Fundamentals, load_spans, update_spans
+from tradedata.cache.postgres.records import Actions, Fundamentals, load_spans, update_spans
 from tradedata.cache.postgres.schema import SCHEMA, migrate
 from tradedata.cache.postgres.session import Session
 from tradedata.cache.postgres.transfer import export_tree, import_tree
@@ -64,6 +64,7 @@ class PostgresStore:
         self.location: str = self._session.location
         self.directory: Path = Path(local_dir).expanduser() if local_dir else default_cache_dir()
         self._fundamentals = Fundamentals(self._run)
+        self._actions = Actions(self._run)
         with self._session.guard("opening"):
             migrate(self._session.connection())
 
@@ -324,6 +325,23 @@ class PostgresStore:
     def fundamentals_keys(self) -> list[str]:
         """The keys of every fundamentals entry still valid, sorted."""
         return self._fundamentals.keys()
+
+    # -- corporate actions ------------------------------------------------------------------
+    def get_actions(self, symbol: str) -> Any:
+        """The stored splits and dividends of ``symbol`` (None when never recorded)."""
+        return self._actions.get(symbol)
+
+    def set_actions(self, symbol: str, actions: Any) -> None:
+        """Store the splits and dividends of ``symbol`` (a ``CorporateActions``)."""
+        self._actions.set(symbol, actions)
+
+    def delete_actions(self, symbol: str) -> bool:
+        """Remove the record of ``symbol``; True if there was one."""
+        return self._actions.delete(symbol)
+
+    def actions_symbols(self) -> list[str]:
+        """Every symbol with a corporate-actions record, sorted."""
+        return self._actions.symbols()
 
     # -- plain-file tree --------------------------------------------------------------------
     def export_tree(
