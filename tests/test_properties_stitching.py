@@ -89,7 +89,7 @@ def test_overlapping_writes_keep_the_last_value_of_each_bar(
         for i, (start, length, shift) in enumerate(writes):
             part = DATA.iloc[start : start + length].copy()
             part[["open", "high", "low", "close"]] += shift
-            cache.write("BTC/USDT", "1m", part, source=f"p{i}")
+            cache.write("BTC/USDT", "1m", part, provider=f"p{i}")
             kept = None if model is None else model[~model.index.isin(part.index)]
             model = (
                 part["close"] if kept is None or kept.empty else pd.concat([kept, part["close"]])

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tradedata import ops
 from tradedata.errors import TradeDataError
 
 __all__ = ["main"]
@@ -51,9 +52,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> Any:
     dm = _manager(args)
     provider = args.provider or ("cache" if args.start is None and args.end is None else None)
-    frame = dm.get_ohlcv(args.symbol, args.timeframe, args.start, args.end, provider=provider)
+    frame = dm.get_ohlcv(
+        args.symbol, args.timeframe, args.start, args.end, provider=provider,
+        deadline=args.deadline,
+    )  # fmt: skip
     if frame.empty:
         raise TradeDataError(f"no bars for {args.symbol} {args.timeframe} in the cache")
+    ops.check_provider(args, frame)
     return frame
 
 
@@ -74,8 +79,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("...")
         print(frame.tail(args.rows))
     print(
-        f"\n{args.symbol} {args.timeframe}: {len(frame)} bars, {frame.index[0]} .. "
-        f"{frame.index[-1]}, provider {frame.attrs.get('provider')}, quality {report.score:.4f}"
+        f"\n{args.symbol} {args.timeframe}: {len(frame)} bars, {frame.index[0]:%Y-%m-%d %H:%M}"
+        f" .. {frame.index[-1]:%Y-%m-%d %H:%M}, provider {frame.attrs.get('provider')}, "
+        f"quality {report.score:.4f}"
     )
     print(frame.describe().loc[["mean", "min", "max"]].to_string())
     return 0
@@ -98,7 +104,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Fetch a range into the cache (only what is missing) and print a summary."""
     dm = _manager(args)
-    frame = dm.get_ohlcv(args.symbol, args.timeframe, args.start, args.end, provider=args.provider)
+    frame = dm.get_ohlcv(
+        args.symbol, args.timeframe, args.start, args.end, provider=args.provider,
+        deadline=args.deadline,
+    )  # fmt: skip
+    ops.check_provider(args, frame)
     report = frame.attrs["quality"]
     summary = {
         "symbol": frame.attrs["symbol"],
@@ -113,20 +123,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary)
     else:
-        print(" ".join(f"{k}={v}" for k, v in summary.items()))
-    return 0
-
-
-def _cache_info(args: argparse.Namespace, cache: Any) -> int:
-    info = cache.info()
-    series = cache.series()
-    if args.json:
-        _print_json({**info, "series": [getattr(s, "__dict__", s) for s in series]})
-        return 0
-    for key, value in info.items():
-        print(f"{key}: {value}")
-    for s in series:
-        print(f"  {s.symbol:<14} {s.timeframe:<4} {s.first} .. {s.last}  {s.bars} bars")
+        print(ops.plain(" ".join(f"{k}={v}" for k, v in summary.items())))
     return 0
 
 
@@ -169,9 +166,10 @@ def _cache_clear(args: argparse.Namespace, cache: Any) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    """Cache maintenance: info, verify, export, import, clear."""
+    """Cache maintenance: info, verify, export, import, clear, delete."""
     action = {
-        "info": _cache_info,
+        "info": ops.cache_info,
+        "delete": ops.cache_delete,
         "verify": _cache_verify,
         "export": _cache_transfer,
         "import": _cache_transfer,
@@ -227,17 +225,26 @@ def _usage(message: str) -> _UsageError:
 
 
 def _series_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("symbol")
-    p.add_argument("timeframe")
-    p.add_argument("--start")
-    p.add_argument("--end")
+    p.add_argument("symbol", help="e.g. BTC/USDT, AAPL, EURUSD")
+    p.add_argument("timeframe", help="e.g. 1m, 1h, 1d")
+    p.add_argument("--start", help="first bar open, date or ISO time (UTC), e.g. 2024-01-01")
+    p.add_argument("--end", help="last bar open, included (default: now when --start is given)")
     p.add_argument("--provider", help="provider name, or 'cache' to never fetch")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--deadline", metavar="SECONDS", help="most seconds to spend fetching (TRADEDATA_DEADLINE)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tradedata`` command."""
-    parser = _Parser(prog="tradedata", description="Market data for backtests and paper trading.")
+    parser = _Parser(
+        prog="tradedata",
+        description="Market data for backtests and paper trading.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ops.add_global_options(parser)
     parser.add_argument("--cache-dir", help="cache dir (default: DATA_CACHE_DIR or user cache)")
     parser.add_argument("--config", help="YAML config file (default: TRADEDATA_CONFIG)")
     parser.add_argument(
@@ -252,12 +259,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--symbol", dest="symbol_opt", metavar="SYMBOL")
     p.add_argument("--timeframe", dest="timeframe_opt", metavar="TIMEFRAME")
     p.add_argument("--label", choices=["open", "end"], help="intraday stamps mark bar open/end")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the quality report as JSON")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("show", help="head, tail and summary of a series")
+    p = sub.add_parser(
+        "show",
+        help="head, tail and summary of a series",
+        description="Without --start/--end only the cache is read (nothing is fetched); "
+        "with them, missing bars are fetched first.",
+        epilog="examples:\n  tradedata show BTC/USDT 1h\n"
+        "  tradedata show AAPL 1d --start 2024-01-01 --end 2024-03-31 --rows 3",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _series_args(p)
-    p.add_argument("--rows", type=int, default=5)
+    p.add_argument("--rows", type=int, default=5, help="rows of head and of tail (default 5)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("validate", help="print a series' quality report")
@@ -269,9 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     _series_args(p)
     p.set_defaults(func=cmd_fetch)
 
-    p = sub.add_parser("cache", help="cache info, verify, export DIR, import DIR, clear")
-    p.add_argument("action", choices=["info", "verify", "export", "import", "clear"])
-    p.add_argument("directory", nargs="?")
+    p = sub.add_parser(
+        "cache",
+        help="cache info, verify, export DIR, import DIR, delete SYMBOL [TF], clear",
+        epilog="examples:\n  tradedata cache info\n  tradedata cache delete BTC/USDT 1m\n"
+        "  tradedata cache export /tmp/tree",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", choices=["info", "verify", "export", "import", "clear", "delete"])
+    p.add_argument("directory", nargs="?", metavar="DIR|SYMBOL", help="for export/import/delete")
+    p.add_argument("timeframe", nargs="?", help="for delete: only this timeframe")
     p.add_argument("--yes", action="store_true", help="confirm 'clear'")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_cache)
@@ -290,9 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_fundamentals)
 
-    # handled in main() before parsing; listed here for --help
-    sub.add_parser("sim", help="run the Binance/Bybit exchange simulator (tradedata sim --help)")
-    sub.add_parser("zipline", help="zipline bundle commands (tradedata zipline --help)")
+    ops.register(sub)
+    # their own parsers take the rest of the line (main() hands them over directly, too)
+    for name, helptext in ops.FORWARDED.items():
+        p = sub.add_parser(name, help=helptext, add_help=False)
+        p.set_defaults(func=ops.forward(name))
     for name, helptext, module, func, adder in _EXTRA_COMMANDS:
         p = sub.add_parser(name, help=helptext)
         _add_extra_args(adder, p)
@@ -313,6 +337,14 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # type: ignore[override]
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
+
+_EXAMPLES = """examples:
+  tradedata fetch BTC/USDT 1h --start 2024-01-01 --end 2024-01-31
+  tradedata show BTC/USDT 1h --rows 3
+  tradedata download --symbols BTC/USDT,ETH/USDT --timeframes 1h --days 30
+  tradedata stats --json | head
+  tradedata health || echo unhealthy
+"""
 
 #: Verbs whose code lives next to the feature: (name, help, module, runner, "module:add_args").
 _EXTRA_COMMANDS: list[tuple[str, str, str, str, str]] = [
@@ -343,13 +375,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["zipline"]:
         from tradedata.feeds.zipline import cli_main as zipline_main
 
-        return int(zipline_main(argv[1:]))
+        return ops.guard_extra("tradedata zipline", zipline_main, argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if args.command in ops.FORWARDED:  # e.g. tradedata --quiet sim --port 0
+        args.rest = argv[ops.verb_index(argv, args.command) + 1 :]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
-        return int(args.func(args))
+        with ops.setup(args):
+            code = int(args.func(args))
+            sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return ops.on_broken_pipe()
     except TradeDataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {ops.plain(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

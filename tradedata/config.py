@@ -8,6 +8,7 @@ the config dict or YAML file, built-in defaults. The file is read from ``TRADEDA
     cache_max_size_gb: 20               # CACHE_MAX_SIZE_GB
     store: postgresql://me@db.example/market   # TRADEDATA_STORE: a shared PostgreSQL store
     #   or {url: postgresql://me@db.example/market, password: ...} (else PGPASSWORD, ~/.pgpass)
+    deadline: 600                       # TRADEDATA_DEADLINE: seconds per get_ohlcv/download
     providers:
       binance: {url: "http://127.0.0.1:8765", ws_url: "ws://127.0.0.1:8765", sandbox: false}
       alpha_vantage: {api_key: "..."}   # or ALPHA_VANTAGE_API_KEY
@@ -19,7 +20,9 @@ the config dict or YAML file, built-in defaults. The file is read from ``TRADEDA
 
 Per provider, ``TRADEDATA_<PROVIDER>_URL`` and ``TRADEDATA_<PROVIDER>_WS_URL`` override the
 endpoints; API keys come from the variables each provider declares (``FMP_API_KEY`` ...).
-Secrets are wrapped in :class:`~tradedata.adapters.base.Secret` as soon as they are read.
+Secrets (``api_key``, ``secret`` and ccxt credential fields under ``options.ccxt``) are wrapped
+in :class:`~tradedata.redact.Secret` as soon as they are read, so no repr of the config, its
+``providers`` mapping or the settings shows them.
 """
 
 from __future__ import annotations
@@ -34,7 +37,16 @@ from tradedata.errors import ConfigurationError
 
 __all__ = ["Config", "load_config", "provider_settings"]
 
-_KNOWN_TOP = {"cache_dir", "cache_max_size_gb", "providers", "rules", "fundamentals", "store"}
+_KNOWN_TOP = {
+    "cache_dir",
+    "cache_max_size_gb",
+    "deadline",
+    "providers",
+    "rules",
+    "fundamentals",
+    "store",
+}
+
 _KNOWN_PROVIDER_KEYS = {"url", "ws_url", "api_key", "secret", "sandbox", "timeout", "options"}
 _KNOWN_FUNDAMENTALS_KEYS = {"providers", "ttl"}
 
@@ -62,6 +74,8 @@ class Config:
     store: str | None = None
     #: the store's password when the config gives it apart from the URL (never shown)
     store_password: str | None = field(default=None, repr=False)
+    #: seconds one get_ohlcv/download may take (see :mod:`tradedata.deadline`); None: no limit
+    deadline: float | None = None
 
     def __repr__(self) -> str:
         names = ", ".join(sorted(self.providers))
@@ -76,6 +90,24 @@ def _store_setting(value: Any) -> tuple[str | None, str | None]:
         password = value.get("password")
         return str(value["url"]), (None if password is None else str(password))
     raise ConfigurationError("config 'store' must be a folder, a URL, or {url:, password:}")
+
+
+def _wrap_secrets(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` with its credentials wrapped in :class:`~tradedata.redact.Secret`."""
+    from tradedata.redact import CCXT_CREDENTIALS, Secret
+
+    out = dict(settings)
+    for key in ("api_key", "secret"):
+        if isinstance(out.get(key), str):
+            out[key] = Secret(out[key]) if out[key] else None
+    options = out.get("options")
+    if isinstance(options, Mapping) and isinstance(options.get("ccxt"), Mapping):
+        ccxt_options = {
+            k: Secret(v) if k in CCXT_CREDENTIALS and isinstance(v, str) and v else v
+            for k, v in options["ccxt"].items()
+        }
+        out["options"] = {**options, "ccxt": ccxt_options}
+    return out
 
 
 def _default_path() -> Path:
@@ -143,6 +175,7 @@ def load_config(
             "store": {"url": config.store, "password": config.store_password}
             if config.store
             else None,
+            "deadline": config.deadline,
         }
     elif isinstance(config, Mapping):
         data = dict(config)
@@ -152,10 +185,10 @@ def load_config(
         path = _default_path()
         data = _read_yaml(path) if path.exists() else {}
     _check(data)
-    merged = {k: dict(v) for k, v in (data.get("providers") or {}).items()}
+    merged = {k: _wrap_secrets(v) for k, v in (data.get("providers") or {}).items()}
     for name, settings in (providers or {}).items():
         _check({"providers": {name: settings}})
-        merged.setdefault(name, {}).update(settings)
+        merged.setdefault(name, {}).update(_wrap_secrets(settings))
     size = data.get("cache_max_size_gb")
     try:
         size = None if size is None else float(size)
@@ -170,7 +203,18 @@ def load_config(
         providers=merged,
         rules=data.get("rules"),
         fundamentals=data.get("fundamentals") or {},
+        deadline=_deadline(data.get("deadline")),
     )
+
+
+def _deadline(value: Any) -> float | None:
+    from tradedata.deadline import parse_seconds
+    from tradedata.errors import InputError
+
+    try:
+        return parse_seconds(value, "config 'deadline'")
+    except InputError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def provider_settings(name: str, config: Config | None = None) -> Any:
@@ -179,7 +223,8 @@ def provider_settings(name: str, config: Config | None = None) -> Any:
     Environment variables win over the config: ``TRADEDATA_<NAME>_URL``,
     ``TRADEDATA_<NAME>_WS_URL``, ``TRADEDATA_<NAME>_SANDBOX`` and the provider's key variables.
     """
-    from tradedata.adapters.base import ProviderSettings, Secret
+    from tradedata.adapters.base import ProviderSettings
+    from tradedata.redact import Secret
 
     raw = dict((config.providers if config else {}).get(name, {}))
     prefix = f"TRADEDATA_{name.upper()}_"

@@ -26,12 +26,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata.adapters.paging import Unfetched
+from tradedata.deadline import Deadline, deadline_scope, resolve_seconds
 from tradedata.download_report import DownloadReport, SeriesResult
-from tradedata.errors import InputError, TradeDataError
+from tradedata.errors import DeadlineExceededError, InputError, TradeDataError
 from tradedata.model import Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol, symbol_info
 
@@ -122,6 +125,32 @@ def _score(manager: DataManager, res: SeriesResult, start: pd.Timestamp, end: pd
         res.score = validate(frame, res.timeframe, calendar=calendar).score
 
 
+@dataclass
+class _DeadlineWatch:
+    """A download's overall deadline, shared by its workers, and the ranges it left."""
+
+    limit: Deadline
+    unfetched: list[Unfetched] = field(default_factory=list)
+
+    def stopped(self, res: SeriesResult, exc: DeadlineExceededError) -> None:
+        """Note the ranges of ``res`` that ``exc`` left unfetched (each reason names it)."""
+        for u in exc.unfetched:
+            reason = getattr(u, "reason", "") or str(exc)
+            self.unfetched.append(Unfetched(u[0], u[1], f"{res.symbol} {res.timeframe}: {reason}"))
+
+    def error(self, report: DownloadReport) -> DeadlineExceededError:
+        """The error for the download, with its ``report``."""
+        stopped = sum(1 for p in report.series if not p.complete)
+        return DeadlineExceededError(
+            f"download stopped by its overall deadline of {self.limit.seconds:g}s: {stopped} of "
+            f"{len(report.series)} series incomplete, {len(self.unfetched)} range(s) not fetched "
+            "(what arrived is stored; run again to resume)",
+            seconds=self.limit.seconds,
+            unfetched=self.unfetched,
+            report=report,
+        )
+
+
 def _run_one(
     manager: DataManager,
     exchange: str,
@@ -129,6 +158,7 @@ def _run_one(
     span: tuple[pd.Timestamp, pd.Timestamp],
     progress: _Progress,
     stop: threading.Event,
+    deadline: _DeadlineWatch | None = None,
 ) -> SeriesResult:
     tf, began = parse_timeframe(res.timeframe), time.monotonic()
     budget = [res.expected]  # planned bars not yet counted on the progress bar
@@ -143,12 +173,18 @@ def _run_one(
 
     try:
         if res.expected:
-            got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
+            with deadline_scope(deadline.limit if deadline else None):
+                got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
             res.bars, res.providers, res.complete = got.bars, list(got.providers), got.complete
             res.error = "; ".join(f"{k}: {v}" for k, v in got.errors.items()) or None
             res.unfetched = [str(u) for u in got.unfetched]
     except _Stopped:
         res.complete, res.error = False, "interrupted"
+    except DeadlineExceededError as exc:
+        res.complete, res.error = False, str(exc)
+        res.unfetched = [str(u) for u in exc.unfetched]
+        if deadline is not None:
+            deadline.stopped(res, exc)
     except TradeDataError as exc:
         res.complete, res.error = False, str(exc)
     if res.complete:
@@ -201,10 +237,13 @@ def _execute(
     span: tuple[pd.Timestamp, pd.Timestamp],
     progress: _Progress,
     concurrency: int,
+    deadline: _DeadlineWatch | None = None,
 ) -> None:
     stop = threading.Event()
     pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tradedata-dl")
-    futures = [pool.submit(_run_one, manager, exchange, p, span, progress, stop) for p in plans]
+    futures = [
+        pool.submit(_run_one, manager, exchange, p, span, progress, stop, deadline) for p in plans
+    ]
     try:
         pending = set(futures)
         while pending:  # a short wait keeps the main thread responsive to Ctrl-C
@@ -232,6 +271,7 @@ def download(
     concurrency: int = 8,
     progress: bool = True,
     quote: str | None = None,
+    deadline: float | None = None,
 ) -> DownloadReport:
     """Download ``symbols`` x ``timeframes`` from ``exchange`` into the cache; return a report.
 
@@ -241,6 +281,12 @@ def download(
     nothing already stored and an interrupted run resumes. ``concurrency`` workers share the
     exchange's rate limit. Ctrl-C stops the workers after their current page (everything
     stored so far is kept) and re-raises ``KeyboardInterrupt``.
+
+    ``deadline`` is the most seconds the whole download may take (default:
+    ``TRADEDATA_DEADLINE``, else the config's ``deadline``, else none). When it passes, every
+    worker stops and :class:`~tradedata.errors.DeadlineExceededError` is raised: its
+    ``unfetched`` lists the ranges not fetched (each ``reason`` names the series), its
+    ``report`` is the :class:`DownloadReport` of what was done (all of it stored).
     """
     if concurrency < 1:
         raise InputError(f"concurrency must be >= 1, got {concurrency}")
@@ -253,18 +299,29 @@ def download(
 
         manager = DataManager()
     try:
-        provider = manager.provider(exchange)
-        s, e = _resolve_range(provider, days, start, end)
-        names = _resolve_symbols(provider, symbols, all_symbols, quote)
-        plans = plan_series(manager, provider, names, tfs, s, e)
+        seconds = resolve_seconds(deadline, manager.config.deadline)
+        limit = Deadline(seconds) if seconds is not None else None
+        try:
+            with deadline_scope(limit):  # the exchange's clock and markets count too
+                provider = manager.provider(exchange)
+                s, e = _resolve_range(provider, days, start, end)
+                names = _resolve_symbols(provider, symbols, all_symbols, quote)
+                plans = plan_series(manager, provider, names, tfs, s, e)
+        except DeadlineExceededError as exc:
+            raise DeadlineExceededError(
+                f"download from {exchange} stopped by its overall deadline of {exc.seconds:g}s "
+                "before fetching began (while asking for its clock or markets): nothing fetched",
+                seconds=exc.seconds,
+            ) from None
         calls, limited = provider.stats.calls, provider.stats.rate_limited
         began = time.monotonic()
         bar = _Progress(sum(p.expected for p in plans), exchange, progress)
         try:
-            _execute(manager, exchange, plans, (s, e), bar, concurrency)
+            watch = _DeadlineWatch(limit) if limit is not None else None
+            _execute(manager, exchange, plans, (s, e), bar, concurrency, watch)
         finally:
             bar.close()
-        return DownloadReport(
+        report = DownloadReport(
             exchange=exchange,
             start=s,
             end=e,
@@ -273,6 +330,9 @@ def download(
             requests=provider.stats.calls - calls,
             rate_limited=provider.stats.rate_limited - limited,
         )
+        if watch is not None and watch.unfetched:
+            raise watch.error(report)
+        return report
     finally:
         if own:
             manager.close()
@@ -294,6 +354,10 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="parallel series (default 8)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--deadline", metavar="SECONDS", help="most seconds the download may take "
+        "(default: TRADEDATA_DEADLINE, else the config's deadline, else none)",
+    )  # fmt: skip
 
 
 def _split(text: str | None) -> list[str]:
@@ -320,9 +384,17 @@ def download_cli_main(args: argparse.Namespace) -> int:
             all_symbols=args.all_symbols,
             manager=dm,
             concurrency=args.concurrency,
-            progress=not args.no_progress,
+            # a bar of \r updates only on a terminal, never into redirected logs
+            progress=not args.no_progress
+            and not getattr(args, "quiet", False)
+            and sys.stderr.isatty(),
             quote=args.quote,
+            deadline=args.deadline,
         )
+    except DeadlineExceededError as exc:
+        if exc.report is not None:  # what was done, then the one-line error (main prints it)
+            print(exc.report.to_json() if args.json else exc.report)
+        raise
     except KeyboardInterrupt:
         print("interrupted: what was fetched is stored; run the same command to resume",
               file=sys.stderr)  # fmt: skip

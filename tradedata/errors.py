@@ -9,7 +9,8 @@ API keys or other secrets.
 
     TradeDataError
     ├── ConfigurationError            bad config file, unknown provider, missing API key
-    │   └── MissingAPIKeyError        the provider needs a key that is not configured
+    │   ├── MissingAPIKeyError        the provider needs a key that is not configured
+    │   └── MissingExtraError         an optional extra is not installed (also ImportError)
     ├── InputError (also ValueError)  bad arguments from the caller
     │   ├── InvalidTimeframeError     "7x", or a timeframe a provider cannot serve
     │   ├── InvalidSymbolError        an empty or malformed symbol
@@ -25,6 +26,7 @@ API keys or other secrets.
     │   └── AllProvidersFailedError   failover ran out of providers (``errors`` lists each)
     │       └── SymbolNotListedError  ... and every one said it does not list the symbol
     │                                 (also a SymbolNotFoundError)
+    ├── DeadlineExceededError         the overall deadline of a call passed (``unfetched`` ranges)
     ├── DataValidationError           data that cannot be used as bars
     │   ├── CSVFormatError            a CSV file tradedata cannot recognise or parse
     │   └── InsufficientQualityError  a series scored below the required minimum
@@ -34,6 +36,9 @@ API keys or other secrets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 __all__ = [
     "AllProvidersFailedError",
     "AuthenticationError",
@@ -42,6 +47,7 @@ __all__ = [
     "CacheError",
     "ConfigurationError",
     "DataValidationError",
+    "DeadlineExceededError",
     "InputError",
     "InsufficientQualityError",
     "InvalidDateRangeError",
@@ -49,6 +55,7 @@ __all__ = [
     "InvalidSymbolError",
     "InvalidTimeframeError",
     "MissingAPIKeyError",
+    "MissingExtraError",
     "ProviderError",
     "ProviderUnavailableError",
     "RateLimitError",
@@ -70,6 +77,10 @@ class ConfigurationError(TradeDataError):
 
 class MissingAPIKeyError(ConfigurationError):
     """A provider needs an API key (or secret) that is not configured."""
+
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """An optional extra is not installed; the message says ``pip install "tradedata[...]"``."""
 
 
 class InputError(TradeDataError, ValueError):
@@ -144,6 +155,29 @@ class AllProvidersFailedError(ProviderError):
 
 class SymbolNotListedError(AllProvidersFailedError, SymbolNotFoundError):
     """Failover ran out of providers and every one said it does not list the symbol."""
+
+
+class DeadlineExceededError(TradeDataError):
+    """The overall deadline of a ``get_ohlcv``/``download`` call passed before it finished.
+
+    ``seconds`` is the deadline that was set; ``unfetched`` lists the ``(start, end)`` ranges
+    (UTC bar opens, inclusive, each with a ``reason``) still missing when it stopped; for
+    ``download``, ``report`` is the report of what was done. Bars fetched before are stored.
+    Not a :class:`ProviderError`: it is neither retried nor answered by failing over.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        seconds: float | None = None,
+        unfetched: Sequence[tuple[Any, Any]] | None = None,
+        report: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.unfetched: list[tuple[Any, Any]] = list(unfetched or [])
+        self.report = report
 
 
 class DataValidationError(TradeDataError):

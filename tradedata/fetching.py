@@ -24,6 +24,7 @@ import pandas as pd
 from tradedata.adapters.paging import Span, Unfetched, unproven_parts
 from tradedata.errors import (
     DataValidationError,
+    DeadlineExceededError,
     MissingAPIKeyError,
     ProviderError,
     ProviderUnavailableError,
@@ -170,7 +171,9 @@ class FetchEngine:
             except (ProviderError, MissingAPIKeyError) as exc:
                 result.errors[name] = str(exc) or type(exc).__name__
                 result.failures[name] = exc
-                log.warning("%s failed for %s %s: %s", name, symbol, tf.name, exc)
+                log.warning(
+                    "%s failed for %s %s: %s", name, symbol, tf.name, exc, extra={"provider": name}
+                )
             todo = left + pending
         for part in todo:
             reason = _reason(part, notes, result, names)
@@ -272,21 +275,54 @@ class FetchEngine:
             result.failures["selection"] = exc
             result.unfetched.extend(Unfetched(a, b, str(exc)) for a, b in holes)
             return result
-        for i, (h_start, h_end) in enumerate(holes):
-            # one fetcher per hole among every process sharing the store: the others wait,
-            # then fetch only what is still missing (usually nothing)
-            with self.cache.hole_lock(sym, tf.name, h_start, h_end):
-                parts = [(h_start, h_end)]
-                if not refresh:
-                    parts = self.cache.missing_ranges(sym, tf.name, h_start, h_end)
-                for j, (p_start, p_end) in enumerate(parts):
-                    fresh = None
-                    if i == len(holes) - 1 and j == len(parts) - 1:
-                        fresh, p_start = p_start, max(s, self._recheck_start(sym, tf, p_start))
-                    self._fetch_hole(sym, tf, Span(p_start, p_end), names, result, on_chunk, fresh)
+        stopped: DeadlineExceededError | None = None
+        try:
+            for i, (h_start, h_end) in enumerate(holes):
+                self._fetch_locked(sym, tf, (h_start, h_end), s, i == len(holes) - 1, refresh,
+                                   names, result, on_chunk)  # fmt: skip
+        except DeadlineExceededError as exc:
+            stopped = exc
+        if stopped is not None:  # what arrived is stored; the rest is named in the error
+            raise self._deadline_error(stopped, sym, tf, s, e)
         for gone in result.unfetched:
             log.warning("%s %s: could not fetch %s", sym, tf.name, gone)
         return result
+
+    def _deadline_error(
+        self, exc: DeadlineExceededError, sym: str, tf: Timeframe, s: pd.Timestamp, e: pd.Timestamp
+    ) -> DeadlineExceededError:
+        """``exc`` restated with the ranges of ``[s, e]`` the coverage record still lacks."""
+        reason = f"overall deadline of {exc.seconds or 0:g}s exceeded"
+        gone = [Unfetched(a, b, reason) for a, b in self.cache.missing_ranges(sym, tf.name, s, e)]
+        shown = ", ".join(f"{u.start:%Y-%m-%d %H:%M}..{u.end:%Y-%m-%d %H:%M}" for u in gone)
+        return DeadlineExceededError(
+            f"{sym} {tf.name}: {reason}; not fetched: {shown or 'nothing'} "
+            "(what arrived is stored)",
+            seconds=exc.seconds,
+            unfetched=gone,
+        )
+
+    def _fetch_locked(
+        self,
+        sym: str,
+        tf: Timeframe,
+        hole: tuple[pd.Timestamp, pd.Timestamp],
+        start: pd.Timestamp,
+        last: bool,
+        refresh: bool,
+        names: list[str],
+        result: FetchResult,
+        on_chunk: Callable[[Chunk], None] | None,
+    ) -> None:
+        """Fetch one hole holding its lock: one fetcher per hole among every process sharing
+        the store; the others wait, then fetch only what is still missing (usually nothing)."""
+        with self.cache.hole_lock(sym, tf.name, *hole):
+            parts = [hole] if refresh else self.cache.missing_ranges(sym, tf.name, *hole)
+            for j, (p_start, p_end) in enumerate(parts):
+                fresh = None
+                if last and j == len(parts) - 1:
+                    fresh, p_start = p_start, max(start, self._recheck_start(sym, tf, p_start))
+                self._fetch_hole(sym, tf, Span(p_start, p_end), names, result, on_chunk, fresh)
 
     def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
         """Extend a cached series to now (re-checking its last stored bars)."""

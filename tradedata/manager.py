@@ -12,12 +12,13 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tradedata.config import Config, load_config, provider_settings
+from tradedata.deadline import deadline_scope, resolve_seconds
 from tradedata.errors import (
     AllProvidersFailedError,
     DataValidationError,
@@ -28,28 +29,27 @@ from tradedata.errors import (
 )
 from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchEngine, FetchResult
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
+from tradedata.range_quality import quality_summary, range_report
 from tradedata.symbols import normalize_symbol, symbol_info
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
     from tradedata.cache.interface import Store
+    from tradedata.feeds.live.plain import LiveFeed
     from tradedata.fundamentals import Fundamentals
     from tradedata.selection import ProviderSelector
+    from tradedata.stats import Stats
     from tradedata.validation import QualityReport
 
-__all__ = ["CACHE_ONLY", "DataManager", "FetchResult", "get_data_manager"]
+__all__ = [
+    "CACHE_ONLY",
+    "DataManager",
+    "FetchResult",
+    "get_data_manager",
+    "quality_summary",
+]
 
 log = logging.getLogger("tradedata")
-
-
-def quality_summary(report: QualityReport) -> dict[str, Any]:
-    """The ``data_quality`` block stored in partition metadata."""
-    return {
-        "score": report.score,
-        "validation_errors": list(report.validation_errors),
-        "gaps": len(report.gaps),
-        "duplicates": int(report.checks.get("duplicates", 0)),
-    }
 
 
 class DataManager:
@@ -82,6 +82,10 @@ class DataManager:
         self.engine = FetchEngine(
             self.cache, lambda: self.selector, self.provider, self._quality_fn
         )
+        from tradedata import logs, stats
+
+        stats.track(self.cache.directory)
+        logs.configure_from_env()
 
     def _open_store(self, store: Any, cache_dir: Any, max_size_gb: float | None) -> Any:
         from tradedata.cache.opening import is_url, open_store
@@ -149,6 +153,9 @@ class DataManager:
             for prov in self._providers.values():
                 prov.close()
             self._providers.clear()
+        from tradedata import stats
+
+        stats.untrack(self.cache.directory)
         self.cache.close()
 
     def __enter__(self) -> DataManager:
@@ -192,9 +199,12 @@ class DataManager:
     ) -> FetchResult:
         """Fetch the parts of ``[start, end]`` the coverage record lacks (see
         :meth:`FetchEngine.fetch_missing <tradedata.fetching.FetchEngine.fetch_missing>`)."""
-        return self.engine.fetch_missing(
-            symbol, timeframe, start, end, provider=provider, on_chunk=on_chunk, refresh=refresh
-        )
+        from tradedata.logs import log_context
+
+        with log_context(symbol=str(symbol), timeframe=str(timeframe)):  # for JSON log lines
+            return self.engine.fetch_missing(
+                symbol, timeframe, start, end, provider=provider, on_chunk=on_chunk, refresh=refresh
+            )
 
     def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
         """Extend a cached series to now (re-checking its last stored bars)."""
@@ -209,6 +219,7 @@ class DataManager:
         provider: str | None = None,
         refresh: bool = False,
         on_chunk: Callable[[Chunk], None] | None = None,
+        deadline: float | None = None,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
 
@@ -220,16 +231,23 @@ class DataManager:
         filled. ``attrs["quality"]`` holds the :class:`~tradedata.validation.QualityReport`,
         ``attrs["provider"]`` the source(s). ``on_chunk`` is called with each fetched page
         (for progress bars).
+
+        ``deadline`` is the most seconds the call may spend fetching (default:
+        ``TRADEDATA_DEADLINE``, else the config's ``deadline``, else none); when it passes,
+        :class:`~tradedata.errors.DeadlineExceededError` names the ranges not fetched
+        (``unfetched``) and what arrived before is stored. See :mod:`tradedata.deadline`.
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
         s, e = parse_range(start, end)
+        seconds = resolve_seconds(deadline, self.config.deadline)
         result = FetchResult()
         if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
             e = e if e is not None else pd.Timestamp.now(tz="UTC")
             s = s if s is not None else e - tf.delta * DEFAULT_BARS
-            result = self.fetch_missing(
-                sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
-            )
+            with deadline_scope(seconds):
+                result = self.fetch_missing(
+                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
+                )
         frame = self.cache.read(sym, tf.name, s, e)
         if result.unfetched:
             if frame.empty:
@@ -250,10 +268,64 @@ class DataManager:
             symbol=symbol,
             timeframe=tf.name,
             provider="+".join(sources) if sources else None,
-            quality=self._validate(frame, symbol, tf),
+            quality=range_report(
+                self.cache,
+                frame,
+                symbol,
+                tf,
+                self._calendar(symbol),
+                lambda part: self._validate(part, symbol, tf),
+            ),
             unfetched=list(result.unfetched),
         )
         return frame
+
+    def get_panel(
+        self,
+        symbols: str | Iterable[str],
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        field: str | Sequence[str] | None = "close",
+        *,
+        provider: str | None = None,
+        max_workers: int = 4,
+    ) -> pd.DataFrame:
+        """Many symbols on one time index: columns are symbols (one ``field``) or, with
+        ``field=None``/``"ohlcv"``, a ``(field, symbol)`` MultiIndex. Bars a symbol lacks are
+        NaN, reported per symbol in ``attrs["gaps"]``/``attrs["unfetched"]``; missing parts
+        are fetched concurrently. See :mod:`tradedata.panel`."""
+        from tradedata.panel import get_panel
+
+        return get_panel(
+            self, symbols, timeframe, start, end, field, provider=provider, max_workers=max_workers
+        )
+
+    def get_live_feed(
+        self,
+        symbol: str,
+        timeframe: str,
+        lookback_bars: int = 1000,
+        *,
+        exchange: str | None = None,
+        on_bar: Callable[..., Any] | None = None,
+        on_status: Callable[[str, str], Any] | None = None,
+        **options: Any,
+    ) -> LiveFeed:
+        """A running live feed of ``symbol``: ``lookback_bars`` of history, then each closed
+        bar, with the live store's shared websocket, reconnection and gap fill; no backtrader.
+
+        Iterate it (``for bar in feed`` / ``async for``), or pass ``on_bar(bar)`` /
+        ``on_status(status, detail)``; ``feed.close()`` stops it. ``exchange`` defaults to the
+        first streaming provider the config picks. See :mod:`tradedata.feeds.live.plain` (the
+        one place the manager reaches up into feeds: imported here, only when called).
+        """
+        from tradedata.feeds.live.plain import LiveFeed
+
+        return LiveFeed(
+            self, symbol, timeframe, lookback_bars,
+            exchange=exchange, on_bar=on_bar, on_status=on_status, **options,
+        )  # fmt: skip
 
     # -- imports ---------------------------------------------------------------------------
     def import_frame(
@@ -302,6 +374,22 @@ class DataManager:
         return self.import_frame(frame, symbol, timeframe, source=f"csv:{os.path.basename(path)}")
 
     # -- the rest --------------------------------------------------------------------------
+    def stats(self) -> Stats:
+        """Requests, errors, retries, latency, circuits and cache traffic (see tradedata.stats).
+
+        ``.process`` counts since process start, ``.persisted`` since the last
+        :meth:`reset_stats` (kept in the cache directory, summed over processes).
+        """
+        from tradedata import stats
+
+        return stats.collect(self.cache.directory)
+
+    def reset_stats(self) -> None:
+        """Start the persisted statistics of this cache directory again from zero."""
+        from tradedata import stats
+
+        stats.reset(self.cache.directory)
+
     def cache_info(self) -> dict[str, Any]:
         """Size, location, limit and contents of the cache."""
         return self.cache.info()

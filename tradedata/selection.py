@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tradedata.adapters.resilience import is_loopback_url
 from tradedata.config import KEY_ENV, Config, provider_settings
 from tradedata.errors import AllProvidersFailedError, ConfigurationError
 from tradedata.model import parse_timeframe
@@ -100,6 +101,27 @@ def _load_rules(source: str | os.PathLike[str]) -> Mapping[str, Any]:
     return inner if isinstance(inner, Mapping) else {}
 
 
+def pinned_to_local(config: Config | None) -> list[str]:
+    """Providers whose URL (config or ``TRADEDATA_<NAME>_URL``) points at this machine.
+
+    When any is, failover skips providers with no URL configured: they would be the real,
+    remote services, which an offline setup around a simulator or fake cannot reach.
+    """
+    names = set(config.providers if config else ())
+    for var in os.environ:
+        if var.startswith("TRADEDATA_") and var.endswith("_URL") and not var.endswith("_WS_URL"):
+            names.add(var[len("TRADEDATA_") : -len("_URL")].lower())
+    pinned = []
+    for name in sorted(names):
+        try:
+            url = provider_settings(name, config).url
+        except ConfigurationError:
+            continue
+        if is_loopback_url(url):
+            pinned.append(name)
+    return pinned
+
+
 class ProviderSelector:
     """Chooses providers for a symbol and timeframe from YAML rules (defaults built in)."""
 
@@ -167,6 +189,14 @@ class ProviderSelector:
             return f"{name} skipped: it does not serve {tf}"
         return None
 
+    def _unpinned_reason(self, name: str, pinned: list[str]) -> str | None:
+        if provider_settings(name, self.config).url:
+            return None  # its URL is configured: the user means it
+        return (
+            f"{name} skipped: not configured while {', '.join(pinned)} point(s) at this machine "
+            f"(set TRADEDATA_{name.upper()}_URL or add it to the config to use it)"
+        )
+
     def get_provider_with_failover(self, symbol: str, timeframe: str) -> list[str]:
         """Usable providers for ``symbol``/``timeframe``, best first.
 
@@ -176,9 +206,12 @@ class ProviderSelector:
         rule = self.rule_for(symbol, timeframe)
         chosen: list[str] = []
         notes: list[str] = []
+        pinned = pinned_to_local(self.config)
         for name in rule.providers:
             try:
                 reason = self._unavailable_reason(name, symbol, timeframe)
+                if reason is None and pinned and name not in pinned:
+                    reason = self._unpinned_reason(name, pinned)
             except ConfigurationError as exc:
                 reason = f"{name} skipped: {exc}"
             if reason is None:

@@ -46,7 +46,7 @@ def rewrite(directory: str) -> None:
             version += 1
             frame = version_frame(version)
             cache.write(
-                SYMBOL, TF, frame, source="p", provider_info={"version": version},
+                SYMBOL, TF, frame, provider="p", provider_info={"version": version},
                 coverage=(frame.index[0], frame.index[-1] + pd.Timedelta(minutes=30)),
             )  # fmt: skip
             cache.add_coverage(SYMBOL, TF, START, START + pd.Timedelta(days=400), f"v{version}")
@@ -71,7 +71,7 @@ def chunks(directory: str, writer: int, count: int) -> None:
     with Cache(directory) as cache:
         for n in range(count):
             frame = chunk(writer, n)
-            cache.write(SYMBOL, TF, frame, source=f"w{writer}")
+            cache.write(SYMBOL, TF, frame, provider=f"w{writer}")
             cache.add_coverage(SYMBOL, TF, frame.index[0], frame.index[-1], f"w{writer}")
     print("done", flush=True)
 

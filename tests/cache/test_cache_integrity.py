@@ -20,7 +20,7 @@ pytestmark = pytest.mark.embedded_only
 
 def _three_years(cache: Cache) -> pd.DataFrame:
     frame = make_bars("2021-01-01", periods=3 * 8760, freq="1h")
-    cache.write(SYM, TF, frame, source="binance")
+    cache.write(SYM, TF, frame, provider="binance")
     cache.add_coverage(SYM, TF, frame.index[0], frame.index[-1], "binance")
     return frame
 
@@ -93,7 +93,7 @@ def test_a_damaged_partition_is_quarantined_and_refetchable(
     assert cache.info()["quarantined"] == 1
     assert cache.clear_quarantine() == 1 and cache.verify() == []
 
-    cache.write(SYM, TF, frame[frame.index.year == 2022], source="binance")  # fetched again
+    cache.write(SYM, TF, frame[frame.index.year == 2022], provider="binance")  # fetched again
     assert cache.years(SYM, TF) == [2021, 2022, 2023]
     assert_same_bits(cache.read(SYM, TF), frame)
 
@@ -163,14 +163,14 @@ def test_least_recently_used_partitions_are_evicted_whole(tmp_path: Path) -> Non
     frames = {year: _year_frame(year) for year in (2020, 2021, 2022, 2023)}
     with Cache(tmp_path) as unlimited:
         for year in (2020, 2021, 2022):
-            unlimited.write(SYM, TF, frames[year], source="binance")
+            unlimited.write(SYM, TF, frames[year], provider="binance")
             unlimited.add_coverage(SYM, TF, f"{year}-01-01", f"{year}-12-31 23:00", "binance")
         unlimited.read(SYM, TF, "2020-03-01", "2020-03-02")  # 2020 is now more recent than 2021
         used = unlimited.info()["size_bytes"]
         one = unlimited.metadata(SYM, TF, 2020)["bytes"]  # type: ignore[index]
 
     with Cache(tmp_path, max_size_gb=(used + one // 2) / 1e9) as limited:
-        limited.write(SYM, TF, frames[2023], source="binance")
+        limited.write(SYM, TF, frames[2023], provider="binance")
         limited.add_coverage(SYM, TF, "2023-01-01", "2023-12-31 23:00", "binance")
 
         assert limited.years(SYM, TF) == [2020, 2022, 2023]
@@ -184,7 +184,7 @@ def test_least_recently_used_partitions_are_evicted_whole(tmp_path: Path) -> Non
 
 def test_eviction_never_drops_what_was_just_written(tmp_path: Path) -> None:
     with Cache(tmp_path, max_size_gb=1e-9) as tiny:  # smaller than any partition
-        tiny.write(SYM, TF, _year_frame(2020), source="a")
-        tiny.write(SYM, TF, _year_frame(2021), source="a")
+        tiny.write(SYM, TF, _year_frame(2020), provider="a")
+        tiny.write(SYM, TF, _year_frame(2021), provider="a")
 
         assert tiny.years(SYM, TF) == [2021]

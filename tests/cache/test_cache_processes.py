@@ -61,7 +61,7 @@ def _check_consistent(directory: Path | str) -> int:
 def test_a_writer_killed_mid_write_leaves_the_previous_state(tmp_path: Path) -> None:
     with Cache(tmp_path) as cache:
         frame = version_frame(0)
-        cache.write(SYMBOL, TF, frame, source="p", provider_info={"version": 0})
+        cache.write(SYMBOL, TF, frame, provider="p", provider_info={"version": 0})
     rng = random.Random(42)
     versions = []
 
@@ -86,7 +86,7 @@ def test_a_writer_killed_mid_write_leaves_the_previous_state(tmp_path: Path) -> 
 def test_concurrent_writers_and_readers_lose_nothing(store_spec: str) -> None:
     count = 8
     with Cache(store_spec) as cache:
-        cache.write(SYMBOL, TF, chunk(0, 0), source="w0")  # readers never see an empty cache
+        cache.write(SYMBOL, TF, chunk(0, 0), provider="w0")  # readers never see an empty cache
 
     procs = [_spawn("chunks", store_spec, str(w), str(count)) for w in range(WRITERS)]
     procs.append(_spawn("reader", store_spec, "4"))

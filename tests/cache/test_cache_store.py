@@ -16,7 +16,7 @@ from tradedata.errors import ConfigurationError, DataValidationError, InputError
 def test_roundtrip_is_bit_exact_with_adj_close(cache: Cache) -> None:
     frame = make_bars("2023-12-30", periods=5000, freq="1min", adj_close=True)
 
-    years = cache.write("AAPL", "1m", frame, source="yahoo")
+    years = cache.write("AAPL", "1m", frame, provider="yahoo")
     back = cache.read("AAPL", "1m")
 
     assert years == [2023, 2024]
@@ -32,7 +32,7 @@ def test_roundtrip_keeps_odd_floats(cache: Cache) -> None:
     frame.iloc[4, 4] = np.inf
     frame.iloc[5, 0] = 0.1 + 0.2
 
-    cache.write("X/Y", "1m", frame, source="p")
+    cache.write("X/Y", "1m", frame, provider="p")
 
     assert_same_bits(cache.read("X/Y", "1m"), frame)
 
@@ -40,9 +40,9 @@ def test_roundtrip_keeps_odd_floats(cache: Cache) -> None:
 def test_rows_at_existing_timestamps_are_replaced(cache: Cache) -> None:
     first = make_bars(periods=100, seed=1)
     second = make_bars("2023-01-01 01:00", periods=100, seed=2)  # overlaps 40 bars
-    cache.write("BTC/USDT", "1m", first, source="binance")
+    cache.write("BTC/USDT", "1m", first, provider="binance")
 
-    cache.write("BTC/USDT", "1m", second, source="kraken")
+    cache.write("BTC/USDT", "1m", second, provider="kraken")
     back = cache.read("BTC/USDT", "1m")
 
     expected = pd.concat([first.iloc[:60], second])
@@ -59,9 +59,9 @@ def test_rows_at_existing_timestamps_are_replaced(cache: Cache) -> None:
 
 def test_replacing_every_row_drops_the_old_provider(cache: Cache) -> None:
     frame = make_bars(periods=50)
-    cache.write("BTC/USDT", "1h", frame, source="binance", provider_info={"a": 1})
+    cache.write("BTC/USDT", "1h", frame, provider="binance", provider_info={"a": 1})
 
-    cache.write("BTC/USDT", "1h", frame * 2, source="kraken", provider_info={"b": 2})
+    cache.write("BTC/USDT", "1h", frame * 2, provider="kraken", provider_info={"b": 2})
 
     meta = cache.metadata("BTC/USDT", "1h", 2023)
     assert meta is not None
@@ -73,7 +73,7 @@ def test_duplicate_timestamps_in_one_write_keep_the_last(cache: Cache) -> None:
     frame = make_bars(periods=5)
     dup = pd.concat([frame, frame.iloc[[2]] * 3])
 
-    cache.write("BTC/USDT", "1m", dup, source="p")
+    cache.write("BTC/USDT", "1m", dup, provider="p")
 
     back = cache.read("BTC/USDT", "1m")
     assert len(back) == 5
@@ -88,7 +88,7 @@ def test_metadata_fields(cache: Cache) -> None:
         seen.append(len(partition))
         return {"score": 0.9, "validation_errors": ["x"], "gaps": 1, "duplicates": 0}
 
-    cache.write("BTC/USDT", "1m", frame, source="binance", quality=quality, provider_info={"v": 1})
+    cache.write("BTC/USDT", "1m", frame, provider="binance", quality=quality, provider_info={"v": 1})
     meta = cache.metadata("BTC/USDT", "1m", 2023)
 
     assert meta is not None
@@ -104,10 +104,10 @@ def test_metadata_fields(cache: Cache) -> None:
 
 
 def test_created_at_survives_updates(cache: Cache) -> None:
-    cache.write("BTC/USDT", "1m", make_bars(periods=3), source="p")
+    cache.write("BTC/USDT", "1m", make_bars(periods=3), provider="p")
     created = cache.metadata("BTC/USDT", "1m", 2023)["created_at"]  # type: ignore[index]
 
-    cache.write("BTC/USDT", "1m", make_bars("2023-02-01", periods=3), source="p")
+    cache.write("BTC/USDT", "1m", make_bars("2023-02-01", periods=3), provider="p")
 
     meta = cache.metadata("BTC/USDT", "1m", 2023)
     assert meta is not None and meta["created_at"] == created and meta["bars"] == 6
@@ -115,13 +115,13 @@ def test_created_at_survives_updates(cache: Cache) -> None:
 
 def test_quality_must_return_a_dict(cache: Cache) -> None:
     with pytest.raises(InputError):
-        cache.write("BTC/USDT", "1m", make_bars(periods=3), source="p", quality=lambda f: 1)  # type: ignore[arg-type,return-value]
+        cache.write("BTC/USDT", "1m", make_bars(periods=3), provider="p", quality=lambda f: 1)  # type: ignore[arg-type,return-value]
     assert not cache.has("BTC/USDT", "1m")
 
 
 def test_range_read_bounds_are_inclusive(cache: Cache) -> None:
     frame = make_bars(periods=600, freq="1h")
-    cache.write("BTC/USDT", "1h", frame, source="p")
+    cache.write("BTC/USDT", "1h", frame, provider="p")
 
     part = cache.read("BTC/USDT", "1h", frame.index[10], frame.index[20])
 
@@ -135,7 +135,7 @@ def test_range_read_inflates_only_overlapping_months(
     cache: Cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frame = make_bars("2021-01-01", periods=3 * 365, freq="1D")  # three year partitions
-    cache.write("BTC/USDT", "1d", frame, source="p")
+    cache.write("BTC/USDT", "1d", frame, provider="p")
     calls: list[int] = []
     real = codec.inflate
 
@@ -161,7 +161,7 @@ def test_range_read_inflates_only_overlapping_months(
 @pytest.mark.embedded_only  # the embedded store's files and limits
 def test_range_read_opens_only_overlapping_partitions(cache: Cache) -> None:
     frame = make_bars("2021-01-01", periods=3 * 365, freq="1D")
-    cache.write("BTC/USDT", "1d", frame, source="p")
+    cache.write("BTC/USDT", "1d", frame, provider="p")
     opened: list[str] = []
     real = cache._db.open_data
 
@@ -177,9 +177,9 @@ def test_range_read_opens_only_overlapping_partitions(cache: Cache) -> None:
 
 
 def test_has_years_delete_and_series(cache: Cache) -> None:
-    cache.write("BTC/USDT", "1h", make_bars("2022-12-31", periods=48, freq="1h"), source="a")
-    cache.write("BTC/USDT", "1d", make_bars(periods=3, freq="1D"), source="b")
-    cache.write("ETH/USDT", "1d", make_bars(periods=3, freq="1D"), source="b")
+    cache.write("BTC/USDT", "1h", make_bars("2022-12-31", periods=48, freq="1h"), provider="a")
+    cache.write("BTC/USDT", "1d", make_bars(periods=3, freq="1D"), provider="b")
+    cache.write("ETH/USDT", "1d", make_bars(periods=3, freq="1D"), provider="b")
 
     assert cache.has("BTC/USDT", "1h") and not cache.has("BTC/USDT", "4h")
     assert cache.years("BTC/USDT", "1h") == [2022, 2023]
@@ -197,7 +197,7 @@ def test_has_years_delete_and_series(cache: Cache) -> None:
 
 
 def test_delete_removes_coverage(cache: Cache) -> None:
-    cache.write("BTC/USDT", "1h", make_bars(periods=5, freq="1h"), source="a")
+    cache.write("BTC/USDT", "1h", make_bars(periods=5, freq="1h"), provider="a")
     cache.add_coverage("BTC/USDT", "1h", "2023-01-01", "2023-01-02", "a")
 
     cache.delete("BTC/USDT", "1h")
@@ -208,34 +208,34 @@ def test_delete_removes_coverage(cache: Cache) -> None:
 def test_write_with_coverage_records_both(cache: Cache) -> None:
     frame = make_bars(periods=5, freq="1h")
 
-    cache.write("BTC/USDT", "1h", frame, source="a", coverage=("2023-01-01", "2023-01-01 06:00"))
+    cache.write("BTC/USDT", "1h", frame, provider="a", coverage=("2023-01-01", "2023-01-01 06:00"))
 
     assert cache.missing_ranges("BTC/USDT", "1h", "2023-01-01", "2023-01-01 06:00") == []
     assert cache.provider_at("BTC/USDT", "1h", "2023-01-01 03:00") == "a"
 
 
 def test_empty_frame_writes_nothing(cache: Cache) -> None:
-    assert cache.write("BTC/USDT", "1h", make_bars(periods=0), source="a") == []
+    assert cache.write("BTC/USDT", "1h", make_bars(periods=0), provider="a") == []
     assert not cache.has("BTC/USDT", "1h")
     assert cache.read("BTC/USDT", "1h").empty
 
 
 def test_bad_inputs_raise_input_errors(cache: Cache) -> None:
     with pytest.raises(InputError):
-        cache.write("A|B", "1h", make_bars(periods=2), source="a")
+        cache.write("A|B", "1h", make_bars(periods=2), provider="a")
     with pytest.raises(InputError):
-        cache.write("BTC/USDT", "1h", make_bars(periods=2), source="")
+        cache.write("BTC/USDT", "1h", make_bars(periods=2), provider="")
     with pytest.raises(InputError):
-        cache.write("BTC/USDT", "7x", make_bars(periods=2), source="a")
+        cache.write("BTC/USDT", "7x", make_bars(periods=2), provider="a")
     with pytest.raises(DataValidationError):
-        cache.write("BTC/USDT", "1h", pd.DataFrame({"open": [1.0]}), source="a")
+        cache.write("BTC/USDT", "1h", pd.DataFrame({"open": [1.0]}), provider="a")
     with pytest.raises(InputError):
         cache.read("BTC/USDT", "1h", "2024-02-01", "2024-01-01")
 
 
 @pytest.mark.embedded_only  # the embedded store's files and limits
 def test_info_and_clear(cache: Cache) -> None:
-    cache.write("BTC/USDT", "1h", make_bars(periods=5, freq="1h"), source="a")
+    cache.write("BTC/USDT", "1h", make_bars(periods=5, freq="1h"), provider="a")
     cache.set_fundamentals("AAPL", {"pe": 30}, ttl=60)
 
     info = cache.info()
@@ -279,21 +279,21 @@ def test_default_directory_is_the_platform_cache_dir(monkeypatch: pytest.MonkeyP
 def test_two_instances_share_one_directory(tmp_path: Path) -> None:
     frame = make_bars(periods=20)
     with Cache(tmp_path) as writer, Cache(tmp_path) as reader:
-        writer.write("BTC/USDT", "1m", frame, source="a")
+        writer.write("BTC/USDT", "1m", frame, provider="a")
         assert_same_bits(reader.read("BTC/USDT", "1m"), frame)
 
 
 @pytest.mark.embedded_only  # the embedded store's files and limits
 def test_a_write_reencodes_only_the_months_it_touches(cache: Cache) -> None:
     frame = make_bars("2023-01-01", periods=8760, freq="1h")
-    cache.write("BTC/USDT", "1h", frame, source="a")
+    cache.write("BTC/USDT", "1h", frame, provider="a")
     before = cache.partition_file("BTC/USDT", "1h", 2023).read_bytes()  # type: ignore[union-attr]
     old = {
         m[0]: m for m in cache._db.get_json(cache._db.meta_key("BTC/USDT", "1h", 2023))["members"]
     }
     march = frame.loc["2023-03-10":"2023-03-12"] * 1.01
 
-    cache.write("BTC/USDT", "1h", march, source="b")
+    cache.write("BTC/USDT", "1h", march, provider="b")
 
     after = cache.partition_file("BTC/USDT", "1h", 2023).read_bytes()  # type: ignore[union-attr]
     new = {
@@ -312,12 +312,12 @@ def test_bars_outside_the_nanosecond_range_are_refused(cache: Cache) -> None:
     frame = make_bars("2262-04-01", periods=2, freq="1D")
 
     with pytest.raises(DataValidationError):
-        cache.write("BTC/USDT", "1d", frame, source="a")
+        cache.write("BTC/USDT", "1d", frame, provider="a")
 
 
 @pytest.mark.embedded_only  # the embedded store's files and limits
 def test_partition_file_points_at_the_data(cache: Cache) -> None:
-    cache.write("BTC/USDT", "1h", make_bars(periods=5, freq="1h"), source="a")
+    cache.write("BTC/USDT", "1h", make_bars(periods=5, freq="1h"), provider="a")
 
     path = cache.partition_file("BTC/USDT", "1h", 2023)
 

@@ -22,10 +22,10 @@ def _fill(cache: Cache) -> dict[str, pd.DataFrame]:
     aapl = make_bars("2023-01-03", periods=300, freq="1D", adj_close=True, seed=4)
     aapl["volume"] = np.random.default_rng(1).random(300) * 1e7  # full-precision floats
     perp = make_bars("2024-03-01", periods=50, freq="1h", seed=5)
-    cache.write("BTC/USDT", "1m", btc, source="binance", provider_info={"ccxt": "4.5"})
-    cache.write("BTC/USDT", "1m", btc.iloc[100:110] * 1.5, source="kraken")
-    cache.write("AAPL", "1d", aapl, source="yahoo", quality=lambda f: {"score": 0.75})
-    cache.write("BTC/USDT:USDT", "1h", perp, source="bybit")
+    cache.write("BTC/USDT", "1m", btc, provider="binance", provider_info={"ccxt": "4.5"})
+    cache.write("BTC/USDT", "1m", btc.iloc[100:110] * 1.5, provider="kraken")
+    cache.write("AAPL", "1d", aapl, provider="yahoo", quality=lambda f: {"score": 0.75})
+    cache.write("BTC/USDT:USDT", "1h", perp, provider="bybit")
     cache.add_coverage("BTC/USDT", "1m", btc.index[0], btc.index[-1], "binance", "2024-05-01")
     cache.add_coverage("BTC/USDT", "1m", btc.index[100], btc.index[109], "kraken", "2024-05-02")
     cache.add_coverage("AAPL", "1d", "2023-01-01", "2023-12-31 23:00", "yahoo")
@@ -169,7 +169,7 @@ def test_import_of_a_folder_that_is_no_tree(cache: Cache, tmp_path: Path) -> Non
 def test_import_replaces_stored_partitions(cache: Cache, tmp_path: Path) -> None:
     root = _exported(cache, tmp_path)
     frame = cache.read("AAPL", "1d")
-    cache.write("AAPL", "1d", frame * 2, source="other")
+    cache.write("AAPL", "1d", frame * 2, provider="other")
 
     cache.import_tree(root)
 

@@ -13,7 +13,12 @@ Fault kinds: ``auth`` (401), ``forbidden`` (403), ``rate_limit`` (429 + Retry-Af
 ``server_error`` (500, or ``status=``), ``malformed`` (a truncated JSON body), ``empty`` and
 ``unknown_symbol`` (in the provider's own shape), ``note`` (Alpha Vantage's 200-with-Note),
 ``disconnect`` (the connection is closed without an answer) and ``delay`` (``seconds=``, then
-the normal answer). Every request is recorded in :attr:`FakeProviderServer.requests`.
+the normal answer). Adversarial kinds (no provider documents them; issue 12 saw them happen)
+echo the request back as servers and proxies do in error pages: ``echo`` (a JSON error whose
+``message`` holds the raw request target and every request header, 422 like Alpaca's answer),
+``html_echo`` (a 500 HTML page showing both), ``malformed_echo`` (a truncated JSON body holding
+both, JSON-escaped with ``\\/``), and ``redirect`` (302 to ``body``, a URL). Every request is
+recorded in :attr:`FakeProviderServer.requests`.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ class FakeRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes = b""
+    #: the request target exactly as sent (path and query, percent-encoded)
+    target: str = ""
 
     @property
     def raw_query(self) -> str:
@@ -114,6 +121,24 @@ class Routes:
         return None
 
 
+def _echo_fault(fault: Fault, request: FakeRequest) -> FakeResponse:
+    """The adversarial answers that mirror the request back (see the module docstring)."""
+    headers = "\n".join(f"{k}: {v}" for k, v in request.headers.items())
+    if fault.kind == "echo":
+        text = f"invalid symbol in {request.method} {request.target} headers {request.headers}"
+        return json_response({"code": 42210000, "message": text}, fault.status or 422)
+    if fault.kind == "html_echo":
+        page = f"<html><body><h1>500</h1><p>{request.target}</p><pre>{headers}</pre></body></html>"
+        return FakeResponse(fault.status or 500, page.encode(), {}, "text/html")
+    if fault.kind == "malformed_echo":
+        echo = json.dumps({"url": request.target, "headers": headers}).replace("/", "\\/")
+        return FakeResponse(fault.status or 200, f'{{"results": [{echo}, {{"t": 17'.encode())
+    return FakeResponse(fault.status or 302, b"", {"Location": str(fault.body)}, "text/plain")
+
+
+_ECHO_KINDS = frozenset({"echo", "html_echo", "malformed_echo", "redirect"})
+
+
 def _generic_fault(fault: Fault) -> FakeResponse:
     retry = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
     if fault.kind == "auth":
@@ -146,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        request = FakeRequest(self.command, unquote(parts.path), query, headers, body)
+        request = FakeRequest(self.command, unquote(parts.path), query, headers, body, self.path)
         response = self.server.fake.dispatch(request)
         if response is None:  # disconnect
             self.close_connection = True
@@ -309,6 +334,8 @@ class FakeProviderServer(LoopbackServer):
                 return None
             if fault.kind == "delay":
                 time.sleep(fault.seconds)
+            elif fault.kind in _ECHO_KINDS:
+                return _echo_fault(fault, request)
             else:
                 return self.routes.fault(fault, request) or _generic_fault(fault)
         denied = self.routes.authenticate(request)

@@ -215,3 +215,24 @@ def test_million_minute_bars_validate_well_under_a_second() -> None:
 
     assert report.score == 1.0 and report.expected_bars == n
     assert min(timings) < 1.0  # typically ~0.15 s; slack for a loaded machine
+
+
+def test_problem_sentences_write_times_as_the_chart_axis_does() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from tradedata.validation import validate
+
+    index = pd.date_range("2026-12-04", periods=48, freq="1h", tz="UTC", name="timestamp")
+    close = np.linspace(100, 101, 48)
+    frame = pd.DataFrame(
+        {"open": close, "high": close + 0.1, "low": close - 0.1, "close": close, "volume": 1.0},
+        index=index,
+    ).drop(index[15:18])
+    frame.loc[index[30], ["high", "close"]] = 150.0
+
+    errors = " ".join(validate(frame, "1h", calendar="24/7").validation_errors)
+
+    assert "from 2026-12-04 15:00 to 2026-12-04 17:00 UTC" in errors
+    assert "first at 2026-12-05 06:00" in errors
+    assert "+00:00" not in errors and "T15" not in errors

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -214,3 +215,52 @@ def test_dragging_a_zoom_redraws_that_window_at_full_resolution(page):
 
     page.mouse.dblclick(x0, y)
     page.wait_for_function(f"{CANDLES_JS} === {overview}")
+
+
+PLOT_BOX_JS = """() => {
+  const box = (sel) => document.querySelector(sel).getBoundingClientRect();
+  const plot = box('.tradedata-explorer .js-plotly-plot .main-svg');
+  const quality = box('.tradedata-explorer .tradedata-quality');
+  const page = box('.tradedata-explorer');
+  return {plot: plot.width, plotRight: plot.right, qualityLeft: quality.left, page: page.width};
+}"""
+
+
+def test_before_a_series_is_loaded_the_chart_shows_an_empty_state(page):
+    page.wait_for_selector(".tradedata-cache-table >> text=ORCL")
+    page.wait_for_selector("text=No series loaded")
+
+    ticks = page.locator(".xtick text, .ytick text").all_text_contents()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "explorer-empty.png"), full_page=True)
+
+    assert ticks == []  # no invented axis (plotly's default is Jan-Nov 2000, price -1..4)
+    assert page.evaluate(CANDLES_JS) == 0
+
+
+def test_the_chart_fills_the_width_follows_the_window_and_lists_times_like_the_axis(page):
+    page.set_viewport_size({"width": 1300, "height": 1000})
+    page.wait_for_selector(".tradedata-cache-table >> text=ORCL")
+    _choose_symbol(page, BTC[0])
+    page.wait_for_function(f"{CANDLES_JS} === 713")
+    page.wait_for_timeout(500)
+
+    wide = page.evaluate(PLOT_BOX_JS)
+    page.screenshot(path=str(ARTIFACTS / "explorer-1300.png"), full_page=True)
+    assert wide["qualityLeft"] - wide["plotRight"] < 40  # no blank strip between them
+    assert wide["plot"] > wide["page"] - 300 - 80
+
+    page.set_viewport_size({"width": 1000, "height": 1000})
+    page.wait_for_function(
+        "() => document.querySelector('.tradedata-explorer .js-plotly-plot .main-svg')"
+        f".getBoundingClientRect().width < {wide['plot'] - 200}"
+    )
+    narrow = page.evaluate(PLOT_BOX_JS)
+    assert narrow["qualityLeft"] - narrow["plotRight"] < 40
+
+    panel = page.locator(".tradedata-quality").inner_text()
+    options = page.locator(".tradedata-quality select").first.locator("option")
+    first = options.first.inner_text()
+    assert "+00:00" not in panel and "T12:00:00" not in panel
+    assert re.match(r"\d{4}-\d\d-\d\d\s\d\d:\d\d\s", first), first  # as the axis writes
+    assert re.search(r"from \d{4}-\d\d-\d\d \d\d:\d\d to ", panel), panel

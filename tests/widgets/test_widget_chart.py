@@ -288,3 +288,23 @@ def test_the_live_stores_bars_are_read_as_they_come():
 
     assert chart.frame.index[-1] == nxt
     assert chart.frame.iloc[-1].tolist() == [1.0, 2.0, 0.5, 1.5, 6.0]
+
+
+def test_an_empty_chart_shows_a_message_instead_of_invented_axes():
+    chart = CandleChart()
+
+    lay = chart.figure.layout
+    assert lay.xaxis.visible is False and lay.yaxis.visible is False
+    assert lay.xaxis.rangeslider.visible is False
+    assert [a.text for a in lay.annotations] == ["No series loaded: choose a symbol and click Load"]
+    assert chart.figure._config.get("responsive") is True  # follows the window's width
+    assert lay.width is None  # no fixed width: it fills its container
+
+    chart._displayed = lambda: True  # type: ignore[method-assign]  # update in place, as shown
+    chart.set_frame(synthetic("2024-01-01", 10, freq="1h"))
+
+    lay = chart.figure.layout
+    assert lay.xaxis.visible is True and lay.xaxis.rangeslider.visible is True
+    assert lay.annotations == ()
+    chart.set_frame(None)
+    assert chart.figure.layout.xaxis.visible is False and len(chart.figure.layout.annotations) == 1

@@ -13,6 +13,7 @@ response), so the retry decision here never needs to know a provider's quirks.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import warnings
 from abc import ABC, abstractmethod
@@ -20,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -27,8 +29,10 @@ import pandas as pd
 from tradedata.adapters.paging import PagingRules, Span, Unfetched, decide, plan, request_for
 from tradedata.adapters.resilience import (
     CallStats,
+    LoopbackRetryPolicy,
     RetryPolicy,
     call_with_resilience,
+    is_loopback_url,
     shared_breaker,
     shared_bucket,
 )
@@ -36,9 +40,12 @@ from tradedata.errors import (
     InvalidResponseError,
     InvalidTimeframeError,
     MissingAPIKeyError,
+    TradeDataError,
     UnsupportedError,
 )
+from tradedata.logs import log_context, new_request_id
 from tradedata.model import OHLCV_COLUMNS, Timeframe, normalize_frame, parse_timeframe, to_utc
+from tradedata.redact import Secret, redact, register_pair, register_secret, scrub_chain
 from tradedata.symbols import AssetClass, SymbolInfo, symbol_info
 
 __all__ = [
@@ -49,33 +56,6 @@ __all__ = [
     "RateLimit",
     "Secret",
 ]
-
-
-class Secret:
-    """A credential that never shows itself in ``str``, ``repr``, logs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        """The actual secret value; pass it only to the client that needs it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -131,6 +111,12 @@ class ProviderSettings:
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, Secret(value) if value else None)
+        if self.api_key and self.secret:
+            register_pair(self.api_key.get(), self.secret.get())
+        for url in (self.url, self.ws_url):  # a proxy's password in https://user:pass@host
+            if isinstance(url, str) and "@" in url:
+                with contextlib.suppress(ValueError):
+                    register_secret(urlsplit(url).password)
 
 
 @dataclass
@@ -201,7 +187,7 @@ class Provider(ABC):
         self._rng = random.Random()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} url={self.settings.url!r}>"
+        return redact(f"<{type(self).__name__} {self.name} url={self.settings.url!r}>")
 
     # -- what subclasses implement -------------------------------------------------------
     @abstractmethod
@@ -284,16 +270,25 @@ class Provider(ABC):
     def call(self, fn: Any, weight: float | None = None) -> Any:
         """Run one request through the shared rate limit, retries and circuit breaker."""
         rl = self.capabilities.rate_limit
-        return call_with_resilience(
-            fn,
-            name=self.name,
-            policy=self.retry_policy,
-            breaker=shared_breaker(self._key()),
-            bucket=shared_bucket(self._key(), rl.capacity, rl.rate),
-            weight=self.capabilities.page_weight if weight is None else weight,
-            stats=self.stats,
-            rng=self._rng,
-        )
+        policy = self.retry_policy
+        if is_loopback_url(self.settings.url):  # fail fast when nothing listens locally
+            policy = LoopbackRetryPolicy(policy.max_attempts, policy.base_delay, policy.max_delay)
+        with log_context(provider=self.name, request_id=new_request_id()):
+            try:
+                return call_with_resilience(
+                    fn,
+                    name=self.name,
+                    policy=policy,
+                    breaker=shared_breaker(self._key()),
+                    bucket=shared_bucket(self._key(), rl.capacity, rl.rate),
+                    weight=self.capabilities.page_weight if weight is None else weight,
+                    stats=self.stats,
+                    rng=self._rng,
+                )
+            except TradeDataError as exc:
+                failure = exc
+        # raised outside the handler, after the chain is scrubbed: no key leaves through it
+        raise scrub_chain(failure)
 
     def last_closed_open(
         self, timeframe: Timeframe, now: pd.Timestamp | None = None
@@ -342,7 +337,10 @@ class Provider(ABC):
             req = request_for(want, rules, tf)
             requests += 1
             edge = req.end if req.end is not None else req.until
-            raw = self.call(lambda r=req, e=edge: self.fetch_page(symbol, tf, r.since, e, r.limit))
+            with log_context(symbol=symbol, timeframe=tf.name):
+                raw = self.call(
+                    lambda r=req, e=edge: self.fetch_page(symbol, tf, r.since, e, r.limit)
+                )
             page = raw if isinstance(raw, Page) else Page(raw)
             frame = _in_schema(page.frame)
             if frame.empty and page.complete is None and empties < self.empty_page_retries:

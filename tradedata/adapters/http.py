@@ -11,24 +11,26 @@
   cursor (:class:`Continuations`) or by time window (:func:`fetch_windows`), and the time and
   frame helpers (:func:`local_to_utc`, :func:`session_labels`, :func:`bars_frame`).
 
-Secrets never reach a message, a log record or an exception chain: errors carry the request path
-without its query, library exceptions are replaced by a redacted stand-in before chaining, and a
-log filter on ``urllib3.connectionpool`` strips registered secrets from its debug lines (which
-print full URLs, query string included).
+Secrets never reach a message, a log record or an exception chain (:mod:`tradedata.redact`):
+the response is redacted as a whole (text, parsed JSON, headers) before a classifier, a message
+or a cut sees it; errors carry the request path without its query; transport errors are raised
+outside the library's handler, chained to a redacted stand-in.
+
+Each request has a total deadline (connect + headers + body): ``timeout`` seconds, or less when
+the caller's overall deadline ends sooner (:mod:`tradedata.adapters.transport`).
 """
 
 from __future__ import annotations
 
-import logging
-import threading
+import json
 from collections.abc import Callable, Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
-from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 import requests
-from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
 from tradedata.adapters.base import Provider, ProviderSettings
 from tradedata.adapters.rest_common import (
@@ -38,6 +40,7 @@ from tradedata.adapters.rest_common import (
     local_to_utc,
     session_labels,
 )
+from tradedata.adapters.transport import DeadlineSession, TotalTimeout
 from tradedata.errors import (
     AuthenticationError,
     InvalidResponseError,
@@ -47,6 +50,7 @@ from tradedata.errors import (
     TemporaryProviderError,
     UnsupportedError,
 )
+from tradedata.redact import UpstreamError, redact, register_secret, upstream
 
 __all__ = [
     "Continuations",
@@ -65,50 +69,6 @@ __all__ = [
 ]
 
 USER_AGENT = "tradedata/0.1 (+https://pypi.org/project/tradedata)"
-_SECRETS: set[str] = set()
-_SECRETS_LOCK = threading.Lock()
-
-
-class UpstreamError(Exception):
-    """Stand-in for a library exception whose text was redacted before chaining."""
-
-
-def register_secret(value: str | None) -> None:
-    """Remember ``value`` so that log records and messages never show it."""
-    if value and len(value) >= 4:
-        with _SECRETS_LOCK:
-            _SECRETS.add(value)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every known secret (and its URL-encoded forms) replaced by ``***``."""
-    with _SECRETS_LOCK:
-        known = set(_SECRETS)
-    for secret in {*known, *(s for s in secrets if s)}:
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            text = text.replace(form, "***")
-    return text
-
-
-class _RedactFilter(logging.Filter):
-    """Rewrites log records so that registered secrets never reach a handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        with _SECRETS_LOCK:
-            if not _SECRETS:
-                return True
-        message = record.getMessage()
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
-
-_FILTER = _RedactFilter()
-for _name in ("urllib3.connectionpool", "urllib3.util.retry", "requests"):
-    _logger = logging.getLogger(_name)
-    if _FILTER not in _logger.filters:
-        _logger.addFilter(_FILTER)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -198,10 +158,7 @@ class HttpClient:
         self._secrets = tuple(s for s in secrets if s)
         for secret in self._secrets:
             register_secret(secret)
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = DeadlineSession(timeout, pool_size=pool_size)
         self.session.headers.update(
             {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "gzip"}
         )
@@ -212,7 +169,7 @@ class HttpClient:
         return f"<HttpClient {self.provider} {self.base_url}>"
 
     def redact(self, text: str) -> str:
-        """``text`` with this client's secrets removed."""
+        """``text`` with this client's (and every registered) secret removed."""
         return redact(text, self._secrets)
 
     def url(self, path: str) -> str:
@@ -241,32 +198,33 @@ class HttpClient:
         self.requests += 1
         try:
             resp = self.session.get(url, params=params, headers=headers, timeout=self.timeout)
-        except requests.Timeout as exc:
-            raise TemporaryProviderError(
-                f"{self.provider}: request to {shown} timed out after {self.timeout:g}s",
-                provider=self.provider,
-            ) from UpstreamError(self.redact(f"{type(exc).__name__}: {exc}"))
         except requests.RequestException as exc:
-            raise TemporaryProviderError(
-                f"{self.provider}: cannot reach {shown} ({type(exc).__name__})",
-                provider=self.provider,
-            ) from UpstreamError(self.redact(f"{type(exc).__name__}: {exc}"))
-        return self._interpret(resp, shown)
+            failure: ProviderError = self._transport_error(exc, shown)
+            cause = upstream(exc)
+        else:
+            return self._interpret(resp, shown)
+        # raised outside the handler: the library's exception (full URL inside) is not chained
+        raise failure from cause
+
+    def _transport_error(self, exc: requests.RequestException, shown: str) -> ProviderError:
+        if isinstance(exc, requests.Timeout):
+            text = f"request to {shown} timed out after {self.timeout:g}s"
+            if isinstance(exc, TotalTimeout):
+                text += " (the limit for connect, headers and body together)"
+        elif isinstance(exc, requests.TooManyRedirects):
+            text = f"request to {shown} was redirected too often"
+        else:
+            text = f"cannot reach {shown} ({type(exc).__name__})"
+        return TemporaryProviderError(f"{self.provider}: {text}", provider=self.provider)
 
     def _interpret(self, resp: requests.Response, shown: str) -> Any:
-        text = resp.text
-        data: Any = None
-        bad_json: ValueError | None = None
-        try:
-            data = resp.json() if text.strip() else None
-        except ValueError as exc:
-            bad_json = exc
-        answer = HttpResponse(resp.status_code, resp.headers, data, text, shown)
+        answer, bad_json = _redacted_answer(resp, shown)
         if self.classify is not None:
             err = self.classify(answer)
             if err is not None:
                 raise err
-        detail = self.redact(_detail(data, text))
+        text, data = answer.text, answer.data
+        detail = _detail(data, text)
         err = error_for_status(
             self.provider, resp.status_code, f"{shown}: {detail}".rstrip(": "),
             retry_after=answer.retry_after,
@@ -276,14 +234,33 @@ class HttpClient:
         if bad_json is not None or not isinstance(data, _JSON_TYPES):
             raise InvalidResponseError(
                 f"{self.provider}: {shown} did not answer with JSON "
-                f"({len(text)} bytes: {self.redact(text[:60])!r})",
+                f"({len(text)} bytes: {text[:60]!r})",
                 provider=self.provider,
-            ) from (UpstreamError(self.redact(str(bad_json))) if bad_json else None)
+            ) from bad_json
         return data
 
     def close(self) -> None:
         """Close pooled connections."""
         self.session.close()
+
+
+def _redacted_answer(
+    resp: requests.Response, shown: str
+) -> tuple[HttpResponse, UpstreamError | None]:
+    """The response with every secret masked (text, JSON, headers), and a JSON error if any.
+
+    The whole body is redacted before anything reads or cuts it; when a secret was masked the
+    JSON is parsed again from the redacted text, so classifiers never see the original.
+    """
+    text = redact(resp.text)
+    data: Any = None
+    bad_json: UpstreamError | None = None
+    try:
+        data = json.loads(text) if text.strip() else None
+    except ValueError as exc:  # the decode error keeps the whole body in .doc: not chained
+        bad_json = UpstreamError(f"{type(exc).__name__}: {exc.args[0] if exc.args else ''}")
+    headers = CaseInsensitiveDict({k: redact(v) for k, v in resp.headers.items()})
+    return HttpResponse(resp.status_code, headers, data, text, shown), bad_json
 
 
 def _detail(data: Any, text: str) -> str:

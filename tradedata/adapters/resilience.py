@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -19,22 +20,30 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from tradedata import metrics
+from tradedata.deadline import check_deadline, current_deadline
 from tradedata.errors import (
     ProviderUnavailableError,
     RateLimitError,
     TemporaryProviderError,
 )
+from tradedata.redact import connection_refused
 
 __all__ = [
     "CircuitBreaker",
+    "LoopbackRetryPolicy",
     "RetryPolicy",
     "TokenBucket",
+    "breaker_states",
     "call_with_resilience",
+    "is_loopback_url",
     "shared_breaker",
     "shared_bucket",
 ]
 
 T = TypeVar("T")
+
+log = logging.getLogger("tradedata.providers")
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,31 @@ class RetryPolicy:
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             wait = max(wait, float(error.retry_after))
         return wait
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """True when ``url`` points at this machine (``localhost``, ``127.x.x.x``, ``::1``)."""
+    if not url:
+        return False
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(str(url)).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+@dataclass(frozen=True)
+class LoopbackRetryPolicy(RetryPolicy):
+    """The policy for a provider on this machine: a refused connection is final at once.
+
+    Nothing listens on that port (a simulator or fake that is not running), so waiting and
+    asking again only delays the failure.
+    """
+
+    def delay(self, attempt: int, error: BaseException, u: float) -> float | None:
+        """As :meth:`RetryPolicy.delay`, but None for a refused connection."""
+        if connection_refused(error):
+            return None
+        return super().delay(attempt, error, u)
 
 
 class TokenBucket:
@@ -97,6 +131,13 @@ class TokenBucket:
             self._refill()
             self._tokens -= weight
             return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def wait_time(self, weight: float = 1.0) -> float:
+        """Seconds :meth:`acquire` would wait now for ``weight`` tokens (nothing is taken)."""
+        with self._lock:
+            self._refill()
+            short = weight - self._tokens
+            return 0.0 if short <= 0 else short / self.rate
 
     def acquire(self, weight: float = 1.0) -> float:
         """Block until ``weight`` tokens are available; return the seconds waited."""
@@ -177,6 +218,13 @@ def shared_bucket(key: str, capacity: float, rate: float) -> TokenBucket:
         return bucket
 
 
+def breaker_states() -> dict[str, str]:
+    """The state of every circuit breaker in this process, by key (``provider@url``)."""
+    with _registry_lock:
+        breakers = dict(_breakers)
+    return {key: breaker.state for key, breaker in sorted(breakers.items())}
+
+
 def shared_breaker(key: str, threshold: int = 3, reset_after: float = 60.0) -> CircuitBreaker:
     """The process-wide circuit breaker for ``key``."""
     with _registry_lock:
@@ -198,6 +246,13 @@ class CallStats:
     errors: list[str] = field(default_factory=list)
 
 
+def _fits_deadline(name: str, wait: float, reason: str) -> None:
+    """Raise :class:`DeadlineExceededError` when waiting ``wait`` s would pass the deadline."""
+    deadline = current_deadline()
+    if deadline is not None and wait > 0 and wait >= deadline.remaining():
+        raise deadline.error(f"{name}: no time left to wait {wait:.3g}s for {reason}")
+
+
 def call_with_resilience(
     fn: Callable[[], T],
     *,
@@ -213,7 +268,9 @@ def call_with_resilience(
     """Call ``fn`` with pacing, retries and the circuit breaker.
 
     Raises :class:`ProviderUnavailableError` while the breaker is open, the last error when
-    retries run out, and any non-temporary error at once.
+    retries run out, and any non-temporary error at once. With an overall deadline in force
+    (:mod:`tradedata.deadline`), :class:`DeadlineExceededError` when it passed before an
+    attempt, or when a retry or rate-limit wait would end after it.
     """
     rng = rng or random.Random()
     stats = stats if stats is not None else CallStats()
@@ -225,14 +282,24 @@ def call_with_resilience(
                 f"{name} is failing repeatedly; not calling it for now (circuit open)",
                 provider=name,
             )
+        check_deadline(f"{name}: stopped before attempt {attempt}")
         if bucket is not None:
-            stats.waited += bucket.acquire(weight)
+            _fits_deadline(name, bucket.wait_time(weight), "the rate limit")
+            waited = bucket.acquire(weight)
+            stats.waited += waited
+            metrics.record_wait(name, waited)
         stats.calls += 1
+        began = time.perf_counter()
         try:
             result = fn()
-        except ProviderUnavailableError:
-            raise
-        except TemporaryProviderError as exc:
+        except Exception as exc:
+            took = time.perf_counter() - began
+            metrics.record_call(name, took, exc)
+            log.debug("%s request failed in %.0f ms: %s", name, took * 1000, type(exc).__name__)
+            if isinstance(exc, ProviderUnavailableError) or not isinstance(
+                exc, TemporaryProviderError
+            ):
+                raise
             stats.failures += 1
             if isinstance(exc, RateLimitError):
                 stats.rate_limited += 1
@@ -244,10 +311,16 @@ def call_with_resilience(
                     breaker.record_failure()
                 raise
             stats.retries += 1
+            metrics.record_retry(name)
+            log.info("%s: %s; retry %d in %.2f s", name, type(exc).__name__, attempt, wait)
             if isinstance(exc, RateLimitError) and bucket is not None and exc.retry_after:
                 wait = 0.0  # the bucket's penalty already makes the next acquire wait
+            _fits_deadline(name, wait, f"a retry after: {exc}")
             sleep(wait)
             continue
+        took = time.perf_counter() - began
+        metrics.record_call(name, took)
+        log.debug("%s request ok in %.0f ms", name, took * 1000)
         if breaker is not None:
             breaker.record_success()
         return result

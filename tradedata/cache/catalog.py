@@ -13,7 +13,7 @@ import pandas as pd
 
 from tradedata.cache.backend import Backend
 from tradedata.cache.coverage import Coverage
-from tradedata.cache.layout import SeriesInfo
+from tradedata.cache.layout import SeriesInfo, split_store_name
 from tradedata.model import parse_timeframe
 
 __all__ = ["Catalog"]
@@ -66,6 +66,18 @@ class Catalog:
                 out.append(_summary(symbol, tf, metas))
         return out
 
+    def sources(self, symbol: str, timeframe: str | None = None) -> list[str]:
+        """The sources with partitions or coverage of ``symbol`` (at ``timeframe``) stored."""
+        tf = parse_timeframe(timeframe).name if timeframe else None
+        found = set()
+        for prefix in ("s|", "c|"):
+            for key in self._db.keys(f"{prefix}{symbol}"):
+                _, name, key_tf = key.split("|", 2)
+                source, plain = split_store_name(name)
+                if plain == symbol and (tf is None or key_tf == tf):
+                    found.add(source)
+        return sorted(found)
+
     def timeframes(self, symbol: str) -> list[str]:
         """The timeframes of ``symbol`` with partitions or coverage stored."""
         found = set()
@@ -103,7 +115,8 @@ class Catalog:
         return db.data_key(symbol, tf, year, gen) if isinstance(gen, str) else None
 
 
-def _summary(symbol: str, tf: str, metas: list[dict]) -> SeriesInfo:
+def _summary(name: str, tf: str, metas: list[dict]) -> SeriesInfo:
+    source, symbol = split_store_name(name)
     bars = sum(int(m.get("bars", 0)) for m in metas)
     scored = [
         (m["data_quality"]["score"], int(m.get("bars", 0)))
@@ -124,4 +137,5 @@ def _summary(symbol: str, tf: str, metas: list[dict]) -> SeriesInfo:
         score=score,
         providers=tuple(providers),
         years=tuple(int(m["year"]) for m in metas),
+        source=source,
     )

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tradedata.errors import InputError
+from tradedata.identity import default_source, normalize_source, provider_basis
 
 __all__ = [
     "CacheCorruptionWarning",
@@ -24,6 +25,8 @@ __all__ = [
     "iso",
     "month_edges",
     "parse_ns",
+    "split_store_name",
+    "store_name",
     "year_bounds",
 ]
 
@@ -45,6 +48,7 @@ class SeriesInfo:
     score: float | None  # bars-weighted mean of the partitions' quality scores, when known
     providers: tuple[str, ...]
     years: tuple[int, ...]
+    source: str = ""  # the series' source (venue or equity volume scope), see tradedata.identity
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,36 @@ class Damage:
 
 
 _SEP = "|"
+_AT = "@"
+
+
+def store_name(symbol: str, source: str | None) -> str:
+    """The name a series is stored under: ``SYMBOL`` for the default source, else
+    ``SYMBOL@source`` (so a cache written before sources existed holds default-source series).
+    """
+    check_name(symbol, "symbol")
+    if _AT in symbol:
+        raise InputError(f"symbol must not contain '@', got {symbol!r}")
+    src = normalize_source(source) if source else default_source(symbol)
+    return symbol if src == default_source(symbol) else f"{symbol}{_AT}{src}"
+
+
+def identity_fields(
+    source: str, providers: list[str], previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The metadata naming a partition's source and each provider's price basis (if known)."""
+    basis = dict((previous or {}).get("basis") or {})
+    for name in providers:
+        found = provider_basis(name)
+        if found is not None:
+            basis[name] = found
+    return {"source": source, "basis": basis}
+
+
+def split_store_name(name: str) -> tuple[str, str]:
+    """``"BTC/USDT@bybit"`` -> ``("bybit", "BTC/USDT")``; a plain name is the default source."""
+    symbol, at, source = name.partition(_AT)
+    return (source if at else default_source(symbol)), symbol
 _UNSAFE = re.compile(r'[/\\:*?"<>|\s]')
 
 

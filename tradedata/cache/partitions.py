@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 import tradedata.cache.codec as codec
+from tradedata import metrics
 from tradedata.cache.codec import MemberInfo
 from tradedata.cache.layout import iso, month_edges
 from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS
@@ -116,6 +117,7 @@ def decode(
         values = np.empty((len(columns), n), dtype=np.float64)
     try:
         raw = _read_members(handle, chosen, meta)
+        metrics.record_cache_read(sum(len(data) for data in raw))
         pos = 0
         for m, data in zip(chosen, raw, strict=True):
             payload = codec.inflate(data)

@@ -25,12 +25,21 @@ import numpy as np
 import pandas as pd
 
 import tradedata.cache.partitions as parts
+from tradedata import metrics
 from tradedata.cache.backend import Backend
 from tradedata.cache.catalog import Catalog
 from tradedata.cache.coverage import Coverage, CoverageSpan
 from tradedata.cache.fundamentals import FundamentalsStore
 from tradedata.cache.integrity import Integrity, Quarantine
-from tradedata.cache.layout import Damage, SeriesInfo, check_name, years_of
+from tradedata.cache.layout import (
+    Damage,
+    SeriesInfo,
+    check_name,
+    identity_fields,
+    split_store_name,
+    store_name,
+    years_of,
+)
 from tradedata.cache.locks import file_lock, lock_name
 from tradedata.cache.partitions import QualityFn, Rows
 from tradedata.cache.reader import Reader
@@ -74,12 +83,16 @@ def _size_limit(max_size_gb: float | None) -> int:
 
 
 class Cache:
-    """A process-safe on-disk store of OHLCV partitions keyed by (symbol, timeframe, year).
+    """A process-safe on-disk store of OHLCV partitions keyed by (source, symbol, timeframe, year).
 
     ``cache_dir`` defaults to ``DATA_CACHE_DIR`` or ``platformdirs.user_cache_dir("tradedata")``;
     ``max_size_gb`` to ``CACHE_MAX_SIZE_GB`` or 20. Beyond the limit, whole partitions are
     evicted least recently used first (their coverage with them). Symbols and timeframes are
     expected normalised (``BTC/USDT``, ``1h``). Several processes may use one directory at once.
+
+    Every series method takes ``source=``: the venue or equity volume scope the series belongs
+    to (:mod:`tradedata.identity`); ``None`` is the symbol's default source
+    (:func:`~tradedata.identity.default_source`). Two sources' series never share bars.
     """
 
     def __init__(
@@ -136,21 +149,25 @@ class Cache:
         timeframe: str,
         frame: pd.DataFrame,
         *,
-        source: str,
+        source: str | None = None,
+        provider: str | None = None,
         provider_info: dict | None = None,
         quality: QualityFn | None = None,
         coverage: tuple[Any, Any] | None = None,
     ) -> list[int]:
-        """Merge ``frame`` into the series' year partitions; returns the years touched.
+        """Merge ``frame`` into the ``source`` series' year partitions; returns the years touched.
 
-        Rows at a timestamp already stored are replaced by the new ones (within ``frame`` the
-        last row for a timestamp wins). ``quality(partition_frame)`` computes each touched
-        partition's ``data_quality`` dict; ``provider_info`` is kept per provider in the
-        metadata. ``coverage=(start, end)`` also marks that range fetched from ``source``, in
-        the same transaction.
+        ``provider`` names who delivered the rows (kept per row and in coverage; default: the
+        source's name). Rows at a timestamp already stored are replaced by the new ones
+        (within ``frame`` the last row for a timestamp wins). ``quality(partition_frame)``
+        computes each touched partition's ``data_quality`` dict; ``provider_info`` is kept per
+        provider in the metadata. ``coverage=(start, end)`` also marks that range fetched from
+        ``provider``, in the same transaction.
         """
-        check_name(symbol, "symbol")
-        check_name(source, "source")
+        name = store_name(symbol, source)
+        series_source = split_store_name(name)[0]
+        provider = check_name(provider if provider is not None else series_source, "provider")
+        symbol, source = name, provider  # below: the stored name, and the rows' provider
         tf = parse_timeframe(timeframe).name
         data = normalize_frame(frame)
         ts = data.index.asi8
@@ -174,7 +191,7 @@ class Cache:
                 piece = Rows(ts[lo:hi], values[:, lo:hi], new.columns, [source], new.codes[lo:hi])
                 dropped = int((dupes == year).sum())
                 old_key = self._write_partition(
-                    symbol, tf, year, piece, source, provider_info, quality, dropped
+                    symbol, tf, year, piece, source, provider_info, quality, dropped, series_source
                 )
                 stale += [old_key] if old_key else []
                 touched.append(year)
@@ -195,6 +212,7 @@ class Cache:
         provider_info: dict | None,
         quality: QualityFn | None,
         dupes: int,
+        series_source: str,
     ) -> str | None:
         """Inside a transaction: merge, encode and store one partition; returns the stale key."""
         previous = self._reader.locked_meta(symbol, tf, year)
@@ -213,6 +231,7 @@ class Cache:
         blob, members = parts.encode(rows, year, parts.unchanged_members(old, new, rows, year))
         gen = uuid.uuid4().hex
         self._db.put_data(self._db.data_key(symbol, tf, year, gen), blob)
+        metrics.record_cache_write(len(blob), rows.timestamps.nbytes + rows.values.nbytes)
         info = dict((previous or {}).get("provider_info") or {})
         if provider_info is not None:
             info[source] = provider_info
@@ -220,6 +239,7 @@ class Cache:
             symbol=symbol, timeframe=tf, year=year, rows=rows, blob=blob, members=members,
             gen=gen, previous=previous, quality=report, provider_info=info,
         )  # fmt: skip
+        meta.update(identity_fields(series_source, rows.sources, previous))
         self._db.set_json(self._db.meta_key(symbol, tf, year), meta)
         self._db.dc.set(self._db.atime_key(symbol, tf, year), time.time(), retry=True)
         if previous is None:
@@ -227,30 +247,46 @@ class Cache:
         return self._db.data_key(symbol, tf, year, previous["generation"])
 
     # -- reading --------------------------------------------------------------------------------
-    def read(self, symbol: str, timeframe: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+    def read(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        source: str | None = None,
+    ) -> pd.DataFrame:
         """Bars with ``start <= open time <= end`` (either may be None) as a schema frame.
 
         Only the partitions, and within them only the months, overlapping the range are read.
         A damaged partition is quarantined (with a :class:`CacheCorruptionWarning`) and left
         out, so it is fetched again; it never raises.
         """
-        return self._reader.read(symbol, timeframe, start, end)
+        return self._reader.read(store_name(symbol, source), timeframe, start, end)
 
-    def partition_file(self, symbol: str, timeframe: str, year: int) -> Path | None:
+    def partition_file(
+        self, symbol: str, timeframe: str, year: int, *, source: str | None = None
+    ) -> Path | None:
         """The data file of a partition (for diagnostics), or None when it is not stored."""
-        return self._reader.partition_file(symbol, timeframe, year)
+        return self._reader.partition_file(store_name(symbol, source), timeframe, year)
 
-    def has(self, symbol: str, timeframe: str) -> bool:
+    def has(self, symbol: str, timeframe: str, *, source: str | None = None) -> bool:
         """True when at least one partition of the series is stored."""
-        return bool(self._catalog.years(symbol, timeframe))
+        return bool(self._catalog.years(store_name(symbol, source), timeframe))
 
-    def years(self, symbol: str, timeframe: str) -> list[int]:
+    def years(self, symbol: str, timeframe: str, *, source: str | None = None) -> list[int]:
         """The years stored for a series, ascending."""
-        return self._catalog.years(symbol, timeframe)
+        return self._catalog.years(store_name(symbol, source), timeframe)
 
-    def metadata(self, symbol: str, timeframe: str, year: int) -> dict | None:
+    def metadata(
+        self, symbol: str, timeframe: str, year: int, *, source: str | None = None
+    ) -> dict | None:
         """The metadata of one partition (None when it is not stored)."""
-        return self._catalog.metadata(symbol, timeframe, year)
+        return self._catalog.metadata(store_name(symbol, source), timeframe, year)
+
+    def sources(self, symbol: str, timeframe: str | None = None) -> list[str]:
+        """The sources with a series (or coverage) of ``symbol`` stored, sorted."""
+        return self._catalog.sources(symbol, timeframe)
 
     def series(self) -> list[SeriesInfo]:
         """Every stored series with its range, bars, size, score, providers and years."""
@@ -261,9 +297,11 @@ class Cache:
         return sorted(tuple(key.split("|")[1:3]) for key in self._db.keys("c|"))  # type: ignore[misc]
 
     # -- coverage -------------------------------------------------------------------------------
-    def coverage(self, symbol: str, timeframe: str) -> list[CoverageSpan]:
+    def coverage(
+        self, symbol: str, timeframe: str, *, source: str | None = None
+    ) -> list[CoverageSpan]:
         """The fetched spans of a series, sorted and disjoint (inclusive bounds, UTC)."""
-        return self._coverage.listing(symbol, timeframe)
+        return self._coverage.listing(store_name(symbol, source), timeframe)
 
     def add_coverage(
         self,
@@ -273,34 +311,46 @@ class Cache:
         end: Any,
         provider: str,
         fetched_at: Any = None,
+        *,
+        source: str | None = None,
     ) -> None:
         """Record that ``[start, end]`` was fetched from ``provider`` (even if it had no bars)."""
-        self._coverage.add(symbol, timeframe, start, end, provider, fetched_at)
+        self._coverage.add(store_name(symbol, source), timeframe, start, end, provider, fetched_at)
 
-    def remove_coverage(self, symbol: str, timeframe: str, start: Any, end: Any) -> None:
+    def remove_coverage(
+        self, symbol: str, timeframe: str, start: Any, end: Any, *, source: str | None = None
+    ) -> None:
         """Forget that ``[start, end]`` was fetched, so it is fetched again."""
-        self._coverage.remove(symbol, timeframe, start, end)
+        self._coverage.remove(store_name(symbol, source), timeframe, start, end)
 
     def missing_ranges(
-        self, symbol: str, timeframe: str, start: Any, end: Any
+        self, symbol: str, timeframe: str, start: Any, end: Any, *, source: str | None = None
     ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
         """The parts of ``[start, end]`` never fetched, as ``(first, last)`` bar open times.
 
         Bar opens are on the timeframe's epoch-aligned grid; a fetched range that had no bars
         counts as fetched. Empty when everything is covered.
         """
-        return self._coverage.missing_ranges(symbol, timeframe, start, end)
+        holes = self._coverage.missing_ranges(store_name(symbol, source), timeframe, start, end)
+        metrics.record_cache_lookup(hit=not holes)
+        return holes
 
-    def provider_at(self, symbol: str, timeframe: str, ts: Any) -> str | None:
+    def provider_at(
+        self, symbol: str, timeframe: str, ts: Any, *, source: str | None = None
+    ) -> str | None:
         """The provider that supplied the bar at ``ts`` (None if that time was never fetched)."""
-        return self._coverage.provider_at(symbol, timeframe, ts)
+        return self._coverage.provider_at(store_name(symbol, source), timeframe, ts)
 
     # -- removing ------------------------------------------------------------------------------
-    def delete(self, symbol: str, timeframe: str | None = None) -> int:
+    def delete(
+        self, symbol: str, timeframe: str | None = None, *, source: str | None = None
+    ) -> int:
         """Remove a series (every timeframe when ``timeframe`` is None) and its coverage.
 
-        Returns the number of partitions removed.
+        Only the ``source`` series go (None: the default source's). Returns the number of
+        partitions removed.
         """
+        symbol = store_name(symbol, source)
         tfs = [parse_timeframe(timeframe).name] if timeframe else self._catalog.timeframes(symbol)
         removed = 0
         stale: list[str] = []

@@ -37,13 +37,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tradedata sim",
         description="Serve simulated Binance and Bybit (REST + websocket) on this machine.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0 = any free)",
+    )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the tradedata YAML config for this --host/--port and exit",
+    )
     parser.add_argument("--exchanges", default=",".join(EXCHANGES), help="e.g. binance,bybit")
     parser.add_argument("--symbols", default="", help="extra symbols, e.g. XRP/USDT,ADA/USDT")
     parser.add_argument("--generate", type=int, default=0, help="add N made-up symbols")
-    parser.add_argument("--speed", type=float, default=1.0, help="sim seconds per wall second")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="sim seconds per wall second (default 1 = real time; 0 freezes the clock)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the series and the faults")
     parser.add_argument("--start", default=None, help="sim start time (default: now)")
     parser.add_argument("--history-start", default="2018-01-01", help="first bar of every series")
@@ -75,6 +92,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEFAULT_PORT = 8765
+
+_EXAMPLES = """examples:
+  tradedata sim                                  # binance + bybit on 127.0.0.1:8765
+  tradedata sim --port 9000 --speed 60           # one sim minute per wall second
+  tradedata sim --print-config > sim.yaml        # then: tradedata --config sim.yaml fetch ...
+  tradedata sim --error-rate 0.2 --latency 0.5   # a flaky exchange
+"""
+
+
+def config_yaml(url: str, ws_url: str, exchanges: Sequence[str]) -> str:
+    """The tradedata config (YAML) that points the crypto providers at a simulator."""
+    lines = [f"# tradedata config for the exchange simulator at {url}", "providers:"]
+    for exchange in exchanges:
+        lines.append(f'  {exchange}: {{url: "{url}", ws_url: "{ws_url}"}}')
+    backup = ", ".join(exchanges[1:])
+    lines += ["rules:", f"  crypto: {{primary: {exchanges[0]}, backup: [{backup}]}}"]
+    return "\n".join(lines) + "\n"
+
+
+def _port_owner(port: int) -> str | None:
+    """``pid N (command)`` of the process listening on ``port`` (Linux, best effort)."""
+    import os
+
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{cols[9]}]")
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()) if inodes else ():
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in fds):
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    cmd = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                return f"pid {pid} ({cmd[:80]})"
+        except OSError:
+            continue
+    return None
+
+
+def _start_error(args: argparse.Namespace, exc: BaseException) -> str:
+    import errno
+
+    cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+    if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
+        owner = _port_owner(args.port)
+        who = f" by {owner}" if owner else " by another program"
+        return (
+            f"port {args.port} on {args.host} is already in use{who}; "
+            f"choose another with --port N (or --port 0 for any free port)"
+        )
+    return str(exc)
+
+
 def faults_from_args(args: argparse.Namespace) -> Faults:
     """The :class:`Faults` the options ask for."""
     given = {n: getattr(args, n) for n, _, _ in _FAULT_OPTIONS if getattr(args, n) is not None}
@@ -94,7 +172,7 @@ def _split(text: str) -> list[str]:
 
 
 def describe(sim: ExchangeSimulator, out: TextIO) -> None:
-    """Print where the simulator listens and how to point ccxt at it."""
+    """Print where the simulator listens and how to point tradedata (and ccxt) at it."""
     print(
         f"tradedata exchange simulator on {sim.url}  (seed {sim.seed}, speed {sim.clock.speed:g}x,"
         f" sim time {sim.now().isoformat()})",
@@ -105,7 +183,17 @@ def describe(sim: ExchangeSimulator, out: TextIO) -> None:
         print(f"  {exchange:<8} REST {rest}   websocket {sim.ws_url(exchange)}", file=out)
     first = sim.exchanges[0]
     print(f"  symbols: {', '.join(sim.symbols(first))}", file=out)
+    env = " ".join(
+        f"TRADEDATA_{e.upper()}_URL={sim.url} TRADEDATA_{e.upper()}_WS_URL={sim.ws_base}"
+        for e in sim.exchanges
+    )
     print(
+        "  point tradedata at it, either with environment variables:\n"
+        f"    export {env}\n"
+        "    tradedata fetch BTC/USDT 1h --start 2024-01-01 --provider " + first + "\n"
+        "  or with a config file:\n"
+        f"    tradedata sim --port {sim.port} --print-config > sim.yaml\n"
+        "    tradedata --config sim.yaml fetch BTC/USDT 1h --start 2024-01-01\n"
         "  ccxt:    from tradedata.adapters.ccxt_.urls import ccxt_url_overrides\n"
         f"           ccxt.{first}({{'urls': ccxt_url_overrides('{first}', '{sim.url}')}})",
         file=out,
@@ -127,6 +215,14 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as e:
         return int(e.code or 0)
+    if args.print_config:
+        if not args.port:
+            print("tradedata sim: --print-config needs a fixed --port", file=sys.stderr)
+            return 2
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        url, ws_url = f"http://{host}:{args.port}", f"ws://{host}:{args.port}"
+        print(config_yaml(url, ws_url, _split(args.exchanges)), end="")
+        return 0
     try:
         symbols = _split(args.symbols) + generated_symbols(args.generate)
         sim = ExchangeSimulator(
@@ -149,7 +245,7 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         )
         sim.start()
     except (TradeDataError, OSError) as e:
-        print(f"tradedata sim: {e}", file=sys.stderr)
+        print(f"tradedata sim: {_start_error(args, e)}", file=sys.stderr)
         return 1
     try:
         describe(sim, sys.stdout)

@@ -258,8 +258,15 @@ def expected_keys(
     return epoch if sorted_isin(keys, epoch).mean() > hits else session
 
 
+def when(ts: pd.Timestamp) -> str:
+    """A bar time as the chart's axis and the text report write it: ``2026-12-04 15:00`` (UTC;
+    seconds only when they are not zero)."""
+    t = ts.tz_convert("UTC") if ts.tzinfo is not None else ts
+    return t.strftime("%Y-%m-%d %H:%M:%S" if t.second or t.microsecond else "%Y-%m-%d %H:%M")
+
+
 def _first(values: list[pd.Timestamp]) -> str:
-    return f", first at {values[0].isoformat()}" if values else ""
+    return f", first at {when(values[0])}" if values else ""
 
 
 def _describe(found: _Findings, calendar: str, tf: Timeframe, opts: ValidationOptions) -> list[str]:
@@ -271,7 +278,7 @@ def _describe(found: _Findings, calendar: str, tf: Timeframe, opts: ValidationOp
         out.append(
             f"{plural(c['missing_bars'], 'missing bar')} in {plural(c['gaps'], 'gap')}"
             f" (largest: {big.missing:,}"
-            f" from {big.start.isoformat()} to {big.end.isoformat()})"
+            f" from {when(big.start)} to {when(big.end)} UTC)"
         )
     if c["duplicates"]:
         out.append(

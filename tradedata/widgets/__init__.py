@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tradedata._lazy import lazy_module
+from tradedata.extras import require
+
+require("widgets", "tradedata.widgets")  # one line naming the pip command if the extra is missing
 
 __all__ = ["CacheTable", "CandleChart", "DataExplorer", "QualityPanel"]
 

@@ -77,7 +77,7 @@ class CandleChart(widgets.VBox):
         max_candles: int = DEFAULT_MAX_CANDLES,
         height: int = 560,
     ) -> None:
-        super().__init__(layout=widgets.Layout(width="100%"))
+        super().__init__(layout=widgets.Layout(width="100%", min_width="0"))
         self.max_candles = int(max_candles)
         self.chart_height = int(height)
         self._chart_lock = threading.RLock()
@@ -294,6 +294,7 @@ class CandleChart(widgets.VBox):
             extent=self._extent(),
             view=self._view_values(),
             shapes=spec.gap_shapes(gaps, self._base, self._mark),
+            empty=not len(self._frame),
         )
 
     def _displayed(self) -> bool:
@@ -311,6 +312,7 @@ class CandleChart(widgets.VBox):
         # The whole layout goes to the constructor: changes made to a FigureWidget before a
         # frontend displays it can be lost (Voila renders only the constructed state).
         fig = go.FigureWidget(data=self._traces(), layout=self._layout())
+        fig._config = {**fig._config, "responsive": True}  # follow the window's width
         fig.layout.on_change(self._on_axis, "xaxis.range", "xaxis.autorange")
         old, self.figure = self.figure, fig
         self._axis_seen = (self._view_values(), self._xview is None)
@@ -330,6 +332,9 @@ class CandleChart(widgets.VBox):
                 lay = self._layout()
                 fig.layout.title.text = lay["title"]["text"]
                 fig.layout.shapes = lay["shapes"]
+                state = spec.empty_state(not len(self._frame))
+                fig.layout.annotations = state.pop("annotations")
+                fig.layout.update(state)
                 if self._xview is None:
                     fig.layout.xaxis.autorange = True
                 else:

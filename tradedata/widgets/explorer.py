@@ -111,8 +111,9 @@ class DataExplorer(widgets.VBox):
             [self.chart, self.quality],
             layout=widgets.Layout(width="100%", align_items="flex-start"),
         )
-        self.chart.layout.flex = "1 1 auto"
+        self.chart.layout.flex = "1 1 0%"  # take all the width the quality panel leaves
         self.chart.layout.width = "auto"
+        self.quality.layout.flex = "0 0 300px"
         super().__init__([self.browse, main, self.cache_table], layout=widgets.Layout(width="100%"))
         self.add_class("tradedata-explorer")
         self.browse.load_button.on_click(lambda _b: self.load())

@@ -20,10 +20,12 @@ if TYPE_CHECKING:
     from tradedata.validation import Gap
 
 __all__ = [
+    "EMPTY_TEXT",
     "GAP_FILL",
     "MAX_GAP_SHAPES",
     "axis_time",
     "candle_arrays",
+    "empty_state",
     "gap_shapes",
     "layout_spec",
     "naive",
@@ -172,6 +174,25 @@ def trace_specs(
     ]
 
 
+#: What an empty chart says instead of drawing axes (plotly would invent a 2000 date range).
+EMPTY_TEXT = "No series loaded: choose a symbol and click Load"
+
+
+def empty_state(empty: bool) -> dict[str, Any]:
+    """Layout properties of an empty chart (no axes, no slider, a message), or of a full one."""
+    message = {
+        "text": EMPTY_TEXT, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.55,
+        "showarrow": False, "font": {"size": 15, "color": "#6e7781"},
+    }  # fmt: skip
+    return {
+        "xaxis.visible": not empty,
+        "xaxis.rangeslider.visible": not empty,
+        "yaxis.visible": not empty,
+        "yaxis2.visible": not empty,
+        "annotations": [message] if empty else [],
+    }
+
+
 def layout_spec(
     *,
     title: str,
@@ -179,11 +200,18 @@ def layout_spec(
     extent: list[Any] | None,
     view: list[Any] | None,
     shapes: list[dict[str, Any]],
+    empty: bool = False,
 ) -> dict[str, Any]:
-    """The layout: ``view`` is the x range shown (None: everything), ``extent`` the slider's."""
+    """The layout: ``view`` is the x range shown (None: everything), ``extent`` the slider's.
+
+    ``empty``: nothing to draw, so no axes (see :func:`empty_state`). The figure has no fixed
+    width: it fills its container and follows the window (the chart sets plotly's
+    ``responsive`` config).
+    """
     xaxis: dict[str, Any] = {
         "type": "date",
-        "rangeslider": {"visible": True, "thickness": 0.08},
+        "visible": not empty,
+        "rangeslider": {"visible": not empty, "thickness": 0.08},
         "showspikes": True,
         "spikemode": "across",
         "spikethickness": 1,
@@ -194,17 +222,26 @@ def layout_spec(
         xaxis.update(autorange=False, range=view)
     else:
         xaxis["autorange"] = True
+    state = empty_state(empty)
     return {
         "title": {"text": title, "x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top"},
         "height": height,
+        "autosize": True,
+        "annotations": state["annotations"],
         "margin": {"l": 60, "r": 20, "t": 48 if title else 16, "b": 20},
         "template": "plotly_white",
         "dragmode": "zoom",
         "hovermode": "x",
         "xaxis": xaxis,
-        "yaxis": {"domain": list(PRICE_DOMAIN), "fixedrange": True, "title": {"text": "price"}},
+        "yaxis": {
+            "domain": list(PRICE_DOMAIN),
+            "fixedrange": True,
+            "title": {"text": "price"},
+            "visible": not empty,
+        },
         "yaxis2": {
             "domain": list(VOLUME_DOMAIN),
+            "visible": not empty,
             "fixedrange": True,
             "title": {"text": "volume"},
             "showgrid": False,

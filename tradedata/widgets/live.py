@@ -6,7 +6,10 @@ A source is one of:
   background thread, in batches; putting ``None`` ends the stream;
 * an iterable of bars (a generator, a list): iterated in a background thread;
 * a subscribe function: called once with the chart's ``on_bar(ts, o, h, l, c, v)`` callback;
-  if it returns a callable, :meth:`LiveLink.stop` calls it to unsubscribe.
+  if it returns a callable, :meth:`LiveLink.stop` calls it to unsubscribe;
+* a :class:`~tradedata.feeds.live.plain.LiveFeed` (``dm.get_live_feed(...)``), or anything with
+  its ``subscribe(on_bar=..., on_history=...)`` method: the bars it delivered so far are drawn
+  in one batch, then each closed bar as it comes.
 
 A bar is ``(ts, open, high, low, close, volume)`` (ccxt's ``[ms, o, h, l, c, v]`` fits), a
 mapping with those keys (``timestamp``/``ts``/``time`` for the time), or an object with those
@@ -105,6 +108,11 @@ class LiveLink:
 
     def _start(self) -> None:
         src = self.source
+        if callable(getattr(src, "subscribe", None)) and not callable(src):
+            self._unsubscribe = src.subscribe(
+                on_bar=lambda bar: self._deliver([bar]), on_history=self._deliver
+            )
+            return
         if hasattr(src, "get") and callable(src.get) and not isinstance(src, Mapping):
             target: Callable[[], None] = self._drain_queue
         elif isinstance(src, Iterable) and not isinstance(src, (str, bytes, Mapping)):

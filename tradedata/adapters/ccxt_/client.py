@@ -22,13 +22,16 @@ import ccxt
 
 from tradedata.adapters.base import ProviderSettings
 from tradedata.adapters.ccxt_.cooldown import shared_cooldown
-from tradedata.adapters.ccxt_.errors import scrub, translate
+from tradedata.adapters.ccxt_.errors import translate
+from tradedata.adapters.transport import DeadlineSession
 from tradedata.errors import (
     ConfigurationError,
     InvalidResponseError,
+    ProviderError,
     RateLimitError,
     TradeDataError,
 )
+from tradedata.redact import CCXT_CREDENTIALS, Secret, register_pair, upstream
 
 __all__ = ["ADAPTER_OPTIONS", "ClientPool", "check_options"]
 
@@ -133,14 +136,6 @@ def _strict_json(loads: Callable[[str], Any]) -> Callable[[str], Any]:
     return on_json_response
 
 
-def _redact(exc: BaseException, secrets: list[str]) -> None:
-    """Remove credentials from ``exc``'s message (some exchanges sign in the query string)."""
-    if secrets and any(isinstance(a, str) and any(s in a for s in secrets) for a in exc.args):
-        exc.args = tuple(
-            scrub(a, secrets, limit=None) if isinstance(a, str) else a for a in exc.args
-        )
-
-
 class _Recorder(threading.local):
     """Per-thread status and headers of the last HTTP response."""
 
@@ -195,7 +190,16 @@ class ClientPool:
             config["apiKey"] = settings.api_key.get()
         if settings.secret:
             config["secret"] = settings.secret.get()
-        return _deep_merge(config, self._options.get("ccxt") or {})
+        config = _deep_merge(config, self._options.get("ccxt") or {})
+        for name in CCXT_CREDENTIALS:  # credentials given as ccxt options are secrets too
+            value = config.get(name)
+            if isinstance(value, Secret):
+                config[name] = value = value.get()
+            register_pair(value if isinstance(value, str) else None, None)
+        register_pair(config.get("apiKey"), config.get("secret"))
+        # every request of this client has a total deadline (connect + headers + body)
+        config["session"] = DeadlineSession(settings.timeout)
+        return config
 
     def _url_overrides(self) -> dict[str, Any]:
         if not self._settings.url:
@@ -269,12 +273,12 @@ class ClientPool:
         self.cooldown.wait()
         local.status, local.headers = None, None
         client.last_json_response = None
+        error: ProviderError | None = None
         try:
             result = fn(client)
         except TradeDataError:
             raise
         except Exception as exc:
-            _redact(exc, self.secrets())  # the original stays chained as __cause__
             error = translate(
                 exc,
                 provider=self.exchange_id,
@@ -282,9 +286,13 @@ class ClientPool:
                 headers=local.headers,
                 secrets=self.secrets(),
             )
+            cause = upstream(exc)
+        if error is not None:
             if isinstance(error, RateLimitError) and error.retry_after:
                 self.cooldown.block(error.retry_after)
-            raise error from exc
+            # raised outside the handler: ccxt's exception and the requests/urllib3 ones it
+            # chains (full URL, request headers inside) stay behind; a redacted summary does not
+            raise error from cause
         if expect_json and client.last_json_response is None:
             raise InvalidResponseError(
                 f"{self.exchange_id} answered with a body that is not JSON (HTTP {local.status})",

@@ -35,6 +35,7 @@ from tradedata.errors import (
     TemporaryProviderError,
     UnsupportedError,
 )
+from tradedata.redact import redact
 
 __all__ = ["retry_after_seconds", "scrub", "translate"]
 
@@ -77,10 +78,8 @@ def retry_after_seconds(
 
 
 def scrub(text: str, secrets: Iterable[str], limit: int | None = _MAX_MESSAGE) -> str:
-    """``text`` with every secret replaced by ``***`` and cut to ``limit`` characters."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+    """``text`` with every secret masked (:func:`~tradedata.redact.redact`), then cut."""
+    text = redact(text, secrets)
     if limit is None:
         return text
     text = " ".join(text.split())

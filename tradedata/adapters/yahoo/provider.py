@@ -69,7 +69,7 @@ class YahooProvider(Provider):
 
     def __init__(self, settings: ProviderSettings | None = None) -> None:
         super().__init__(settings)
-        self.session = YahooSession(self.settings.url)
+        self.session = YahooSession(self.settings.url, self.settings.timeout)
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -123,7 +123,7 @@ class YahooProvider(Provider):
                     interval=interval,
                     auto_adjust=False,
                     actions=actions,
-                    timeout=self.settings.timeout,
+                    timeout=self.session.timeout,
                 )
             except Exception as exc:
                 error = self._translate(exc, self.session.last(_CHART), ticker)

@@ -26,6 +26,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from yfinance import _http as yf_http
 
+from tradedata.adapters.transport import request_budget
+from tradedata.redact import redact, upstream
+
 __all__ = ["SeenResponse", "YahooSession", "yfinance_call"]
 
 _LOCK = threading.RLock()
@@ -46,12 +49,14 @@ class SeenResponse:
 class YahooSession(yf_http.requests.Session):  # type: ignore[misc, name-defined]
     """yfinance's session class, optionally rebased onto another host, recording responses."""
 
-    def __init__(self, base_url: str | None = None) -> None:
+    def __init__(self, base_url: str | None = None, timeout: float | None = None) -> None:
         kwargs: dict[str, Any] = {"impersonate": "chrome"} if yf_http.HAS_CURL_CFFI else {}
         super().__init__(**kwargs)
         if not yf_http.HAS_CURL_CFFI:
             self.headers.update({"User-Agent": yf_http._FALLBACK_USER_AGENT})
         self.base_url = base_url.rstrip("/") if base_url else None
+        #: seconds one request may take in total (curl's timeout is total; see ``request``)
+        self.timeout = timeout
         self.seen: list[SeenResponse] = []
         #: yfinance's (crumb, cookie, cookie strategy) obtained through this session
         self.yf_state: tuple[Any, Any, str] = (None, None, "basic")
@@ -70,16 +75,25 @@ class YahooSession(yf_http.requests.Session):  # type: ignore[misc, name-defined
         return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        """Send the request (rebased) and remember the answer."""
+        """Send the request (rebased) and remember the answer (redacted, then cut).
+
+        The timeout is at most ``timeout`` and what is left of the overall deadline; with
+        curl_cffi (yfinance's default) a number is the limit for the whole transfer.
+        """
         target = self.rewrite(url)
         path = urlsplit(target).path or "/"
+        budget, _ = request_budget(self.timeout)
+        if budget is not None:
+            given = kwargs.get("timeout")
+            kwargs["timeout"] = max(0.001, budget if given is None else min(float(given), budget))
         try:
             resp = super().request(method, target, *args, **kwargs)
         except Exception as exc:
-            self.seen.append(SeenResponse(path, None, error=exc))
+            self.seen.append(SeenResponse(path, None, error=upstream(exc)))
             raise
-        headers = {str(k): str(v) for k, v in resp.headers.items()}
-        self.seen.append(SeenResponse(path, resp.status_code, headers, resp.text[:_BODY_KEPT]))
+        headers = {str(k): redact(str(v)) for k, v in resp.headers.items()}
+        text = redact(resp.text)[:_BODY_KEPT]
+        self.seen.append(SeenResponse(path, resp.status_code, headers, text))
         return resp
 
     def last(self, fragment: str) -> SeenResponse | None:

@@ -191,7 +191,7 @@ class LiveCacheWriter:
                 time.sleep(0.0005)  # let the live threads in between series
 
     def _write(self, symbol: str, timeframe: Timeframe, bars: list[LiveBar]) -> None:
-        from tradedata.manager import quality_summary
+        from tradedata.range_quality import quality_summary
         from tradedata.symbols import symbol_info
         from tradedata.validation import validate
 
