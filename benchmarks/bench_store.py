@@ -90,10 +90,10 @@ def read_write(url: str, folder: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     with PostgresStore(url) as pg, Cache(folder / "embedded") as cache:
         out["write_store_pg"], _ = best(
-            lambda: pg.write("BTC/USDT", "1m", frame, source="bench"), repeat=1
+            lambda: pg.write("BTC/USDT", "1m", frame, provider="bench"), repeat=1
         )
         out["write_store_embedded"], _ = best(
-            lambda: cache.write("BTC/USDT", "1m", frame, source="bench"), repeat=1
+            lambda: cache.write("BTC/USDT", "1m", frame, provider="bench"), repeat=1
         )
         out["read_pg"], got = best(lambda: pg.read("BTC/USDT", "1m"))
         assert got.equals(frame)
@@ -237,7 +237,7 @@ def readers(spec: str) -> dict[str, float]:
     symbols = [f"S{i:02d}/USDT" for i in range(READERS)]
     with open_store(spec) as store:
         for i, symbol in enumerate(symbols):
-            store.write(symbol, "1m", bars(READER_ROWS, "2023-01-01", seed=i), source="bench")
+            store.write(symbol, "1m", bars(READER_ROWS, "2023-01-01", seed=i), provider="bench")
     ctx = mp.get_context("spawn")
     go, answers = ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=reader, args=(spec, s, go, answers)) for s in symbols]

@@ -232,7 +232,7 @@ class FetchEngine:
                 symbol,
                 tf.name,
                 data,
-                source=source,
+                provider=source,  # who delivered them; the series is the symbol's default
                 quality=self._quality_fn(symbol, tf),
                 coverage=(first.start, first.end),  # data and coverage in one transaction
             )

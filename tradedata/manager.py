@@ -353,7 +353,7 @@ class DataManager:
             sym,
             tf.name,
             data,
-            source=source,
+            provider=source,
             quality=self._quality_fn(sym, tf),
             coverage=(data.index[0], data.index[-1]),
         )

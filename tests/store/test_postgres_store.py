@@ -50,7 +50,10 @@ def test_a_store_written_by_an_older_version_opens_and_is_migrated(pg_url: str) 
     with psycopg.connect(pg_url, autocommit=True) as conn:
         assert migrate(conn, upto=1) == 1  # what the first release created
         conn.execute(f"INSERT INTO {SCHEMA}.providers (name) VALUES ('binance')")
-        conn.execute(f"INSERT INTO {SCHEMA}.series (symbol, timeframe) VALUES ('BTC/USDT', '1h')")
+        conn.execute(
+            f"INSERT INTO {SCHEMA}.series (source, symbol, timeframe)"
+            " VALUES ('binance', 'BTC/USDT', '1h')"
+        )
         conn.execute(
             f"INSERT INTO {SCHEMA}.bars SELECT 1, t, 1, 2, 0.5, 1.5, 10, 'NaN', 1 FROM"
             " generate_series('2023-01-01'::timestamptz, '2023-01-01 23:00', '1 hour') t"
@@ -161,14 +164,14 @@ def test_bar_times_finer_than_a_microsecond_are_refused(pg_url: str) -> None:
     frame.index = frame.index + pd.Timedelta(nanoseconds=1)
     with PostgresStore(pg_url) as store:
         with pytest.raises(DataValidationError):
-            store.write("BTC/USDT", "1m", frame, source="a")
+            store.write("BTC/USDT", "1m", frame, provider="a")
         assert not store.has("BTC/USDT", "1m")
 
 
 def test_readers_never_see_half_a_batch(pg_url: str) -> None:
     rows = 60_000
     with PostgresStore(pg_url) as store:
-        store.write("BTC/USDT", "1m", _bars("2024-01-01", rows, value=0), source="w")
+        store.write("BTC/USDT", "1m", _bars("2024-01-01", rows, value=0), provider="w")
     stop = threading.Event()
     seen: list[set[float]] = []
 
@@ -177,7 +180,9 @@ def test_readers_never_see_half_a_batch(pg_url: str) -> None:
             version = 0
             while not stop.is_set():
                 version += 1
-                store.write("BTC/USDT", "1m", _bars("2024-01-01", rows, value=version), source="w")
+                store.write(
+                    "BTC/USDT", "1m", _bars("2024-01-01", rows, value=version), provider="w"
+                )
 
     thread = threading.Thread(target=writer)
     thread.start()
@@ -202,7 +207,7 @@ def test_a_writer_killed_mid_write_leaves_a_whole_version(pg_url: str) -> None:
     from cacheworkers import BIG_ROWS, SYMBOL, TF, version_frame
 
     with PostgresStore(pg_url) as store:
-        store.write(SYMBOL, TF, version_frame(0), source="p", provider_info={"version": 0})
+        store.write(SYMBOL, TF, version_frame(0), provider="p", provider_info={"version": 0})
     for pause in (0.05, 0.3, 0.7, 1.2):
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "tests/cache/cacheworkers.py"), "rewrite", pg_url],
@@ -280,8 +285,8 @@ def test_store_sync_copies_only_what_the_target_lacks(
     pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     with Cache(tmp_path / "a") as local:
-        local.write("BTC/USDT", "1h", _bars("2023-12-31", 100, "1h"), source="binance")
-        local.write("BTC/USDT", "1h", _bars("2024-01-02", 5, "1h", 7.0), source="kraken")
+        local.write("BTC/USDT", "1h", _bars("2023-12-31", 100, "1h"), provider="binance")
+        local.write("BTC/USDT", "1h", _bars("2024-01-02", 5, "1h", 7.0), provider="kraken")
         local.add_coverage("BTC/USDT", "1h", "2023-12-31", "2024-01-04 23:00", "binance")
         local.add_coverage("AAPL", "1d", "2021-06-01", "2021-06-30", "yahoo")  # no bars
         local.set_fundamentals("AAPL", {"pe": 30.5}, ttl=3600)

@@ -56,35 +56,54 @@ class Store(Protocol):
         timeframe: str,
         frame: pd.DataFrame,
         *,
-        source: str,
+        source: str | None = None,
+        provider: str | None = None,
         provider_info: dict | None = None,
         quality: QualityFn | None = None,
         coverage: tuple[Any, Any] | None = None,
     ) -> list[int]:
-        """Merge ``frame`` (rows at stored times replace them); returns the years touched."""
+        """Merge ``frame`` into the ``source`` series (None: the symbol's default source) as
+        delivered by ``provider``; rows at stored times replace them. Returns the years
+        touched."""
         ...
 
-    def read(self, symbol: str, timeframe: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+    def read(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        source: str | None = None,
+    ) -> pd.DataFrame:
         """Bars with ``start <= open time <= end`` as a schema frame."""
         ...
 
-    def has(self, symbol: str, timeframe: str) -> bool:
+    def has(self, symbol: str, timeframe: str, *, source: str | None = None) -> bool:
         """True when bars of the series are stored."""
         ...
 
-    def years(self, symbol: str, timeframe: str) -> list[int]:
+    def years(self, symbol: str, timeframe: str, *, source: str | None = None) -> list[int]:
         """The years holding bars of the series, ascending."""
         ...
 
-    def metadata(self, symbol: str, timeframe: str, year: int) -> dict | None:
+    def metadata(
+        self, symbol: str, timeframe: str, year: int, *, source: str | None = None
+    ) -> dict | None:
         """Quality and provenance of one year of a series (None when nothing is stored)."""
+        ...
+
+    def sources(self, symbol: str, timeframe: str | None = None) -> list[str]:
+        """The sources with a series (or coverage) of ``symbol`` stored."""
         ...
 
     def series(self) -> list[SeriesInfo]:
         """Every stored series with its range, bars, size, score, providers and years."""
         ...
 
-    def coverage(self, symbol: str, timeframe: str) -> list[CoverageSpan]:
+    def coverage(
+        self, symbol: str, timeframe: str, *, source: str | None = None
+    ) -> list[CoverageSpan]:
         """The fetched spans of a series, sorted and disjoint."""
         ...
 
@@ -96,31 +115,39 @@ class Store(Protocol):
         end: Any,
         provider: str,
         fetched_at: Any = None,
+        *,
+        source: str | None = None,
     ) -> None:
         """Record that ``[start, end]`` was fetched from ``provider``."""
         ...
 
-    def remove_coverage(self, symbol: str, timeframe: str, start: Any, end: Any) -> None:
+    def remove_coverage(
+        self, symbol: str, timeframe: str, start: Any, end: Any, *, source: str | None = None
+    ) -> None:
         """Forget that ``[start, end]`` was fetched."""
         ...
 
     def missing_ranges(
-        self, symbol: str, timeframe: str, start: Any, end: Any
+        self, symbol: str, timeframe: str, start: Any, end: Any, *, source: str | None = None
     ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
         """The parts of ``[start, end]`` never fetched, as ``(first, last)`` bar opens."""
         ...
 
-    def provider_at(self, symbol: str, timeframe: str, ts: Any) -> str | None:
+    def provider_at(
+        self, symbol: str, timeframe: str, ts: Any, *, source: str | None = None
+    ) -> str | None:
         """The provider that supplied the bar at ``ts``."""
         ...
 
     def hole_lock(
-        self, symbol: str, timeframe: str, start: Any, end: Any
+        self, symbol: str, timeframe: str, start: Any, end: Any, *, source: str | None = None
     ) -> AbstractContextManager[None]:
         """Hold the lock of one missing range: one fetcher at a time, the others wait."""
         ...
 
-    def delete(self, symbol: str, timeframe: str | None = None) -> int:
+    def delete(
+        self, symbol: str, timeframe: str | None = None, *, source: str | None = None
+    ) -> int:
         """Remove a series (every timeframe when None) and its coverage."""
         ...
 

@@ -136,10 +136,11 @@ class Cache:
         return str(self.directory)
 
     def hole_lock(
-        self, symbol: str, timeframe: str, start: Any, end: Any
+        self, symbol: str, timeframe: str, start: Any, end: Any, *, source: str | None = None
     ) -> AbstractContextManager[None]:
         """A machine-wide lock for fetching ``[start, end]`` of a series (a file lock)."""
-        key = lock_name(symbol, timeframe, pd.Timestamp(start).value, pd.Timestamp(end).value)
+        name = store_name(symbol, source)
+        key = lock_name(name, timeframe, pd.Timestamp(start).value, pd.Timestamp(end).value)
         return file_lock(self.directory / "locks" / f"{key}.lock")
 
     # -- writing -------------------------------------------------------------------------------
@@ -292,9 +293,13 @@ class Cache:
         """Every stored series with its range, bars, size, score, providers and years."""
         return self._catalog.series()
 
-    def covered_series(self) -> list[tuple[str, str]]:
-        """``(symbol, timeframe)`` of every series with a coverage record."""
-        return sorted(tuple(key.split("|")[1:3]) for key in self._db.keys("c|"))  # type: ignore[misc]
+    def covered_series(self) -> list[tuple[str, str, str]]:
+        """``(source, symbol, timeframe)`` of every series with a coverage record."""
+        found = []
+        for key in self._db.keys("c|"):
+            _, name, tf = key.split("|", 2)
+            found.append((*split_store_name(name), tf))
+        return sorted(found)
 
     # -- coverage -------------------------------------------------------------------------------
     def coverage(

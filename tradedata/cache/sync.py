@@ -44,13 +44,17 @@ class SyncReport:
 
 _SAME = ("bars", "first", "last", "source_runs", "columns")
 
+#: a series: ``(source, symbol, timeframe)``
+Key = tuple[str, str, str]
 
-def _same_year(src: Any, dst: Any, symbol: str, tf: str, year: int, frame: pd.DataFrame) -> bool:
-    theirs = dst.metadata(symbol, tf, year)
-    ours = src.metadata(symbol, tf, year)
+
+def _same_year(src: Any, dst: Any, key: Key, year: int, frame: pd.DataFrame) -> bool:
+    source, symbol, tf = key
+    theirs = dst.metadata(symbol, tf, year, source=source)
+    ours = src.metadata(symbol, tf, year, source=source)
     if theirs is None or ours is None or any(theirs.get(k) != ours.get(k) for k in _SAME):
         return False
-    there = dst.read(symbol, tf, frame.index[0], frame.index[-1])
+    there = dst.read(symbol, tf, frame.index[0], frame.index[-1], source=source)
     if not there.index.equals(frame.index) or list(there.columns) != list(frame.columns):
         return False
     a = frame.to_numpy(np.float64).view(np.int64)
@@ -58,8 +62,9 @@ def _same_year(src: Any, dst: Any, symbol: str, tf: str, year: int, frame: pd.Da
     return bool(np.array_equal(a, b))
 
 
-def _copy_year(src: Any, dst: Any, symbol: str, tf: str, year: int, frame: pd.DataFrame) -> None:
-    meta = src.metadata(symbol, tf, year) or {}
+def _copy_year(src: Any, dst: Any, key: Key, year: int, frame: pd.DataFrame) -> None:
+    source, symbol, tf = key
+    meta = src.metadata(symbol, tf, year, source=source) or {}
     runs = meta.get("source_runs") or [[meta.get("data_source", "import"), len(frame)]]
     infos = meta.get("provider_info") or {}
     report = meta.get("data_quality")
@@ -71,24 +76,29 @@ def _copy_year(src: Any, dst: Any, symbol: str, tf: str, year: int, frame: pd.Da
             symbol,
             tf,
             part,
-            source=str(provider),
+            source=source,
+            provider=str(provider),
             provider_info=infos.get(provider),
             quality=(lambda _f: dict(report)) if isinstance(report, dict) else None,
         )
 
 
-def _year_frame(src: Any, symbol: str, tf: str, year: int) -> pd.DataFrame:
+def _year_frame(src: Any, key: Key, year: int) -> pd.DataFrame:
+    source, symbol, tf = key
     first = pd.Timestamp(year=year, month=1, day=1, tz="UTC")
     last = pd.Timestamp(year=year + 1, month=1, day=1, tz="UTC") - pd.Timedelta(1)
-    return src.read(symbol, tf, first, last)
+    return src.read(symbol, tf, first, last, source=source)
 
 
-def _sync_coverage(src: Any, dst: Any, symbol: str, tf: str) -> int:
-    have = {(s.start, s.end, s.provider) for s in dst.coverage(symbol, tf)}
+def _sync_coverage(src: Any, dst: Any, key: Key) -> int:
+    source, symbol, tf = key
+    have = {(s.start, s.end, s.provider) for s in dst.coverage(symbol, tf, source=source)}
     added = 0
-    for span in src.coverage(symbol, tf):
+    for span in src.coverage(symbol, tf, source=source):
         if (span.start, span.end, span.provider) not in have:
-            dst.add_coverage(symbol, tf, span.start, span.end, span.provider, span.fetched_at)
+            dst.add_coverage(
+                symbol, tf, span.start, span.end, span.provider, span.fetched_at, source=source
+            )
             added += 1
     return added
 
@@ -122,23 +132,24 @@ def sync_stores(
     ``progress`` wraps the iteration over series (e.g. ``tqdm``).
     """
     report = SyncReport()
-    listed = list(src.series())
-    names = {(s.symbol, s.timeframe): list(s.years) for s in listed}
-    for symbol, tf, *_ in _coverage_only(src, names):
-        names.setdefault((symbol, tf), [])
+    names: dict[Key, list[int]] = {
+        (s.source, s.symbol, s.timeframe): list(s.years) for s in src.series()
+    }
+    for key in src.covered_series():
+        names.setdefault(tuple(key), [])  # type: ignore[arg-type]
     items = list(names.items())
-    for (symbol, tf), years in progress(items) if progress else items:
+    for key, years in progress(items) if progress else items:
         report.series += 1
         for year in years:
-            frame = _year_frame(src, symbol, tf, year)
+            frame = _year_frame(src, key, year)
             if frame.empty:
                 continue
-            if _same_year(src, dst, symbol, tf, year, frame):
+            if _same_year(src, dst, key, year, frame):
                 report.partitions_skipped += 1
                 continue
-            _copy_year(src, dst, symbol, tf, year, frame)
+            _copy_year(src, dst, key, year, frame)
             report.partitions_copied += 1
-        report.spans_added += _sync_coverage(src, dst, symbol, tf)
+        report.spans_added += _sync_coverage(src, dst, key)
     report.fundamentals_copied = _sync_fundamentals(src, dst)
     report.actions_copied = _sync_actions(src, dst)
     return report
@@ -155,11 +166,3 @@ def _sync_actions(src: Any, dst: Any) -> int:
             dst.set_actions(symbol, record)
             copied += 1
     return copied
-
-
-def _coverage_only(src: Any, known: dict[tuple[str, str], list[int]]) -> list[tuple[str, str]]:
-    """Series with coverage but no bars (a fetched range that had none)."""
-    finder = getattr(src, "covered_series", None)
-    if finder is None:
-        return []
-    return [pair for pair in finder() if pair not in known]

@@ -18,24 +18,28 @@ __all__ = [
     "provider_id",
     "series_row",
     "sizes",
+    "sources",
     "truncate",
     "year_meta_of",
     "years_of_series",
 ]
 
-_KEY = "s.source = '' AND s.symbol = %s AND s.timeframe = %s"
+_KEY = "s.source = %s AND s.symbol = %s AND s.timeframe = %s"
+
+#: a series: ``(source, symbol, timeframe)`` (see :mod:`tradedata.identity`)
+Key = tuple[str, str, str]
 
 
-def series_row(cur: Any, symbol: str, tf: str, *, create: bool = False) -> Any:
+def series_row(cur: Any, key: Key, *, create: bool = False) -> Any:
     """``(id, has_adj)`` of a series, or None; ``create`` adds it and locks its row."""
     if create:
         cur.execute(
-            f"INSERT INTO {SCHEMA}.series (symbol, timeframe) VALUES (%s, %s)"
+            f"INSERT INTO {SCHEMA}.series (source, symbol, timeframe) VALUES (%s, %s, %s)"
             " ON CONFLICT DO NOTHING",
-            (symbol, tf),
+            key,
         )
     lock = " FOR UPDATE" if create else ""
-    cur.execute(f"SELECT id, has_adj FROM {SCHEMA}.series s WHERE {_KEY}{lock}", (symbol, tf))
+    cur.execute(f"SELECT id, has_adj FROM {SCHEMA}.series s WHERE {_KEY}{lock}", key)
     return cur.fetchone()
 
 
@@ -49,46 +53,58 @@ def provider_id(cur: Any, name: str) -> int:
     return int(cur.fetchone()[0])
 
 
-def years_of_series(cur: Any, symbol: str, tf: str) -> list[int]:
+def years_of_series(cur: Any, key: Key) -> list[int]:
     """The years holding bars of a series, ascending."""
     cur.execute(
         f"SELECT m.year FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id = m.series_id"
         f" WHERE {_KEY} ORDER BY m.year",
-        (symbol, tf),
+        key,
     )
     return [int(r[0]) for r in cur.fetchall()]
 
 
-def year_meta_of(cur: Any, symbol: str, tf: str, year: int) -> dict | None:
+def year_meta_of(cur: Any, key: Key, year: int) -> dict | None:
     """The metadata of one year of a series."""
     cur.execute(
         f"SELECT m.meta FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id = m.series_id"
         f" WHERE {_KEY} AND m.year = %s",
-        (symbol, tf, int(year)),
+        (*key, int(year)),
     )
     row = cur.fetchone()
     return dict(row[0]) if row else None
 
 
-def listing(cur: Any) -> dict[tuple[str, str], list[dict]]:
+def listing(cur: Any) -> dict[Key, list[dict]]:
     """Every series with bars: its metadata records, oldest year first."""
     cur.execute(
-        f"SELECT s.symbol, s.timeframe, m.meta FROM {SCHEMA}.series s JOIN {SCHEMA}.metadata m"
-        " ON m.series_id = s.id ORDER BY s.id, m.year"
+        f"SELECT s.source, s.symbol, s.timeframe, m.meta FROM {SCHEMA}.series s JOIN"
+        f" {SCHEMA}.metadata m ON m.series_id = s.id ORDER BY s.id, m.year"
     )
-    grouped: dict[tuple[str, str], list[dict]] = {}
-    for symbol, tf, meta in cur.fetchall():
-        grouped.setdefault((symbol, tf), []).append(meta)
+    grouped: dict[Key, list[dict]] = {}
+    for source, symbol, tf, meta in cur.fetchall():
+        grouped.setdefault((source, symbol, tf), []).append(meta)
     return grouped
 
 
-def covered(cur: Any) -> list[tuple[str, str]]:
-    """``(symbol, timeframe)`` of every series with coverage recorded."""
+def covered(cur: Any) -> list[Key]:
+    """``(source, symbol, timeframe)`` of every series with coverage recorded."""
     cur.execute(
-        f"SELECT symbol, timeframe FROM {SCHEMA}.series s WHERE EXISTS (SELECT 1 FROM"
-        f" {SCHEMA}.coverage c WHERE c.series_id = s.id) ORDER BY symbol, timeframe"
+        f"SELECT source, symbol, timeframe FROM {SCHEMA}.series s WHERE EXISTS (SELECT 1 FROM"
+        f" {SCHEMA}.coverage c WHERE c.series_id = s.id) ORDER BY source, symbol, timeframe"
     )
-    return [(str(a), str(b)) for a, b in cur.fetchall()]
+    return [(str(a), str(b), str(c)) for a, b, c in cur.fetchall()]
+
+
+def sources(cur: Any, symbol: str, tf: str | None) -> list[str]:
+    """The sources with bars or coverage of ``symbol`` (at ``tf``) stored, sorted."""
+    cur.execute(
+        f"SELECT DISTINCT source FROM {SCHEMA}.series s WHERE symbol = %s"
+        " AND (%s::text IS NULL OR timeframe = %s) AND (EXISTS (SELECT 1 FROM"
+        f" {SCHEMA}.metadata m WHERE m.series_id = s.id) OR EXISTS (SELECT 1 FROM"
+        f" {SCHEMA}.coverage c WHERE c.series_id = s.id)) ORDER BY source",
+        (symbol, tf, tf),
+    )
+    return [str(r[0]) for r in cur.fetchall()]
 
 
 def sizes(cur: Any) -> tuple[int, int, int]:
@@ -105,12 +121,13 @@ def sizes(cur: Any) -> tuple[int, int, int]:
     return int(a), int(b), int(c)
 
 
-def drop(cur: Any, symbol: str, tf: str | None) -> int:
-    """Remove a series' bars, metadata and coverage; returns the years removed."""
+def drop(cur: Any, source: str, symbol: str, tf: str | None) -> int:
+    """Remove a series' bars, metadata and coverage (every timeframe when ``tf`` is None);
+    returns the years removed."""
     cur.execute(
-        f"SELECT id FROM {SCHEMA}.series WHERE source = '' AND symbol = %s"
+        f"SELECT id FROM {SCHEMA}.series WHERE source = %s AND symbol = %s"
         " AND (%s::text IS NULL OR timeframe = %s) FOR UPDATE",
-        (symbol, tf, tf),
+        (source, symbol, tf, tf),
     )
     ids = [int(r[0]) for r in cur.fetchall()]
     cur.execute(f"DELETE FROM {SCHEMA}.metadata WHERE series_id = ANY(%s)", (ids,))

@@ -9,7 +9,7 @@ import numpy as np
 
 from tradedata.cache.codec import checksum
 from tradedata.cache.interface import QualityFn
-from tradedata.cache.layout import iso, year_bounds
+from tradedata.cache.layout import identity_fields, iso, year_bounds
 from tradedata.cache.partitions import Rows, column_order, default_quality, runs_of
 from tradedata.cache.postgres.io import read_rows
 from tradedata.cache.postgres.schema import SCHEMA
@@ -24,13 +24,13 @@ FORMAT = "tradedata-postgres-1"
 def year_meta(
     cur: Any,
     series_id: int,
-    symbol: str,
-    tf: str,
+    key: tuple[str, str, str],
     year: int,
     has_adj: bool,
     write: tuple[str, dict | None, QualityFn | None, int],
 ) -> dict[str, Any]:
     """The metadata of one stored year, computed from its rows (inside the write)."""
+    series_source, symbol, tf = key
     source, provider_info, quality, dupes = write
     columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if has_adj else [])])
     first, after = year_bounds(year)
@@ -62,7 +62,7 @@ def year_meta(
     for name, count in runs:
         counts[name] = counts.get(name, 0) + count
     now = iso(time.time_ns())
-    return {
+    return identity_fields(series_source, rows.sources, previous) | {
         "format": FORMAT,
         "symbol": symbol,
         "timeframe": tf,

@@ -34,7 +34,7 @@ CREATE TABLE {SCHEMA}.providers (
 );
 CREATE TABLE {SCHEMA}.series (
     id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    source text NOT NULL DEFAULT '',
+    source text NOT NULL,
     symbol text NOT NULL,
     timeframe text NOT NULL,
     has_adj boolean NOT NULL DEFAULT false,

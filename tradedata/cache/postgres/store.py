@@ -22,7 +22,14 @@ import pandas as pd
 from tradedata.cache.catalog import _summary
 from tradedata.cache.coverage import CoverageSpan, Grid, missing, provider_at, to_public
 from tradedata.cache.interface import Progress, QualityFn
-from tradedata.cache.layout import Damage, SeriesInfo, check_name, years_of
+from tradedata.cache.layout import (
+    Damage,
+    SeriesInfo,
+    check_name,
+    split_store_name,
+    store_name,
+    years_of,
+)
 from tradedata.cache.partitions import Rows, column_order
 from tradedata.cache.postgres import catalog
 from tradedata.cache.postgres.io import put_bars, read_rows
@@ -78,19 +85,22 @@ class PostgresStore:
         timeframe: str,
         frame: pd.DataFrame,
         *,
-        source: str,
+        source: str | None = None,
+        provider: str | None = None,
         provider_info: dict | None = None,
         quality: QualityFn | None = None,
         coverage: tuple[Any, Any] | None = None,
     ) -> list[int]:
-        """Merge ``frame`` into the series; returns the years touched (see the interface).
+        """Merge ``frame`` into the ``source`` series; returns the years touched.
 
-        Bars, the touched years' metadata and ``coverage=(start, end)`` (from ``source``)
-        commit together. Bar times must be whole microseconds.
+        ``source`` is the series' venue (None: the symbol's default source); ``provider`` who
+        delivered the rows (default: the source's name). Bars, the touched years' metadata and
+        ``coverage=(start, end)`` (from ``provider``) commit together. Bar times must be whole
+        microseconds.
         """
-        check_name(symbol, "symbol")
-        check_name(source, "source")
         tf = parse_timeframe(timeframe)
+        key = _key(symbol, source, tf.name)
+        source = check_name(provider if provider is not None else key[0], "provider")
         data = normalize_frame(frame)
         ts = data.index.asi8
         dupes = np.zeros(0, dtype=np.int64)
@@ -108,7 +118,7 @@ class PostgresStore:
         values = {c: np.ascontiguousarray(data[c].to_numpy(np.float64)) for c in data.columns}
 
         def work(cur: Any) -> None:
-            series_id, has_adj = catalog.series_row(cur, symbol, tf.name, create=True)
+            series_id, has_adj = catalog.series_row(cur, key, create=True)
             if ts.size:
                 put_bars(cur, series_id, ts, values, catalog.provider_id(cur, source))
                 if ADJ_CLOSE in values and not has_adj:
@@ -119,7 +129,7 @@ class PostgresStore:
                 for year in touched:
                     dropped = int((dupes == year).sum())
                     meta = year_meta(
-                        cur, series_id, symbol, tf.name, year, has_adj,
+                        cur, series_id, key, year, has_adj,
                         (source, provider_info, quality, dropped),
                     )  # fmt: skip
                     cur.execute(
@@ -135,9 +145,17 @@ class PostgresStore:
         return touched
 
     # -- reading ----------------------------------------------------------------------------
-    def read(self, symbol: str, timeframe: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+    def read(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        source: str | None = None,
+    ) -> pd.DataFrame:
         """Bars with ``start <= open time <= end`` (either may be None) as a schema frame."""
-        tf = parse_timeframe(timeframe).name
+        key = _key(symbol, source, parse_timeframe(timeframe).name)
         s, e = parse_range(start, end)
         lo = None if s is None else int(s.value)
         hi = None if e is None else int(e.value)
@@ -146,7 +164,7 @@ class PostgresStore:
             cur.execute(  # one snapshot for the series row and its bars
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
             )
-            found = catalog.series_row(cur, symbol, tf)
+            found = catalog.series_row(cur, key)
             columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if found and found[1] else [])])
             if found is None:
                 return np.zeros(0, np.int64), np.zeros((len(columns), 0)), columns
@@ -156,44 +174,57 @@ class PostgresStore:
         ts, values, columns = self._run(fetch, "reading bars")
         return Rows(ts, values, columns).frame()
 
-    def has(self, symbol: str, timeframe: str) -> bool:
+    def has(self, symbol: str, timeframe: str, *, source: str | None = None) -> bool:
         """True when bars of the series are stored."""
-        return bool(self.years(symbol, timeframe))
+        return bool(self.years(symbol, timeframe, source=source))
 
-    def years(self, symbol: str, timeframe: str) -> list[int]:
+    def years(self, symbol: str, timeframe: str, *, source: str | None = None) -> list[int]:
         """The years holding bars of the series, ascending."""
-        tf = parse_timeframe(timeframe).name
-        return list(self._run(lambda cur: catalog.years_of_series(cur, symbol, tf)))
+        key = _key(symbol, source, parse_timeframe(timeframe).name)
+        return list(self._run(lambda cur: catalog.years_of_series(cur, key)))
 
-    def metadata(self, symbol: str, timeframe: str, year: int) -> dict | None:
+    def metadata(
+        self, symbol: str, timeframe: str, year: int, *, source: str | None = None
+    ) -> dict | None:
         """The metadata of one year of a series (None when it holds no bars)."""
-        tf = parse_timeframe(timeframe).name
-        return self._run(lambda cur: catalog.year_meta_of(cur, symbol, tf, year))  # type: ignore[no-any-return]
+        key = _key(symbol, source, parse_timeframe(timeframe).name)
+        return self._run(lambda cur: catalog.year_meta_of(cur, key, year))  # type: ignore[no-any-return]
+
+    def sources(self, symbol: str, timeframe: str | None = None) -> list[str]:
+        """The sources with a series (or coverage) of ``symbol`` stored, sorted."""
+        tf = parse_timeframe(timeframe).name if timeframe else None
+        return list(self._run(lambda cur: catalog.sources(cur, symbol, tf)))
 
     def series(self) -> list[SeriesInfo]:
-        """Every stored series with its range, bars, size, score, providers and years."""
+        """Every stored series with its source, range, bars, size, score, providers and years."""
         grouped = self._run(catalog.listing)
-        return [_summary(sym, tf, metas) for (sym, tf), metas in grouped.items()]
+        return [
+            _summary(store_name(sym, src), tf, metas) for (src, sym, tf), metas in grouped.items()
+        ]
 
-    def covered_series(self) -> list[tuple[str, str]]:
-        """``(symbol, timeframe)`` of every series with coverage recorded."""
+    def covered_series(self) -> list[tuple[str, str, str]]:
+        """``(source, symbol, timeframe)`` of every series with coverage recorded."""
         return list(self._run(catalog.covered))
 
-    def partition_file(self, symbol: str, timeframe: str, year: int) -> None:
+    def partition_file(
+        self, symbol: str, timeframe: str, year: int, *, source: str | None = None
+    ) -> None:
         """Always None: the PostgreSQL store keeps no partition files."""
         return None
 
     # -- coverage ---------------------------------------------------------------------------
-    def _spans(self, symbol: str, tf: str) -> list[Any]:
+    def _spans(self, key: catalog.Key) -> list[Any]:
         def fetch(cur: Any) -> list[Any]:
-            found = catalog.series_row(cur, symbol, tf)
+            found = catalog.series_row(cur, key)
             return load_spans(cur, int(found[0])) if found else []
 
         return list(self._run(fetch))
 
-    def coverage(self, symbol: str, timeframe: str) -> list[CoverageSpan]:
+    def coverage(
+        self, symbol: str, timeframe: str, *, source: str | None = None
+    ) -> list[CoverageSpan]:
         """The fetched spans of a series, sorted and disjoint (inclusive bounds, UTC)."""
-        return to_public(self._spans(symbol, parse_timeframe(timeframe).name))
+        return to_public(self._spans(_key(symbol, source, parse_timeframe(timeframe).name)))
 
     def add_coverage(
         self,
@@ -203,27 +234,32 @@ class PostgresStore:
         end: Any,
         provider: str,
         fetched_at: Any = None,
+        *,
+        source: str | None = None,
     ) -> None:
         """Record that ``[start, end]`` was fetched from ``provider`` (even if it had no bars)."""
-        check_name(symbol, "symbol")
         check_name(provider, "provider")
         tf = parse_timeframe(timeframe)
+        key = _key(symbol, source, tf.name)
         lo, hi = _span((start, end))
         when = None if fetched_at is None else int(pd.Timestamp(fetched_at).value)
 
         def work(cur: Any) -> None:
-            series_id = catalog.series_row(cur, symbol, tf.name, create=True)[0]
+            series_id = catalog.series_row(cur, key, create=True)[0]
             update_spans(cur, series_id, tf, lo, hi, provider, when)
 
         self._run(work, "recording coverage")
 
-    def remove_coverage(self, symbol: str, timeframe: str, start: Any, end: Any) -> None:
+    def remove_coverage(
+        self, symbol: str, timeframe: str, start: Any, end: Any, *, source: str | None = None
+    ) -> None:
         """Forget that ``[start, end]`` was fetched, so it is fetched again."""
         tf = parse_timeframe(timeframe)
+        key = _key(symbol, source, tf.name)
         lo, hi = _span((start, end))
 
         def work(cur: Any) -> None:
-            found = catalog.series_row(cur, symbol, tf.name)
+            found = catalog.series_row(cur, key)
             if found:
                 cur.execute(f"SELECT 1 FROM {SCHEMA}.series WHERE id = %s FOR UPDATE", found[:1])
                 update_spans(cur, int(found[0]), tf, lo, hi, None)
@@ -231,45 +267,55 @@ class PostgresStore:
         self._run(work, "removing coverage")
 
     def missing_ranges(
-        self, symbol: str, timeframe: str, start: Any, end: Any
+        self, symbol: str, timeframe: str, start: Any, end: Any, *, source: str | None = None
     ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
         """The parts of ``[start, end]`` never fetched, as ``(first, last)`` bar open times."""
         tf = parse_timeframe(timeframe)
         lo, hi = _span((start, end))
-        holes = missing(self._spans(symbol, tf.name), lo, hi, Grid(tf))
+        holes = missing(self._spans(_key(symbol, source, tf.name)), lo, hi, Grid(tf))
         return [(pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC")) for a, b in holes]
 
-    def provider_at(self, symbol: str, timeframe: str, ts: Any) -> str | None:
+    def provider_at(
+        self, symbol: str, timeframe: str, ts: Any, *, source: str | None = None
+    ) -> str | None:
         """The provider that supplied the bar at ``ts`` (None if never fetched)."""
-        tf = parse_timeframe(timeframe).name
-        return provider_at(self._spans(symbol, tf), int(_span((ts, ts))[0]))
+        key = _key(symbol, source, parse_timeframe(timeframe).name)
+        return provider_at(self._spans(key), int(_span((ts, ts))[0]))
 
     @contextmanager
-    def hole_lock(self, symbol: str, timeframe: str, start: Any, end: Any) -> Iterator[None]:
+    def hole_lock(
+        self, symbol: str, timeframe: str, start: Any, end: Any, *, source: str | None = None
+    ) -> Iterator[None]:
         """Fleet-wide lock for fetching ``[start, end]`` of a series (an advisory lock).
 
         Held on a connection of its own, so the holder's writes commit while it fetches; the
         server releases it if the holder dies.
         """
-        tf = parse_timeframe(timeframe).name
-        keys = (
-            f"tradedata||{symbol}|{tf}",
-            f"{pd.Timestamp(start).value}|{pd.Timestamp(end).value}",
-        )
+        src, sym, tf = _key(symbol, source, parse_timeframe(timeframe).name)
+        span = f"{pd.Timestamp(start).value}|{pd.Timestamp(end).value}"
         with self._session.guard("taking a fetch lock"):
             conn = self._session.connect()
         try:
             with self._session.guard("taking a fetch lock"):
-                conn.execute("SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))", keys)
+                conn.execute(
+                    "SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))",
+                    (f"tradedata|{src}|{sym}|{tf}", span),
+                )
             yield
         finally:
             conn.close()  # closing the session releases its advisory locks
 
     # -- removing ---------------------------------------------------------------------------
-    def delete(self, symbol: str, timeframe: str | None = None) -> int:
-        """Remove a series (every timeframe when None) and its coverage; returns years removed."""
+    def delete(
+        self, symbol: str, timeframe: str | None = None, *, source: str | None = None
+    ) -> int:
+        """Remove a series (every timeframe when None) and its coverage; returns years removed.
+
+        Only the ``source`` series go (None: the default source's).
+        """
         tf = parse_timeframe(timeframe).name if timeframe else None
-        return int(self._run(lambda cur: catalog.drop(cur, symbol, tf), "deleting a series"))
+        src, sym, _ = _key(symbol, source, "")
+        return int(self._run(lambda cur: catalog.drop(cur, src, sym, tf), "deleting a series"))
 
     def clear(self) -> None:
         """Remove everything: bars, coverage, metadata, actions and fundamentals."""
@@ -370,6 +416,12 @@ class PostgresStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _key(symbol: str, source: str | None, tf: str) -> catalog.Key:
+    """``(source, symbol, timeframe)``: the source resolved as the embedded store does."""
+    src, sym = split_store_name(store_name(symbol, source))
+    return src, sym, tf
 
 
 def _span(pair: tuple[Any, Any]) -> tuple[int, int]:

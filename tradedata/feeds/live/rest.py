@@ -206,7 +206,7 @@ class LiveCacheWriter:
         spans = runs((b.open_ms for b in bars), lambda ms: _ms(step(_ts(ms))))
         first = (_ts(spans[0][0]), _ts(spans[0][1]))  # recorded in the write's transaction
         cache.write(
-            symbol, timeframe.name, frame, source=self.source, quality=quality, coverage=first
+            symbol, timeframe.name, frame, provider=self.source, quality=quality, coverage=first
         )
         for lo, hi in spans[1:]:
             cache.add_coverage(symbol, timeframe.name, _ts(lo), _ts(hi), self.source)
