@@ -94,8 +94,6 @@ def split_store_name(name: str) -> tuple[str, str]:
     """``"BTC/USDT@bybit"`` -> ``("bybit", "BTC/USDT")``; a plain name is the default source."""
     symbol, at, source = name.partition(_AT)
     return (source if at else default_source(symbol)), symbol
-
-
 _UNSAFE = re.compile(r'[/\\:*?"<>|\s]')
 
 
