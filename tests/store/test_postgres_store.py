@@ -401,3 +401,22 @@ def test_corporate_actions_are_kept_per_symbol_and_synced(pg_url: str, tmp_path:
         assert sync_stores(store, local).actions_copied == 1
         assert local.get_actions("NVDA") == nvda
         assert store.delete_actions("NVDA") and store.get_actions("NVDA") is None
+
+
+def test_health_checks_the_shared_store(pg_url: str, capsys: pytest.CaptureFixture) -> None:
+    with DataManager(store=pg_url) as dm:
+        dm.import_frame(_bars("2024-01-01", 100), "BTC/USDT", "1m")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert main(["--store", pg_url, "health", "--offline", "--json"]) in (0, 1)
+        healthy = json.loads(capsys.readouterr().out)
+        conn.execute(f"DELETE FROM {SCHEMA}.bars WHERE open_time < '2024-01-01 00:10+00'")
+        assert main(["--store", pg_url, "health", "--offline", "--json"]) == 1
+        damaged = json.loads(capsys.readouterr().out)
+
+    def check(report: dict, name: str) -> dict:
+        return next(c for c in report["checks"] if c["name"] == name)
+
+    assert check(healthy, "cache:integrity")["status"] == "ok"
+    assert check(healthy, "cache:disk")["status"] == "ok"
+    assert PASSWORD not in json.dumps(healthy)
+    assert "metadata says 100 bars, the table holds 90" in json.dumps(damaged)

@@ -159,6 +159,20 @@ class Store(Protocol):
         """Location, size and counts."""
         ...
 
+    def partition_file(
+        self, symbol: str, timeframe: str, year: int, *, source: str | None = None
+    ) -> Path | None:
+        """The data file of a stored year (None when it has none, as in a database)."""
+        ...
+
+    def quarantined(self) -> list[Damage]:
+        """Everything set aside as damaged so far."""
+        ...
+
+    def clear_quarantine(self) -> int:
+        """Delete what was set aside; returns the records removed."""
+        ...
+
     def verify(self, progress: Progress | None = None) -> list[Damage]:
         """Check everything; returns the damage found."""
         ...

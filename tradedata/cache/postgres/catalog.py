@@ -12,6 +12,7 @@ from typing import Any
 from tradedata.cache.postgres.schema import SCHEMA
 
 __all__ = [
+    "count_mismatches",
     "covered",
     "drop",
     "listing",
@@ -141,3 +142,19 @@ def truncate(cur: Any) -> None:
     """Remove every bar, metadata record, span, action and fundamentals entry."""
     tables = ("bars", "coverage", "metadata", "actions", "fundamentals")
     cur.execute("TRUNCATE " + ", ".join(f"{SCHEMA}.{t}" for t in tables))
+
+
+def count_mismatches(cur: Any) -> list[str]:
+    """Years whose metadata's bar count differs from the rows stored, as readable lines."""
+    cur.execute(
+        f"SELECT s.source, s.symbol, s.timeframe, m.year, (m.meta->>'bars')::bigint,"
+        f" (SELECT count(*) FROM {SCHEMA}.bars b WHERE b.series_id = m.series_id"
+        " AND b.open_time >= make_timestamptz(m.year, 1, 1, 0, 0, 0, 'UTC')"
+        " AND b.open_time < make_timestamptz(m.year + 1, 1, 1, 0, 0, 0, 'UTC'))"
+        f" FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id = m.series_id"
+    )
+    return [
+        f"{symbol} {tf} {year} ({source}): metadata says {said} bars, the table holds {held}"
+        for source, symbol, tf, year, said, held in cur.fetchall()
+        if said != held
+    ]

@@ -345,6 +345,10 @@ class PostgresStore:
         """Nothing to clear (see :meth:`quarantined`)."""
         return 0
 
+    def quick_check(self) -> list[str]:
+        """Fast check (``tradedata health``): each year's metadata against its row count."""
+        return list(self._run(catalog.count_mismatches, "checking"))
+
     def verify(self, progress: Progress | None = None) -> list[Damage]:
         """Check each year's metadata against its bars; mismatched years are re-summarised."""
         from tradedata.cache.postgres.transfer import verify
