@@ -126,7 +126,8 @@ def _raw_copy(pg: PostgresStore, frame: pd.DataFrame) -> float:
 
     def work(cur: Any) -> None:
         cur.execute(
-            "INSERT INTO tradedata.series (symbol, timeframe) VALUES ('COPY/RAW', '1m')"
+            "INSERT INTO tradedata.series (source, symbol, timeframe)"
+            " VALUES ('binance', 'COPY/RAW', '1m')"
             " RETURNING id"
         )
         series_id = cur.fetchone()[0]
