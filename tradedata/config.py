@@ -31,9 +31,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradedata.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from tradedata.redact import Secret
 
 __all__ = ["Config", "load_config", "provider_settings"]
 
@@ -73,7 +76,7 @@ class Config:
     #: the store: a cache folder or a ``postgresql://`` URL (None: the embedded cache)
     store: str | None = None
     #: the store's password when the config gives it apart from the URL (never shown)
-    store_password: str | None = field(default=None, repr=False)
+    store_password: Secret | None = field(default=None, repr=False)
     #: seconds one get_ohlcv/download may take (see :mod:`tradedata.deadline`); None: no limit
     deadline: float | None = None
 
@@ -82,13 +85,17 @@ class Config:
         return f"Config(cache_dir={self.cache_dir!r}, providers=[{names}])"
 
 
-def _store_setting(value: Any) -> tuple[str | None, str | None]:
+def _store_setting(value: Any) -> tuple[str | None, Secret | None]:
     """``store:`` as ``(url or folder, password)``: a string, or ``{url:, password:}``."""
+    from tradedata.redact import Secret
+
     if value is None or isinstance(value, (str, os.PathLike)):
         return (None if value is None else os.fspath(value)), None
     if isinstance(value, Mapping) and set(value) <= {"url", "password"} and "url" in value:
         password = value.get("password")
-        return str(value["url"]), (None if password is None else str(password))
+        if password is None or isinstance(password, Secret):
+            return str(value["url"]), password
+        return str(value["url"]), Secret(str(password))
     raise ConfigurationError("config 'store' must be a folder, a URL, or {url:, password:}")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from tradedata.cache.postgres.dsn import redact, secrets_of, store_error, strip_password
 from tradedata.errors import CacheError
+from tradedata.redact import Secret
 
 __all__ = ["Session"]
 
@@ -26,10 +27,13 @@ _INHERITED: list[Any] = []
 class Session:
     """Connections to one database: ``url`` (its password is taken out), ``password``."""
 
-    def __init__(self, url: str, password: str | None = None) -> None:
+    def __init__(self, url: str, password: str | Secret | None = None) -> None:
         self._url, in_url = strip_password(url)
-        self._password = password or in_url
-        self._secrets = secrets_of(url, self._password)
+        given = password.get() if isinstance(password, Secret) else password
+        plain = given or in_url
+        self._secrets = secrets_of(url, plain)
+        # registered: every log record and error chain of the process masks it from now on
+        self._password = Secret(plain) if plain else None
         #: the URL as shown to people: any password replaced by ``***``
         self.location = redact(url)
         self._lock = threading.RLock()
@@ -46,7 +50,7 @@ class Session:
             ) from exc
         kwargs: dict[str, Any] = {"autocommit": True, "application_name": "tradedata"}
         if self._password:
-            kwargs["password"] = self._password
+            kwargs["password"] = self._password.get()
         return psycopg.connect(self._url, **kwargs)
 
     def connection(self) -> Any:

@@ -40,6 +40,7 @@ from tradedata.cache.postgres.session import Session
 from tradedata.cache.postgres.transfer import export_tree, import_tree
 from tradedata.errors import DataValidationError
 from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, normalize_frame, parse_range, parse_timeframe
+from tradedata.redact import Secret
 
 __all__ = ["PostgresStore"]
 
@@ -59,7 +60,7 @@ class PostgresStore:
         self,
         url: str,
         *,
-        password: str | None = None,
+        password: str | Secret | None = None,
         local_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         from pathlib import Path
