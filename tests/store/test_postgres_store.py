@@ -256,23 +256,27 @@ def _klines(sim: object) -> int:
 
 
 @pytest.mark.slow
-def test_a_fleet_fetches_a_missing_range_once(pg_server: Server) -> None:
+@pytest.mark.parametrize("kind", ["postgresql", "diskcache"])
+def test_a_fleet_fetches_a_missing_range_once(kind: str, pg_server: Server, tmp_path: Path) -> None:
     from tradedata.sim.simulator import ExchangeSimulator
+
+    def fresh(name: str) -> tuple[str, str | None]:
+        if kind == "diskcache":
+            return str(tmp_path / name), None
+        db = pg_server.new_database()
+        return pg_server.url(db), db
 
     start, end = "2024-02-01", "2024-02-03 23:59"
     with ExchangeSimulator(exchanges=("binance",), seed=5) as sim:
-        alone = pg_server.new_database()
-        try:
-            single = _fleet(pg_server.url(alone), sim.url, 1, start, end)
-        finally:
-            pg_server.drop_database(alone)
+        alone, db = fresh("alone")
+        single = _fleet(alone, sim.url, 1, start, end)
         one_fetch = _klines(sim)
-        shared = pg_server.new_database()
-        try:
-            answers = _fleet(pg_server.url(shared), sim.url, 6, start, end)
-        finally:
-            pg_server.drop_database(shared)
+        shared, db2 = fresh("shared")
+        answers = _fleet(shared, sim.url, 6, start, end)
         fleet_requests = _klines(sim) - one_fetch
+        for name in (db, db2):
+            if name:
+                pg_server.drop_database(name)
 
     assert one_fetch > 1 and fleet_requests == one_fetch  # one set of requests in total
     assert set(answers) == set(single) and answers[0].split()[0] == str(3 * 1440)
