@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psycopg
 import pytest
 
 from tests.support.pgserver import PASSWORD, Server
@@ -28,6 +27,9 @@ from tradedata.cli import main
 from tradedata.errors import CacheError, DataValidationError
 from tradedata.manager import DataManager
 
+psycopg = pytest.importorskip(
+    "psycopg", reason="psycopg not installed: pip install 'tradedata[postgresql]'"
+)
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
