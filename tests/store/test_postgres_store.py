@@ -391,7 +391,9 @@ def test_urls_lose_their_password_for_people_and_for_libpq(url: str, shown: str,
 
 
 def test_corporate_actions_are_kept_per_symbol_and_synced(pg_url: str, tmp_path: Path) -> None:
-    actions = pytest.importorskip("tradedata.actions", reason="corporate actions not merged yet")
+    actions = pytest.importorskip(
+        "tradedata.actions", reason="corporate actions not merged yet", exc_type=ImportError
+    )
     utc = pd.DatetimeIndex(["2021-07-20", "2024-06-10"]).tz_localize("UTC")
     nvda = actions.CorporateActions(
         pd.Series([4.0, 10.0], index=utc),
