@@ -51,6 +51,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.extras",
             # what a stored series is: (source, symbol, timeframe)
             "tradedata.identity",
+            "tradedata.actions",
         ),
     ),
     # data sources and stores: providers, the cache, validation, their configuration
@@ -74,6 +75,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.manager",
             "tradedata.fetching",
             "tradedata.download",
+            "tradedata.adjusting",
             "tradedata.range_quality",
             "tradedata.panel",
             "tradedata.health",

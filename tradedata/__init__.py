@@ -44,11 +44,13 @@ _LAZY: dict[str, str] = {
     "load_config": "tradedata.config",
     "download": "tradedata.download",
     "Fundamentals": "tradedata.fundamentals",
+    "CorporateActions": "tradedata.actions",
 }
 
 __all__ = [
     "AssetClass",
     "Cache",
+    "CorporateActions",
     "DataManager",
     "FetchResult",
     "Fundamentals",
@@ -77,6 +79,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tradedata.actions import CorporateActions
     from tradedata.cache import Cache
     from tradedata.cache.interface import Store
     from tradedata.cache.opening import open_store

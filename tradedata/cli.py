@@ -54,7 +54,7 @@ def _load(args: argparse.Namespace) -> Any:
     provider = args.provider or ("cache" if args.start is None and args.end is None else None)
     frame = dm.get_ohlcv(
         args.symbol, args.timeframe, args.start, args.end, provider=provider,
-        deadline=args.deadline,
+        deadline=args.deadline, adjust=args.adjust,
     )  # fmt: skip
     if frame.empty:
         raise TradeDataError(f"no bars for {args.symbol} {args.timeframe} in the cache")
@@ -106,7 +106,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     dm = _manager(args)
     frame = dm.get_ohlcv(
         args.symbol, args.timeframe, args.start, args.end, provider=args.provider,
-        deadline=args.deadline,
+        deadline=args.deadline, adjust=args.adjust,
     )  # fmt: skip
     ops.check_provider(args, frame)
     report = frame.attrs["quality"]
@@ -233,6 +233,12 @@ def _series_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument(
         "--deadline", metavar="SECONDS", help="most seconds to spend fetching (TRADEDATA_DEADLINE)"
+    )
+    p.add_argument(
+        "--adjust",
+        choices=["splits", "all", "raw"],
+        default="splits",
+        help="equities: split-adjusted (default), also dividend-adjusted, or as traded",
     )
 
 

@@ -21,6 +21,7 @@ API keys or other secrets.
     │   │   └── InvalidResponseError  garbage: malformed JSON, truncated body, wrong shape
     │   ├── SymbolNotFoundError       the provider does not know the symbol
     │   ├── UnsupportedError          timeframe, market or range the provider cannot serve
+    │   │   └── PriceBasisError       an answer's price basis cannot be put back on as traded
     │   ├── AuthenticationError       401/403, bad or expired key
     │   ├── ProviderUnavailableError  the circuit breaker is open for this provider
     │   └── AllProvidersFailedError   failover ran out of providers (``errors`` lists each)
@@ -56,6 +57,7 @@ __all__ = [
     "InvalidTimeframeError",
     "MissingAPIKeyError",
     "MissingExtraError",
+    "PriceBasisError",
     "ProviderError",
     "ProviderUnavailableError",
     "RateLimitError",
@@ -127,6 +129,11 @@ class SymbolNotFoundError(ProviderError):
 
 class UnsupportedError(ProviderError):
     """The provider cannot serve this timeframe, market or date range."""
+
+
+class PriceBasisError(UnsupportedError):
+    """A provider's prices are on a basis (e.g. dividend-adjusted, or split-adjusted with the
+    splits unknown) that cannot be turned back into as-traded prices; nothing was stored."""
 
 
 class AuthenticationError(ProviderError):

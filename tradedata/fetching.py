@@ -57,6 +57,12 @@ RECHECK_SECONDS = 5.0
 
 #: ``quality_fn(symbol, timeframe)``: the function computing a partition's quality block.
 QualityFn = Callable[[str, Timeframe], Callable[[pd.DataFrame], dict[str, Any]]]
+#: ``as_traded(symbol, timeframe, provider, since) -> (convert, basis)``: how a provider's
+#: answers become as-traded bars before they are stored (raises PriceBasisError if they can't)
+AsTradedFn = Callable[
+    [str, Timeframe, "Provider", pd.Timestamp],
+    tuple[Callable[[pd.DataFrame], pd.DataFrame], str],
+]
 
 
 @dataclass
@@ -88,7 +94,9 @@ class FetchEngine:
     ``cache`` is the store; ``selector()`` returns the
     :class:`~tradedata.selection.ProviderSelector` (built lazily by the manager);
     ``provider_lookup(name)`` the provider instance; ``quality_fn(symbol, timeframe)`` the
-    function computing a stored partition's quality block.
+    function computing a stored partition's quality block; ``as_traded`` (optional) puts
+    each provider's answers on the as-traded basis before they are stored, and its basis is
+    recorded in the partitions' ``provider_info``.
     """
 
     def __init__(
@@ -97,11 +105,13 @@ class FetchEngine:
         selector: Callable[[], ProviderSelector],
         provider_lookup: Callable[[str], Provider],
         quality_fn: QualityFn,
+        as_traded: AsTradedFn | None = None,
     ) -> None:
         self.cache = cache
         self._selector = selector
         self._provider = provider_lookup
         self._quality_fn = quality_fn
+        self._as_traded = as_traded
 
     def candidates(self, symbol: str, tf: Timeframe, provider: str | None) -> list[str]:
         """The providers to try for ``symbol``/``tf``, best first (``provider`` pins one)."""
@@ -197,10 +207,17 @@ class FetchEngine:
         Whatever has arrived is stored before an error propagates, so failover continues
         from there; ``proven`` collects the spans stored as covered.
         """
+        convert: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+        info: dict[str, Any] | None = None
+        if self._as_traded is not None:
+            convert, basis = self._as_traded(symbol, tf, prov, want.start)
+            info = {"basis": basis, "stored": "raw"}
         buffer: list[Chunk] = []
         pending = 0
         try:
             for chunk in prov.iter_chunks(symbol, tf, want.start, want.end):
+                if convert is not None and len(chunk.frame):
+                    chunk.frame = convert(chunk.frame)
                 result.requests += chunk.requests
                 result.bars += len(chunk.frame)
                 notes.extend(chunk.unfetched)
@@ -211,12 +228,14 @@ class FetchEngine:
                 if on_chunk is not None:
                     on_chunk(chunk)
                 if pending >= FLUSH_BARS:
-                    proven += self._store(symbol, tf, buffer)
+                    proven += self._store(symbol, tf, buffer, info)
                     buffer, pending = [], 0
         finally:
-            proven += self._store(symbol, tf, buffer)
+            proven += self._store(symbol, tf, buffer, info)
 
-    def _store(self, symbol: str, tf: Timeframe, chunks: list[Chunk]) -> list[Span]:
+    def _store(
+        self, symbol: str, tf: Timeframe, chunks: list[Chunk], info: dict[str, Any] | None = None
+    ) -> list[Span]:
         """Write the bars of one provider's chunks and record the spans they prove."""
         spans = _runs([Span(c.start, c.end) for c in chunks if c.proven], tf)
         if not spans:
@@ -233,6 +252,7 @@ class FetchEngine:
                 tf.name,
                 data,
                 provider=source,  # who delivered them; the series is the symbol's default
+                provider_info=info,
                 quality=self._quality_fn(symbol, tf),
                 coverage=(first.start, first.end),  # data and coverage in one transaction
             )

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
+from tradedata.adjusting import Adjuster, is_equity
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.deadline import deadline_scope, resolve_seconds
 from tradedata.errors import (
@@ -78,9 +80,15 @@ class DataManager:
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
+        #: corporate actions: kept fresh, used to store as traded and to adjust on read
+        self.adjuster = Adjuster(self.cache, lambda: self.selector, self.provider)
         #: the fetch engine: holes, page loop, failover, proven coverage
         self.engine = FetchEngine(
-            self.cache, lambda: self.selector, self.provider, self._quality_fn
+            self.cache,
+            lambda: self.selector,
+            self.provider,
+            self._quality_fn,
+            as_traded=self.adjuster.as_traded,
         )
         from tradedata import logs, stats
 
@@ -166,10 +174,16 @@ class DataManager:
 
     # -- quality ---------------------------------------------------------------------------
     def _validate(self, frame: pd.DataFrame, symbol: str, tf: Timeframe) -> QualityReport:
+        """The quality report of ``frame``; as-traded equities are judged split-adjusted (with
+        the stored actions), so a split is not scored as an outlier."""
         from tradedata.validation import validate
 
         frame.attrs["symbol"] = symbol  # the report names its series
-        return validate(frame, tf.name, calendar=self._calendar(symbol))
+        judged = frame
+        if frame.attrs.get("adjust") in (None, "raw") and is_equity(symbol) and len(frame):
+            judged = self.adjuster.apply(frame.copy(), symbol, tf, "splits", fetch=False)
+            judged.attrs["symbol"] = symbol
+        return validate(judged, tf.name, calendar=self._calendar(symbol))
 
     @staticmethod
     def _calendar(symbol: str) -> str:
@@ -220,8 +234,14 @@ class DataManager:
         refresh: bool = False,
         on_chunk: Callable[[Chunk], None] | None = None,
         deadline: float | None = None,
+        adjust: str = DEFAULT_ADJUST,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
+
+        Equities are stored as traded and adjusted here: ``adjust="splits"`` (the default,
+        Yahoo's chart basis: prices divided and volumes multiplied by later splits),
+        ``"all"`` (also dividend-adjusted) or ``"raw"`` (as traded); ``attrs["adjust"]`` says
+        which, ``attrs["adjust_notes"]`` what could not be applied.
 
         ``start``/``end`` are strings, datetimes or Timestamps (naive means UTC). With neither,
         what is cached is returned as it is (or the last 1000 bars are fetched if nothing is);
@@ -238,6 +258,7 @@ class DataManager:
         (``unfetched``) and what arrived before is stored. See :mod:`tradedata.deadline`.
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
+        check_mode(adjust)
         s, e = parse_range(start, end)
         seconds = resolve_seconds(deadline, self.config.deadline)
         result = FetchResult()
@@ -253,7 +274,18 @@ class DataManager:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)
             warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
+        frame = self.adjuster.apply(frame, sym, tf, adjust, fetch=provider != CACHE_ONLY)
+        for note in frame.attrs.get("adjust_notes", []):
+            warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
         return self._decorate(frame, sym, tf, result)
+
+    def corporate_actions(self, symbol: str, refresh: bool = False) -> CorporateActions | None:
+        """The splits and dividends of ``symbol`` as stored (asked for again when older than a
+        day, or with ``refresh``); None when no provider could say and none are stored."""
+        sym = normalize_symbol(symbol)
+        if refresh:
+            return self.adjuster.refresh(sym)
+        return self.adjuster.actions(sym, pd.Timestamp("1970-01-02", tz="UTC"))[0]
 
     def _decorate(
         self, frame: pd.DataFrame, symbol: str, tf: Timeframe, result: FetchResult

@@ -208,6 +208,38 @@ def covers(fake: Any, recorded: Any, path: str = "$") -> list[str]:
 
 
 SAMPLES = [
+    ("polygon", "/v3/reference/splits", {"ticker": "NVDA"}, "polygon/splits_NVDA.json"),
+    ("polygon", "/v3/reference/dividends", {"ticker": "AAPL"}, "polygon/dividends_AAPL.json"),
+    (
+        "fmp",
+        "/api/v3/historical-price-full/stock_split/NVDA",
+        {},
+        "fmp/stock_split_NVDA.json",
+    ),
+    (
+        "fmp",
+        "/api/v3/historical-price-full/stock_dividend/AAPL",
+        {},
+        "fmp/stock_dividend_AAPL.json",
+    ),
+    (
+        "alpaca",
+        "/v1/corporate-actions",
+        {"symbols": "NVDA", "types": "forward_split,cash_dividend", "start": "2021-01-01"},
+        "alpaca/corporate_actions_NVDA.json",
+    ),
+    (
+        "alpha_vantage",
+        "/query",
+        {"function": "SPLITS", "symbol": "NVDA"},
+        "alpha_vantage/splits_NVDA.json",
+    ),
+    (
+        "alpha_vantage",
+        "/query",
+        {"function": "DIVIDENDS", "symbol": "AAPL"},
+        "alpha_vantage/dividends_IBM.json",
+    ),
     (
         "alpaca",
         "/v2/stocks/AAPL/bars",

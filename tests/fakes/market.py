@@ -42,6 +42,20 @@ _HOURS = {
     "XASX": (time(10, 0), time(16, 0)),
 }
 _MASK64 = (1 << 64) - 1
+#: real splits (ex-date, ratio): AAPL 4-for-1 on 2020-08-31; NVDA 4-for-1 on 2021-07-20 and
+#: 10-for-1 on 2024-06-10; TSLA 5-for-1 on 2020-08-31 and 3-for-1 on 2022-08-25 (the companies'
+#: announcements; polygon.io/blog "Using the Split API Endpoint to handle the Nvidia Stock
+#: Split"). SPLT is a made-up ticker for short tests.
+SPLITS: dict[str, list[tuple[str, float]]] = {
+    "AAPL": [("2020-08-31", 4.0)],
+    "NVDA": [("2021-07-20", 4.0), ("2024-06-10", 10.0)],
+    "TSLA": [("2020-08-31", 5.0), ("2022-08-25", 3.0)],
+    "SPLT": [("2024-03-11", 2.0)],
+}
+#: IEX's share of consolidated US volume (a few percent): Alpaca's free ``iex`` feed and
+#: Tiingo's ``/iex`` endpoint report IEX-exchange volume only (docs.alpaca.markets "feed: iex
+#: ... IEX exchange only"; api.tiingo.com/documentation/iex)
+IEX_SHARE = 0.025
 
 
 def venue_for(symbol: str) -> Venue:
@@ -96,7 +110,11 @@ class FakeMarket:
         return np.round(self.base_price(symbol) * np.exp(log + noise), 4)
 
     def bars(self, symbol: str, opens: pd.DatetimeIndex, closes: pd.DatetimeIndex) -> pd.DataFrame:
-        """OHLCV for bars ``[opens[i], closes[i])`` (index: the opens, UTC)."""
+        """As-traded OHLCV for bars ``[opens[i], closes[i])`` (index: the opens, UTC).
+
+        :meth:`price` is the price in today's shares; before each split the traded price was
+        the ratio times higher (volumes are the shares traded that day, as printed).
+        """
         t0 = (opens.asi8 // 10**9).astype("float64")
         t1 = (closes.asi8 // 10**9).astype("float64")
         o = self.price(symbol, t0)
@@ -110,6 +128,9 @@ class FakeMarket:
         lo = np.round(bottom * (1 - 0.0005 * _uniform(key + 1, idx)), 4)
         minutes = np.maximum(1.0, (t1 - t0) / 60.0)
         vol = np.floor(1_000.0 * (1 + 3 * _uniform(key + 2, idx)) * minutes)
+        k = self.split_factor(symbol, self.session_dates(symbol, pd.DatetimeIndex(opens)))
+        if (k != 1.0).any():
+            o, h, lo, c = (np.round(x * k, 4) for x in (o, h, lo, c))
         frame = pd.DataFrame(
             {"open": o, "high": h, "low": lo, "close": c, "volume": vol},
             index=pd.DatetimeIndex(opens, name="timestamp"),
@@ -217,8 +238,40 @@ class FakeMarket:
         ]
 
     # -- corporate actions -----------------------------------------------------------------
+    def session_dates(self, symbol: str, opens: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """The local session date (UTC midnight) of bars opening at ``opens``."""
+        tz = venue_for(symbol).tz
+        return opens.tz_convert(tz).tz_localize(None).normalize().tz_localize("UTC")
+
+    def split_factor(
+        self, symbol: str, dates: pd.DatetimeIndex, upto: pd.Timestamp | None = None
+    ) -> np.ndarray:
+        """For each session date, the product of the ratios of later splits (only those with
+        an ex-date by ``upto``, when given)."""
+        factor = np.ones(len(dates))
+        for day, ratio in SPLITS.get(symbol.upper(), []):
+            ex = pd.Timestamp(day, tz="UTC")
+            if upto is None or ex <= upto:
+                factor[pd.DatetimeIndex(dates).asi8 < ex.value] *= ratio
+        return factor
+
+    def on_basis(
+        self, symbol: str, frame: pd.DataFrame, dates: pd.DatetimeIndex, now: pd.Timestamp
+    ) -> pd.DataFrame:
+        """As-traded bars split-adjusted as a provider does it at ``now`` (prices divided and
+        volumes multiplied by the splits known by then)."""
+        k = self.split_factor(symbol, dates, upto=now)
+        if not (k != 1.0).any():
+            return frame
+        out = frame.copy()
+        for col in ("open", "high", "low", "close"):
+            out[col] = out[col].to_numpy() / k
+        out["volume"] = out["volume"].to_numpy() * k
+        return out
+
     def dividends(self, symbol: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-        """Quarterly cash dividends (ex-dates: first session on/after Feb/May/Aug/Nov 15)."""
+        """Quarterly cash dividends, as paid (ex-dates: first session on/after Feb/May/Aug/Nov
+        15; amounts 0.4% of the as-traded price)."""
         if _key(self.seed, "pays", symbol) % 4 == 0:
             return pd.Series(dtype="float64", name="dividends")
         dates, amounts = [], []
@@ -229,18 +282,14 @@ class FakeMarket:
                     day += pd.Timedelta(days=1)
                 if start.normalize() <= day <= end:
                     price = float(self.price(symbol, np.array([day.value / 1e9]))[0])
+                    price *= float(self.split_factor(symbol, pd.DatetimeIndex([day]))[0])
                     dates.append(day)
                     amounts.append(round(price * 0.004, 4))
         return pd.Series(amounts, index=pd.DatetimeIndex(dates, name="timestamp"), name="dividends")
 
     def splits(self, symbol: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-        """Stock splits (ratio > 1 means more shares) from a fixed table."""
-        table = {
-            "AAPL": [("2020-08-31", 4.0)],
-            "NVDA": [("2021-07-20", 4.0), ("2024-06-10", 10.0)],
-            "TSLA": [("2020-08-31", 5.0), ("2022-08-25", 3.0)],
-            "SPLT": [("2024-03-11", 2.0)],
-        }
+        """Stock splits (ratio > 1 means more shares) from :data:`SPLITS`."""
+        table = SPLITS
         rows = [(pd.Timestamp(d, tz="UTC"), r) for d, r in table.get(symbol.upper(), [])]
         rows = [(d, r) for d, r in rows if start.normalize() <= d <= end]
         return pd.Series(
@@ -251,13 +300,18 @@ class FakeMarket:
         )
 
     def adjustment(self, symbol: str, dates: pd.DatetimeIndex, now: pd.Timestamp) -> np.ndarray:
-        """Dividend adjustment factor for closes on ``dates`` (CRSP method, up to ``now``)."""
+        """Dividend adjustment factor for closes on ``dates`` (CRSP method, up to ``now``):
+        ``1 - amount / as-traded close of the session before the ex-date`` per later dividend."""
         if len(dates) == 0:
             return np.ones(0)
         divs = self.dividends(symbol, dates.min(), now)
         factor = np.ones(len(dates))
         for ex_date, amount in divs.items():
-            before = float(self.price(symbol, np.array([(ex_date.value / 1e9) - 86_400.0]))[0])
+            prior = self.daily(symbol, ex_date - pd.Timedelta(days=10), ex_date)
+            prior = prior[prior.index < ex_date]
+            if prior.empty:
+                continue
+            before = float(prior["close"].iloc[-1])
             factor[dates.asi8 < ex_date.value] *= 1.0 - amount / before
         return factor
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from tests.fakes.market import IEX_SHARE
 from tests.fakes.server import FakeRequest, FakeResponse, Fault, Routes, json_response
 from tests.fakes.util import decode_cursor, encode_cursor, parse_time, session_label_times
 
@@ -43,6 +45,8 @@ class AlpacaRoutes(Routes):
         return None
 
     def handle(self, request: FakeRequest) -> FakeResponse:
+        if request.path.rstrip("/") == "/v1/corporate-actions":
+            return self._actions(request.query)
         parts = request.path.strip("/").split("/")
         if len(parts) != 4 or parts[:2] != ["v2", "stocks"] or parts[3] != "bars":
             return json_response({"message": "Not Found"}, 404)
@@ -57,15 +61,51 @@ class AlpacaRoutes(Routes):
         start = parse_time(q.get("start"), now.normalize())
         end = min(parse_time(q.get("end"), now, end_of_day=True), now)
         limit = min(int(q.get("limit", 1000)), 10_000, self.server.page_limit or 10_000)
-        bars = [] if self.server.is_unknown(symbol) else self._bars(symbol, match, start, end)
+        bars = [] if self.server.is_unknown(symbol) else self._bars(symbol, match, start, end, q)
         offset = decode_cursor(q["page_token"])["offset"] if q.get("page_token") else 0
         page = bars[offset : offset + limit]
         more = offset + limit < len(bars)
         token = encode_cursor({"offset": offset + limit, "symbol": symbol}) if more else None
         return json_response({"bars": page or None, "symbol": symbol, "next_page_token": token})
 
+    def _actions(self, q: dict[str, str]) -> FakeResponse:
+        """``/v1/corporate-actions``: ``{"corporate_actions": {"forward_splits": [...],
+        "cash_dividends": [...]}, "next_page_token": null}`` (field names as in the alpaca-data
+        crate's model and @vicary/alpaca-sdk's types); ``start``/``end`` filter the process
+        date (a split's ex-date, a dividend's pay date, here two weeks after the ex-date)."""
+        now = self.server.now()
+        lo = pd.Timestamp(q.get("start") or now.date(), tz="UTC")
+        hi = min(pd.Timestamp(q.get("end") or now.date(), tz="UTC"), now)
+        types = set((q.get("types") or "forward_split,cash_dividend").split(","))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for symbol in filter(None, (q.get("symbols") or "").split(",")):
+            if "forward_split" in types:
+                for day, ratio in self.market.splits(symbol, lo, hi).items():
+                    ex = f"{day:%Y-%m-%d}"
+                    out.setdefault("forward_splits", []).append(
+                        {"symbol": symbol, "new_rate": ratio, "old_rate": 1.0, "ex_date": ex,
+                         "process_date": ex, "record_date": ex, "payable_date": ex}
+                    )  # fmt: skip
+            if "cash_dividend" in types:
+                back = lo - pd.Timedelta(days=14)
+                for day, rate in self.market.dividends(symbol, back, hi).items():
+                    paid = day + pd.Timedelta(days=14)
+                    if not lo <= paid <= hi:
+                        continue
+                    out.setdefault("cash_dividends", []).append(
+                        {"symbol": symbol, "rate": rate, "special": False, "foreign": False,
+                         "ex_date": f"{day:%Y-%m-%d}", "record_date": f"{day:%Y-%m-%d}",
+                         "process_date": f"{paid:%Y-%m-%d}", "payable_date": f"{paid:%Y-%m-%d}"}
+                    )  # fmt: skip
+        return json_response({"corporate_actions": out, "next_page_token": None})
+
     def _bars(
-        self, symbol: str, match: re.Match[str], start: pd.Timestamp, end: pd.Timestamp
+        self,
+        symbol: str,
+        match: re.Match[str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        q: dict[str, str],
     ) -> list[dict[str, Any]]:
         amount, unit = int(match.group(1)), match.group(2)
         if unit in ("Min", "T", "Hour", "H"):
@@ -81,6 +121,13 @@ class AlpacaRoutes(Routes):
                 (frame.index >= start.normalize() - pd.Timedelta(days=31)) & (frame.index <= end)
             ]
             times = session_label_times(frame.index, "America/New_York")
+        # adjustment: raw by default ("Omitting the parameter still defaults to raw",
+        # docs.alpaca.markets changelog); "split" divides prices by later splits
+        if q.get("adjustment", "raw") in ("split", "all"):
+            dates = self.market.session_dates(symbol, pd.DatetimeIndex(times))
+            frame = self.market.on_basis(symbol, frame, dates, self.server.now())
+        if q.get("feed", "iex") == "iex":  # the free feed: IEX-exchange volume only
+            frame = frame.assign(volume=np.floor(frame["volume"].to_numpy() * IEX_SHARE))
         return [
             {
                 "t": t.strftime("%Y-%m-%dT%H:%M:%SZ"),

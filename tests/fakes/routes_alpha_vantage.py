@@ -116,6 +116,8 @@ class AlphaVantageRoutes(Routes):
             return self.fault(Fault("unknown_symbol"), request)  # type: ignore[return-value]
         if function == "OVERVIEW":
             return json_response(self._overview(symbol))
+        if function in ("SPLITS", "DIVIDENDS"):
+            return json_response(self._actions(function, symbol, q.get("symbol", symbol)))
         if function == "FX_INTRADAY":
             return json_response({"Information": PREMIUM})
         if function == "TIME_SERIES_INTRADAY":
@@ -134,6 +136,21 @@ class AlphaVantageRoutes(Routes):
                 frame.index = pd.DatetimeIndex(frame["last_session"])
             return json_response(self._series(function, q.get("symbol", symbol), frame, request))
         return json_response({"Error Message": f"Invalid API call for {function}."})
+
+    def _actions(self, function: str, symbol: str, ticker: str) -> dict[str, Any]:
+        """``SPLITS`` -> ``{"symbol", "data": [{"effective_date", "split_factor"}]}``;
+        ``DIVIDENDS`` -> ``{"symbol", "data": [{"ex_dividend_date", "declaration_date",
+        "record_date", "payment_date", "amount"}]}``, newest first, values as strings."""
+        lo, now = pd.Timestamp("1990-01-01", tz="UTC"), self.server.now()
+        if function == "SPLITS":
+            rows = [{"effective_date": f"{d:%Y-%m-%d}", "split_factor": f"{r:.4f}"}
+                    for d, r in self.market.splits(symbol, lo, now).items()]  # fmt: skip
+        else:
+            rows = [{"ex_dividend_date": f"{d:%Y-%m-%d}", "declaration_date": "None",
+                     "record_date": f"{d:%Y-%m-%d}", "payment_date": f"{d:%Y-%m-%d}",
+                     "amount": f"{a}"}
+                    for d, a in self.market.dividends(symbol, lo, now).items()]  # fmt: skip
+        return {"symbol": ticker, "data": rows[::-1]}
 
     def _intraday(self, symbol: str, request: FakeRequest) -> dict[str, Any]:
         q = request.query

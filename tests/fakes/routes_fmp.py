@@ -70,6 +70,8 @@ class FMPRoutes(Routes):
         unknown = self.server.is_unknown(symbol)
         q = request.query
         now = self.server.now()
+        if kind == "historical-price-full" and parts[3] in ("stock_split", "stock_dividend"):
+            return json_response({} if unknown else self._actions(symbol, ticker, parts[3]))
         if kind == "historical-price-full":
             if unknown:
                 return json_response({})
@@ -88,9 +90,34 @@ class FMPRoutes(Routes):
             return json_response([] if unknown else [self._fundamentals(kind, symbol)])
         return json_response({"Error Message": "Invalid endpoint"}, 404)
 
+    def _actions(self, symbol: str, ticker: str, kind: str) -> dict[str, Any]:
+        """``historical-price-full/stock_split`` (``date``, ``label``, ``numerator``,
+        ``denominator``) and ``/stock_dividend`` (``adjDividend`` split-adjusted, ``dividend``
+        as paid, record/payment/declaration dates), newest first (site.financialmodelingprep.com
+        "Stock Split Calendar"/"Dividends Historical")."""
+        now = self.server.now()
+        lo = pd.Timestamp("1990-01-01", tz="UTC")
+        rows: list[dict[str, Any]] = []
+        if kind == "stock_split":
+            for day, ratio in self.market.splits(symbol, lo, now).items():
+                rows.append({"date": f"{day:%Y-%m-%d}", "label": day.strftime("%B %d, %y"),
+                             "numerator": ratio, "denominator": 1.0})  # fmt: skip
+        else:
+            divs = self.market.dividends(symbol, lo, now)
+            k = self.market.split_factor(symbol, pd.DatetimeIndex(divs.index), now)
+            for (day, amount), f in zip(divs.items(), k, strict=True):
+                ex = f"{day:%Y-%m-%d}"
+                rows.append({"date": ex, "label": day.strftime("%B %d, %y"),
+                             "adjDividend": round(amount / f, 6), "dividend": amount,
+                             "recordDate": ex, "paymentDate": ex,
+                             "declarationDate": ex})  # fmt: skip
+        return {"symbol": ticker, "historical": rows[::-1]}
+
     def _daily(self, symbol: str, start: pd.Timestamp, end: pd.Timestamp) -> list[dict[str, Any]]:
         frame = self.market.daily(symbol, start, end)
         factor = self.market.adjustment(symbol, frame.index, self.server.now())
+        # OHLCV as traded, adjClose split- and dividend-adjusted as of today
+        adj_close = self.market.on_basis(symbol, frame, frame.index, self.server.now())["close"]
         rows = []
         for (t, r), f in zip(
             zip(frame.index, frame.itertuples(), strict=True), factor, strict=True
@@ -103,7 +130,7 @@ class FMPRoutes(Routes):
                     "high": r.high,
                     "low": r.low,
                     "close": r.close,
-                    "adjClose": round(r.close * f, 4),
+                    "adjClose": round(float(adj_close[t]) * f, 4),
                     "volume": float(r.volume),
                     "unadjustedVolume": float(r.volume),
                     "change": change,

@@ -70,6 +70,8 @@ class PolygonRoutes(Routes):
 
     def handle(self, request: FakeRequest) -> FakeResponse:
         parts = request.path.strip("/").split("/")
+        if parts[:2] == ["v3", "reference"] and len(parts) == 3:
+            return self._reference(parts[2], request.query)
         if len(parts) != 9 or parts[:3] != ["v2", "aggs", "ticker"] or parts[4] != "range":
             return json_response({"status": "NOT_FOUND", "message": "Not found"}, 404)
         ticker, mult, span, lo, hi = parts[3], int(parts[5]), parts[6], parts[7], parts[8]
@@ -82,16 +84,56 @@ class PolygonRoutes(Routes):
         limit = min(limit, 50_000, self.server.page_limit or 50_000)
         offset = int(state.get("offset", 0))
         symbol = _our_symbol(ticker)
-        rows = [] if self.server.is_unknown(symbol) else self._rows(symbol, mult, span, start, end)
+        # split-adjusted unless asked not to; a next_url cursor keeps the first request's choice
+        adjusted = bool(state.get("adjusted", q.get("adjusted", "true") != "false"))
+        rows = (
+            []
+            if self.server.is_unknown(symbol)
+            else self._rows(symbol, mult, span, start, end, adjusted)
+        )
         page = rows[offset : offset + limit]
         next_url = None
         if offset + limit < len(rows):
-            cursor = encode_cursor({"offset": offset + limit, "limit": limit})
+            cursor = encode_cursor({"offset": offset + limit, "limit": limit, "adjusted": adjusted})
             next_url = f"{self.server.url}{request.path}?cursor={cursor}"
         return json_response(_envelope(ticker, page, next_url, len(rows)))
 
+    def _reference(self, kind: str, q: dict[str, str]) -> FakeResponse:
+        """``/v3/reference/splits`` (``execution_date``, ``split_from``, ``split_to``) and
+        ``/v3/reference/dividends`` (``ex_dividend_date``, ``cash_amount``), as documented at
+        polygon.io/docs/stocks/get_v3_reference_splits and get_v3_reference_dividends."""
+        symbol = q.get("ticker", "")
+        field = "execution_date" if kind == "splits" else "ex_dividend_date"
+        now = self.server.now()
+        lo = pd.Timestamp(q.get(f"{field}.gte") or "1970-01-01", tz="UTC")
+        hi = min(pd.Timestamp(q.get(f"{field}.lte") or now.date(), tz="UTC"), now)
+        results: list[dict[str, Any]] = []
+        if kind == "splits":
+            for day, ratio in self.market.splits(symbol, lo, hi).items():
+                results.append({"execution_date": f"{day:%Y-%m-%d}", "id": f"E{day:%Y%m%d}",
+                                "split_from": 1, "split_to": ratio, "ticker": symbol})  # fmt: skip
+        elif kind == "dividends":
+            for day, amount in self.market.dividends(symbol, lo, hi).items():
+                ex = f"{day:%Y-%m-%d}"
+                paid = f"{day + pd.Timedelta(days=6):%Y-%m-%d}"
+                declared = f"{day - pd.Timedelta(days=8):%Y-%m-%d}"
+                results.append({"cash_amount": amount, "currency": "USD",
+                                "declaration_date": declared, "dividend_type": "CD",
+                                "ex_dividend_date": ex, "frequency": 4, "id": f"E{day:%Y%m%d}",
+                                "pay_date": paid, "record_date": ex,
+                                "ticker": symbol})  # fmt: skip
+        else:
+            return json_response({"status": "NOT_FOUND", "message": "Not found"}, 404)
+        return json_response({"results": results, "status": "OK", "request_id": "req-ref"})
+
     def _rows(
-        self, symbol: str, mult: int, span: str, start: pd.Timestamp, end: pd.Timestamp
+        self,
+        symbol: str,
+        mult: int,
+        span: str,
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        adjusted: bool = True,
     ) -> list[dict[str, Any]]:
         if span in _MINUTES:
             frame = self.market.intraday(symbol, mult * _MINUTES[span], start, end, align="clock")
@@ -103,6 +145,9 @@ class PolygonRoutes(Routes):
             frame = self.market.periods(symbol, start, end, "w" if span == "week" else "M")
             labels = frame.index - pd.Timedelta(days=1) if span == "week" else frame.index
             times = session_label_times(pd.DatetimeIndex(labels), "America/New_York")
+        if adjusted:
+            dates = self.market.session_dates(symbol, pd.DatetimeIndex(times))
+            frame = self.market.on_basis(symbol, frame, dates, self.server.now())
         return [
             {
                 "v": float(row.volume),

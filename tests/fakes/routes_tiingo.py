@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from tests.fakes.market import IEX_SHARE
 from tests.fakes.server import FakeRequest, FakeResponse, Fault, Routes, json_response
 from tests.fakes.util import parse_time
 
@@ -76,6 +78,8 @@ class TiingoRoutes(Routes):
             return {"detail": f"Error: resampleFreq {freq} is not valid"}
         minutes = int(match.group(1)) * (60 if match.group(2) == "hour" else 1)
         frame = self.market.intraday(symbol, minutes, start, end, align="clock")
+        # /iex bars carry IEX-exchange volume only (api.tiingo.com/documentation/iex)
+        frame = frame.assign(volume=np.floor(frame["volume"].to_numpy() * IEX_SHARE))
         return [
             {
                 "date": _iso(t),
@@ -98,10 +102,17 @@ class TiingoRoutes(Routes):
             dates = pd.DatetimeIndex(frame["last_session"])
         else:
             return {"detail": f"Error: resampleFreq {freq} is not valid"}
-        factor = self.market.adjustment(symbol, dates, self.server.now())
+        now = self.server.now()
+        factor = self.market.adjustment(symbol, dates, now)
         divs = self.market.dividends(symbol, start, end)
+        splits = self.market.splits(symbol, start, end)
+        # raw OHLCV plus adj* (split- and dividend-adjusted as of today), divCash and
+        # splitFactor on the ex-date (api.tiingo.com/documentation/end-of-day)
+        adj = self.market.on_basis(symbol, frame, pd.DatetimeIndex(dates), now)
         rows = []
-        for (t, r), f in zip(zip(dates, frame.itertuples(), strict=True), factor, strict=True):
+        for (t, r, a), f in zip(
+            zip(dates, frame.itertuples(), adj.itertuples(), strict=True), factor, strict=True
+        ):
             rows.append(
                 {
                     "date": _iso(t),
@@ -110,13 +121,13 @@ class TiingoRoutes(Routes):
                     "low": r.low,
                     "open": r.open,
                     "volume": int(r.volume),
-                    "adjClose": round(r.close * f, 4),
-                    "adjHigh": round(r.high * f, 4),
-                    "adjLow": round(r.low * f, 4),
-                    "adjOpen": round(r.open * f, 4),
-                    "adjVolume": int(r.volume),
+                    "adjClose": round(a.close * f, 4),
+                    "adjHigh": round(a.high * f, 4),
+                    "adjLow": round(a.low * f, 4),
+                    "adjOpen": round(a.open * f, 4),
+                    "adjVolume": round(a.volume),
                     "divCash": float(divs.get(t, 0.0)),
-                    "splitFactor": 1.0,
+                    "splitFactor": float(splits.get(t, 1.0)),
                 }
             )
         return rows

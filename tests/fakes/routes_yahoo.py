@@ -127,6 +127,8 @@ class YahooRoutes(Routes):
                 )
             frame = self.market.intraday(symbol, minutes, start, end - pd.Timedelta(seconds=1))
             stamps = frame.index
+            dates = self.market.session_dates(symbol, pd.DatetimeIndex(frame.index))
+            frame = self.market.on_basis(symbol, frame, dates, now)
             adjclose = None
         elif interval in ("1d", "1wk", "1mo"):
             if interval == "1d":
@@ -140,6 +142,9 @@ class YahooRoutes(Routes):
             )
             keep = (stamps >= start) & (stamps < end)
             frame, stamps = frame[keep], stamps[keep]
+            # Yahoo's OHLC and volume are split-adjusted as of today, Adj Close adds dividends
+            # (quantmod issue #218; yfinance issue #1749)
+            frame = self.market.on_basis(symbol, frame, pd.DatetimeIndex(frame.index), now)
             adjclose = frame["close"].to_numpy() * self.market.adjustment(
                 symbol, pd.DatetimeIndex(frame.index), now
             )
@@ -164,7 +169,7 @@ class YahooRoutes(Routes):
                     "high": frame["high"].tolist(),
                     "low": frame["low"].tolist(),
                     "close": frame["close"].tolist(),
-                    "volume": [int(v) for v in frame["volume"]],
+                    "volume": [round(v) for v in frame["volume"]],
                 }
             ]
         }
@@ -245,6 +250,11 @@ class YahooRoutes(Routes):
 
         events: dict[str, Any] = {}
         divs = self.market.dividends(symbol, start, end)
+        # dividends are split-adjusted like the prices (pandas-datareader issue #651: AAPL's
+        # 3.29 of 2014-05-08 shows as 0.47 after the 7:1 split)
+        divs = divs / self.market.split_factor(
+            symbol, pd.DatetimeIndex(divs.index), self.server.now()
+        )
         if len(divs):
             events["dividends"] = {
                 str(stamp(d)): {"amount": a, "date": stamp(d)} for d, a in divs.items()

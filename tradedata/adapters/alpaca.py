@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from tradedata.actions import CorporateActions
 from tradedata.adapters.base import Capabilities, Page, RateLimit
 from tradedata.adapters.http import HttpResponse, RestProvider
 from tradedata.adapters.rest_common import OHLCV_LETTERS, bars_frame, row_columns, session_labels
@@ -53,7 +54,62 @@ class AlpacaProvider(RestProvider):
         key_env="ALPACA_API_KEY",
         secret_env="ALPACA_SECRET_KEY",
         markets=frozenset({"XNYS"}),
+        # "Omitting the parameter still defaults to raw" (docs.alpaca.markets changelog,
+        # "adjustment on historical stock bars endpoints"): as traded unless asked otherwise
+        basis="raw",
+        actions=True,
     )
+
+    def price_basis(self, timeframe: Timeframe) -> str:
+        """``raw`` (the default), ``splits`` for ``adjustment=split``; dividend adjustments
+        (``dividend``, ``all``) are the ``all`` basis, which tradedata refuses to store."""
+        adjustment = str(self.settings.options.get("adjustment", "raw"))
+        kinds = {k.strip() for k in adjustment.split(",")} - {"spin-off"}
+        if kinds <= {"raw"}:
+            return "raw"
+        return "splits" if kinds == {"split"} else "all"
+
+    def fetch_actions(
+        self, symbol: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> CorporateActions:
+        """``GET /v1/corporate-actions?symbols&types&start&end`` -> ``{"corporate_actions":
+        {"forward_splits"/"reverse_splits": [{"symbol", "new_rate", "old_rate", "ex_date",
+        ...}], "cash_dividends": [{"symbol", "rate", "ex_date", ...}]}, "next_page_token"}``
+        (the shapes of the alpaca-data crate's ``CorporateActions`` model). ``start``/``end``
+        filter the process date, which for a dividend is its pay date: ask a month beyond."""
+        ticker = alpaca_symbol(symbol)
+        params: dict[str, Any] = {
+            "symbols": ticker,
+            "types": "forward_split,reverse_split,cash_dividend",
+            "start": start.strftime("%Y-%m-%d"),
+            "end": (end + pd.Timedelta(days=62)).strftime("%Y-%m-%d"),
+            "limit": 1000,
+        }
+        found: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(50):  # bounded paging
+            data = self.call(lambda p=dict(params): self.http.get_json("/v1/corporate-actions", p))
+            for kind, rows in (data.get("corporate_actions") or {}).items():
+                found.setdefault(kind, []).extend(rows or [])
+            token = data.get("next_page_token")
+            if not token:
+                break
+            params["page_token"] = token
+        splits: dict[pd.Timestamp, float] = {}
+        cash: dict[pd.Timestamp, float] = {}
+        for row in found.get("forward_splits", []) + found.get("reverse_splits", []):
+            if row.get("symbol") == ticker and row.get("old_rate") and row.get("new_rate"):
+                day = pd.Timestamp(row["ex_date"], tz="UTC")
+                splits[day] = float(row["new_rate"]) / float(row["old_rate"])
+        for row in found.get("cash_dividends", []):
+            if row.get("symbol") == ticker and row.get("rate") and row.get("ex_date"):
+                cash[pd.Timestamp(row["ex_date"], tz="UTC")] = float(row["rate"])
+        keep = lambda d: start.normalize() <= d <= end  # noqa: E731
+        return CorporateActions(
+            pd.Series({d: r for d, r in splits.items() if keep(d)}, dtype="float64"),
+            pd.Series({d: a for d, a in cash.items() if keep(d)}, dtype="float64"),
+            checked_at=self.now(),
+            source=self.name,
+        )
 
     def auth_headers(self) -> dict[str, str]:
         """Alpaca's key and secret headers."""

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from tradedata.actions import CorporateActions
 from tradedata.adapters.base import Capabilities, Page, RateLimit
 from tradedata.adapters.http import HttpResponse, RestProvider
 from tradedata.adapters.rest_common import bars_frame, local_to_utc, session_labels
@@ -90,6 +91,10 @@ class AlphaVantageProvider(RestProvider):
         needs_api_key=True,
         key_env="ALPHA_VANTAGE_API_KEY",
         markets=_MARKETS,
+        # TIME_SERIES_DAILY: "raw (as-traded) daily time series" (alphavantage.co/documentation);
+        # the _ADJUSTED function adds an adjusted close column, its OHLC stay raw
+        basis="raw",
+        actions=True,
         fundamentals=True,
     )
 
@@ -181,6 +186,38 @@ class AlphaVantageProvider(RestProvider):
                     self.continuations.follow(symbol, timeframe, frame, until, month + 1)
                 return Page(frame, complete=complete)
             month += 1
+
+    def fetch_actions(
+        self, symbol: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> CorporateActions:
+        """``SPLITS`` (``{"symbol", "data": [{"effective_date", "split_factor"}]}``) and
+        ``DIVIDENDS`` (``{"symbol", "data": [{"ex_dividend_date", "amount", ...}]}``, cash as
+        paid); two calls of the daily quota (alphavantage.co/documentation, "Corporate
+        Actions")."""
+        ticker = av_symbol(symbol)
+        got: dict[str, dict[pd.Timestamp, float]] = {}
+        for function, date_key, value_key in (
+            ("SPLITS", "effective_date", "split_factor"),
+            ("DIVIDENDS", "ex_dividend_date", "amount"),
+        ):
+            data = self.call(lambda f=function: self._get({"function": f, "symbol": ticker}))
+            rows = data.get("data") if isinstance(data.get("data"), list) else []
+            values: dict[pd.Timestamp, float] = {}
+            for row in rows:
+                try:
+                    day = pd.Timestamp(str(row[date_key]), tz="UTC")
+                    value = float(row[value_key])
+                except (KeyError, TypeError, ValueError):
+                    continue  # "None" dates of undeclared dividends
+                if start.normalize() <= day <= end and value > 0:
+                    values[day] = value
+            got[function] = values
+        return CorporateActions(
+            pd.Series(got["SPLITS"], dtype="float64"),
+            pd.Series(got["DIVIDENDS"], dtype="float64"),
+            checked_at=self.now(),
+            source=self.name,
+        )
 
     def fetch_fundamentals(self, symbol: str) -> dict[str, Any]:
         """The raw ``OVERVIEW`` record (see :mod:`tradedata.fundamentals`)."""

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from tradedata.actions import CorporateActions
 from tradedata.adapters.paging import PagingRules, Span, Unfetched, decide, plan, request_for
 from tradedata.adapters.resilience import (
     CallStats,
@@ -88,7 +89,13 @@ class Capabilities:
     secret_env: str | None = None
     #: MICs of equity markets served; None means any
     markets: frozenset[str] | None = None
+    #: the answer carries an ``adj_close`` column (the provider's dividend-adjusted close)
     adjusted: bool = False
+    #: price basis of the OHLCV it serves by default: "raw" (as traded), "splits"
+    #: (split-adjusted) or "all" (split- and dividend-adjusted); see tradedata.actions
+    basis: str = "raw"
+    #: publishes splits and dividends (``Provider.fetch_actions``)
+    actions: bool = False
     fundamentals: bool = False
     #: request weight of one page fetch (Binance counts klines as 2)
     page_weight: float = 1.0
@@ -224,6 +231,21 @@ class Provider(ABC):
             return None, ""
         bars = max(1, int(pd.Timedelta(days=days) // timeframe.delta))
         return bars, f"{self.name} serves {timeframe.name} bars only for the last {days} days"
+
+    def price_basis(self, timeframe: Timeframe) -> str:
+        """The price basis of this provider's ``timeframe`` bars as configured (see
+        :data:`tradedata.actions.BASES`); the declared ``capabilities.basis`` by default."""
+        return self.capabilities.basis
+
+    def fetch_actions(
+        self, symbol: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> CorporateActions:
+        """Splits and cash dividends of ``symbol`` with ex-dates in ``[start, end]`` as a
+        :class:`~tradedata.actions.CorporateActions` (dividends as-traded amounts).
+
+        Providers that publish corporate actions (``capabilities.actions``) implement this.
+        """
+        raise UnsupportedError(f"{self.name} publishes no corporate actions", provider=self.name)
 
     def now(self) -> pd.Timestamp:
         """The provider's clock (exchanges override this with their server time)."""

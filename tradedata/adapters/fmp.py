@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from tradedata.actions import CorporateActions
 from tradedata.adapters.base import Capabilities, Page, RateLimit
 from tradedata.adapters.http import HttpResponse, RestProvider
 from tradedata.adapters.rest_common import (
@@ -76,6 +77,11 @@ class FMPProvider(RestProvider):
         needs_api_key=True,
         key_env="FMP_API_KEY",
         adjusted=True,
+        # historical-price-full: raw open/high/low/close/volume plus adjClose and
+        # unadjustedVolume (site.financialmodelingprep.com/developer/docs "Daily Chart");
+        # splits and dividends: historical-price-full/stock_split and /stock_dividend
+        basis="raw",
+        actions=True,
         fundamentals=True,
     )
 
@@ -129,6 +135,34 @@ class FMPProvider(RestProvider):
 
         span = pd.Timedelta(days=_WINDOW_DAYS[timeframe.name])
         return fetch_windows(window, since, until, span)
+
+    def fetch_actions(
+        self, symbol: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> CorporateActions:
+        """``historical-price-full/stock_split`` (``date``, ``numerator``, ``denominator``) and
+        ``historical-price-full/stock_dividend`` (``dividend``: as paid; ``adjDividend``:
+        split-adjusted)."""
+        ticker = quote(fmp_symbol(symbol), safe=".^-")
+        splits: dict[pd.Timestamp, float] = {}
+        cash: dict[pd.Timestamp, float] = {}
+        for kind in ("stock_split", "stock_dividend"):
+            data = self.call(
+                lambda k=kind: self._get(f"/api/v3/historical-price-full/{k}/{ticker}")
+            )
+            for row in (data or {}).get("historical") or [] if isinstance(data, dict) else []:
+                day = pd.Timestamp(str(row.get("date"))[:10], tz="UTC")
+                if not start.normalize() <= day <= end:
+                    continue
+                if kind == "stock_split" and row.get("numerator") and row.get("denominator"):
+                    splits[day] = float(row["numerator"]) / float(row["denominator"])
+                elif kind == "stock_dividend" and row.get("dividend"):
+                    cash[day] = float(row["dividend"])
+        return CorporateActions(
+            pd.Series(splits, dtype="float64"),
+            pd.Series(cash, dtype="float64"),
+            checked_at=self.now(),
+            source=self.name,
+        )
 
     def fetch_fundamentals(self, symbol: str) -> dict[str, Any]:
         """Raw ``{"profile", "ratios", "metrics"}`` records (see :mod:`tradedata.fundamentals`)."""

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from tradedata.actions import CorporateActions
 from tradedata.adapters.base import Capabilities, Page, RateLimit
 from tradedata.adapters.http import HttpResponse, RestProvider
 from tradedata.adapters.rest_common import OHLCV_LETTERS, bars_frame, row_columns, session_labels
@@ -68,6 +69,10 @@ class PolygonProvider(RestProvider):
         needs_api_key=True,
         key_env="POLYGON_KEY",
         markets=frozenset({"XNYS"}),
+        # "Whether or not the results are adjusted for splits. By default, results are
+        # adjusted." (polygon.io/docs/stocks/get_v2_aggs_ticker__stocksticker__range_...)
+        basis="splits",
+        actions=True,
     )
 
     def auth_headers(self) -> dict[str, str]:
@@ -92,6 +97,48 @@ class PolygonProvider(RestProvider):
         if status == "NOT_FOUND":
             return SymbolNotFoundError(f"polygon: {message or 'not found'}", provider=self.name)
         return None
+
+    def price_basis(self, timeframe: Timeframe) -> str:
+        """``splits`` (Polygon's default), ``raw`` with ``options={"adjusted": False}``."""
+        return "splits" if self.settings.options.get("adjusted", True) else "raw"
+
+    def fetch_actions(
+        self, symbol: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> CorporateActions:
+        """``/v3/reference/splits`` and ``/v3/reference/dividends`` (polygon.io/docs/stocks/
+        get_v3_reference_splits: ``execution_date``, ``split_from``, ``split_to``; dividends:
+        ``ex_dividend_date``, ``cash_amount`` as paid, i.e. as traded)."""
+        ticker = polygon_ticker(symbol)
+        lo, hi = f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}"
+        splits = self._reference("splits", ticker, "execution_date", lo, hi)
+        divs = self._reference("dividends", ticker, "ex_dividend_date", lo, hi)
+        ratios = {
+            r["execution_date"]: float(r["split_to"]) / float(r["split_from"])
+            for r in splits
+            if r.get("execution_date") and r.get("split_from") and r.get("split_to")
+        }
+        cash = {
+            r["ex_dividend_date"]: float(r["cash_amount"])
+            for r in divs
+            if r.get("ex_dividend_date") and r.get("cash_amount")
+        }
+        return CorporateActions(
+            _dated(ratios), _dated(cash), checked_at=self.now(), source=self.name
+        )
+
+    def _reference(
+        self, kind: str, ticker: str, field: str, lo: str, hi: str
+    ) -> list[dict[str, Any]]:
+        params = {"ticker": ticker, f"{field}.gte": lo, f"{field}.lte": hi, "limit": 1000}
+        data = self.call(lambda: self.http.get_json(f"/v3/reference/{kind}", params))
+        rows = list(data.get("results") or [])
+        for _ in range(20):  # follow next_url a bounded number of times
+            next_url = data.get("next_url")
+            if not next_url:
+                break
+            data = self.call(lambda u=next_url: self.http.get_json(self.http.rebase(u)))
+            rows += list(data.get("results") or [])
+        return rows
 
     def fetch_page(
         self,
@@ -131,6 +178,11 @@ class PolygonProvider(RestProvider):
             "sort": "asc",
             "limit": self.capabilities.max_candles,
         }
+
+
+def _dated(values: dict[str, float]) -> pd.Series:
+    index = pd.DatetimeIndex([pd.Timestamp(d) for d in values]).tz_localize("UTC")
+    return pd.Series(list(values.values()), index=index, dtype="float64")
 
 
 def parse_aggregates(results: list[dict[str, Any]], timeframe: Timeframe) -> pd.DataFrame:

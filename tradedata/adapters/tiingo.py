@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from tradedata.actions import CorporateActions
 from tradedata.adapters.base import Capabilities, Page, RateLimit
 from tradedata.adapters.http import HttpResponse, RestProvider
 from tradedata.adapters.rest_common import (
@@ -65,6 +66,11 @@ class TiingoProvider(RestProvider):
         key_env="TIINGO_API_KEY",
         markets=frozenset({"XNYS"}),
         adjusted=True,
+        # end-of-day rows: raw open/high/low/close/volume plus adjOpen.. adjVolume, divCash and
+        # splitFactor (api.tiingo.com/documentation/end-of-day; tiingo.com/kb "If
+        # splitFactor != 1 or divCash > 0 ... redownload" to get the latest adjusted prices)
+        basis="raw",
+        actions=True,
     )
 
     def auth_headers(self) -> dict[str, str]:
@@ -116,6 +122,34 @@ class TiingoProvider(RestProvider):
 
         span = pd.Timedelta(days=_WINDOW_DAYS[timeframe.name])
         return fetch_windows(window, since, until, span)
+
+    def fetch_actions(
+        self, symbol: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> CorporateActions:
+        """Splits and dividends read from the end-of-day rows' ``splitFactor`` and ``divCash``
+        (cash as paid, i.e. as traded)."""
+        ticker = quote(symbol.lower(), safe="-.")
+        params = {
+            "startDate": start.strftime("%Y-%m-%d"),
+            "endDate": end.strftime("%Y-%m-%d"),
+            "format": "json",
+        }
+        rows = self.call(lambda: self._rows(f"/tiingo/daily/{ticker}/prices", params))
+        splits: dict[pd.Timestamp, float] = {}
+        cash: dict[pd.Timestamp, float] = {}
+        for row in rows:
+            day = pd.Timestamp(str(row.get("date"))[:10], tz="UTC")
+            factor, dividend = row.get("splitFactor"), row.get("divCash")
+            if factor not in (None, 1, 1.0):
+                splits[day] = float(factor)
+            if dividend:
+                cash[day] = float(dividend)
+        return CorporateActions(
+            pd.Series(splits, dtype="float64"),
+            pd.Series(cash, dtype="float64"),
+            checked_at=self.now(),
+            source=self.name,
+        )
 
     def _rows(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         data = self.http.get_json(path, params)

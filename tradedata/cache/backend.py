@@ -90,6 +90,11 @@ class Backend:
         return _key("c", symbol, timeframe)
 
     @staticmethod
+    def actions_key(symbol: str) -> str:
+        """Key of a symbol's corporate-actions record (JSON)."""
+        return _key("x", symbol)
+
+    @staticmethod
     def fundamentals_key(name: str) -> str:
         """Key of a fundamentals entry."""
         return _key("f", name)

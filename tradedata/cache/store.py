@@ -4,7 +4,8 @@
 :class:`~tradedata.cache.catalog.Catalog` (series, years, metadata),
 :class:`~tradedata.cache.coverage.Coverage`, :class:`~tradedata.cache.reader.Reader`,
 :class:`~tradedata.cache.integrity.Quarantine` and :class:`~tradedata.cache.integrity.Integrity`
-(damage, verification, eviction), :class:`~tradedata.cache.fundamentals.FundamentalsStore` and
+(damage, verification, eviction), :class:`~tradedata.cache.fundamentals.FundamentalsStore`,
+:class:`~tradedata.cache.actions.ActionsStore` (splits and dividends per symbol) and
 :class:`~tradedata.cache.tree.Tree` (plain-file export and import). Its public methods hand
 over to them.
 """
@@ -26,6 +27,8 @@ import pandas as pd
 
 import tradedata.cache.partitions as parts
 from tradedata import metrics
+from tradedata.actions import CorporateActions
+from tradedata.cache.actions import ActionsStore
 from tradedata.cache.backend import Backend
 from tradedata.cache.catalog import Catalog
 from tradedata.cache.coverage import Coverage, CoverageSpan
@@ -114,8 +117,15 @@ class Cache:
             db, self._catalog, self._quarantine, self._reader.load_rows, limit
         )
         self._fundamentals = FundamentalsStore(db)
+        self._actions = ActionsStore(db)
         self._tree = Tree(
-            db, self._catalog, self._coverage, self._fundamentals, self._reader, self._integrity
+            db,
+            self._catalog,
+            self._coverage,
+            self._fundamentals,
+            self._reader,
+            self._integrity,
+            self._actions,
         )
 
     @property
@@ -437,6 +447,27 @@ class Cache:
     def fundamentals_keys(self) -> list[str]:
         """The keys of every fundamentals entry still valid, sorted."""
         return self._fundamentals.keys()
+
+    # -- corporate actions -------------------------------------------------------------------
+    def get_actions(self, symbol: str) -> CorporateActions | None:
+        """The stored splits and dividends of ``symbol`` (None when never recorded)."""
+        return self._actions.get(symbol)
+
+    def set_actions(self, symbol: str, actions: CorporateActions) -> None:
+        """Store the splits and dividends of ``symbol`` (replacing any earlier record).
+
+        Bars are kept as traded; reads adjust them with this record, so a new split
+        re-adjusts every cached series of the symbol without a fetch.
+        """
+        self._actions.set(symbol, actions)
+
+    def delete_actions(self, symbol: str) -> bool:
+        """Remove the record of ``symbol``; True if there was one."""
+        return self._actions.delete(symbol)
+
+    def actions_symbols(self) -> list[str]:
+        """Every symbol with a corporate-actions record, sorted."""
+        return self._actions.symbols()
 
     # -- plain-file tree ------------------------------------------------------------------------
     def export_tree(

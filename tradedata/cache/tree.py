@@ -3,6 +3,7 @@
     ohlcv/SYMBOL/TIMEFRAME/YEAR.csv.gz         timestamp,open,high,low,close,volume[,adj_close]
     ohlcv/SYMBOL/TIMEFRAME/YEAR.metadata.json  the partition metadata, its coverage, a sha256
     fundamentals/KEY.json                      {"key", "expires_at", "data"}
+    actions/SYMBOL.json                        splits and dividends (tradedata.cache.actions)
 
 The metadata's ``checksum`` is ``sha256:`` of the csv.gz file. SYMBOL and KEY are made
 file-safe (``BTC/USDT`` -> ``BTC_USDT``) and the real names are kept in the JSON; month
@@ -34,6 +35,7 @@ import pandas as pd
 import tradedata.cache.codec as codec
 import tradedata.cache.coverage as cov
 import tradedata.cache.partitions as parts
+from tradedata.cache.actions import ActionsStore
 from tradedata.cache.backend import Backend
 from tradedata.cache.catalog import Catalog
 from tradedata.cache.fundamentals import FundamentalsStore
@@ -89,6 +91,7 @@ class Tree:
         fundamentals: FundamentalsStore,
         reader: Reader,
         integrity: Integrity,
+        actions: ActionsStore | None = None,
     ) -> None:
         self._db = db
         self._catalog = catalog
@@ -96,6 +99,7 @@ class Tree:
         self._fundamentals = fundamentals
         self._reader = reader
         self._integrity = integrity
+        self._actions = actions
 
     # -- export --------------------------------------------------------------------------------
     def export(self, directory: str | os.PathLike[str], progress: Progress | None = None) -> int:
@@ -116,6 +120,8 @@ class Tree:
                 record = {"key": key, "expires_at": when, "data": value}
                 safe = _unique(keys, file_safe(key), key)
                 _atomic_write(root / "fundamentals" / f"{safe}.json", dumps(record).encode())
+            if self._actions is not None:
+                self._actions.export(root / "actions", _atomic_write)
         except OSError as exc:
             raise CacheError(f"cannot export the cache to {root}: {exc}") from exc
         return count
@@ -182,6 +188,7 @@ class Tree:
         for path in metas:
             check_partition(path, load_rows=False)
         funds = [check_fundamentals(p) for p in sorted((root / "fundamentals").glob("*.json"))]
+        actions = ActionsStore.check_tree(root / "actions")
         count = 0
         for path in (progress or _no_progress)(metas):
             entry = check_partition(path, load_rows=True)
@@ -191,6 +198,9 @@ class Tree:
             if expires is None or expires > now:
                 ttl = None if expires is None else expires - now
                 self._fundamentals.set(key, value, ttl)
+        if self._actions is not None:
+            for symbol, record in actions:
+                self._actions.set(symbol, record)
         return count
 
     def _import_entry(self, entry: Entry) -> int:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from tradedata.actions import CorporateActions, split_factors
 from tradedata.adapters.base import Capabilities, Page, Provider, ProviderSettings, RateLimit
 from tradedata.adapters.http import fetch_windows, parse_retry_after
 from tradedata.adapters.yahoo.session import SeenResponse, YahooSession, yfinance_call
@@ -64,6 +65,11 @@ class YahooProvider(Provider):
         rate_limit=RateLimit(60, 60.0),
         history_days={"1m": 30, "5m": 60, "15m": 60, "30m": 60, "1h": 730},
         adjusted=True,
+        # Yahoo's OHLC are split-adjusted, its Adj Close adds dividends (quantmod issue #218,
+        # yfinance issue #1749: "Close price adjusted for splits"); chart events carry the
+        # splits and split-adjusted dividends (pandas-datareader issue #651).
+        basis="splits",
+        actions=True,
         fundamentals=True,
     )
 
@@ -188,6 +194,16 @@ class YahooProvider(Provider):
             series = series[(series.index >= first.normalize()) & (series.index <= last)]
             out.append(series.rename(label))
         return out[0], out[1]
+
+    def fetch_actions(
+        self, symbol: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> CorporateActions:
+        """Splits and dividends from the chart events; Yahoo's split-adjusted dividend
+        amounts are put back on the as-traded basis with the splits after them."""
+        splits, dividends = self.corporate_actions(symbol, start, end)
+        factor = split_factors(pd.DatetimeIndex(dividends.index), splits)
+        raw = pd.Series(dividends.to_numpy() * factor, index=dividends.index)
+        return CorporateActions(splits, raw, checked_at=self.now(), source=self.name)
 
     def fetch_fundamentals(self, symbol: str) -> dict[str, Any]:
         """The raw ``Ticker.info`` record (see :mod:`tradedata.fundamentals`)."""

@@ -71,6 +71,8 @@ class TradeDataFeed(bt.feed.DataBase):
       - ``cache_dir``: use ``DataManager(cache_dir=...)`` instead of the process-wide manager
       - ``manager``: a ready ``DataManager`` to use
       - ``refresh``: ask the manager to re-fetch instead of trusting the cache
+      - ``adjust``: equities' price adjustment, as ``get_ohlcv``: ``"splits"`` (default),
+        ``"all"`` (also dividends) or ``"raw"`` (as traded)
       - ``min_quality``: refuse to start (``InsufficientQualityError``) below this score
 
     ``tzinput`` names the zone of naive frame times and of ``sessionend`` for daily bars (as
@@ -88,6 +90,7 @@ class TradeDataFeed(bt.feed.DataBase):
         ("manager", None),
         ("refresh", False),
         ("min_quality", None),
+        ("adjust", "splits"),
     )
 
     def __init__(self) -> None:
@@ -180,7 +183,7 @@ class TradeDataFeed(bt.feed.DataBase):
             start, end = fetch_range(p.fromdate, p.todate, tz, timeframe)
             frame = load_from_manager(
                 symbol, timeframe, start=start, end=end, provider=p.provider,
-                refresh=p.refresh, cache_dir=p.cache_dir, manager=p.manager,
+                refresh=p.refresh, cache_dir=p.cache_dir, manager=p.manager, adjust=p.adjust,
             )  # fmt: skip
         else:
             raise InputError(

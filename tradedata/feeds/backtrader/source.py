@@ -266,10 +266,14 @@ def load_from_manager(
     refresh: bool = False,
     cache_dir: Any = None,
     manager: Any = None,
+    adjust: str = "splits",
 ) -> pd.DataFrame:
     """Get bars through a DataManager: ``manager``, else ``DataManager(cache_dir)`` (closed
-    again afterwards), else the process-wide one from ``get_data_manager()``."""
-    request: dict[str, Any] = {"start": start, "end": end, "provider": provider, "refresh": refresh}
+    again afterwards), else the process-wide one from ``get_data_manager()``. ``adjust`` is
+    passed on (equities: ``"splits"``, ``"all"`` or ``"raw"``)."""
+    request: dict[str, Any] = {
+        "start": start, "end": end, "provider": provider, "refresh": refresh, "adjust": adjust,
+    }  # fmt: skip
     if manager is not None:
         return manager.get_ohlcv(symbol, timeframe.name, **request)
     from tradedata.manager import DataManager, get_data_manager

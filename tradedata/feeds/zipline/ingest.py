@@ -144,7 +144,10 @@ class IngestRun:
         first, last = self.request_range()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = dm.get_ohlcv(symbol, self.spec.timeframe, first, last, self.spec.provider)
+            # as traded: zipline applies the splits and dividends written next to the bars
+            frame = dm.get_ohlcv(
+                symbol, self.spec.timeframe, first, last, self.spec.provider, adjust="raw"
+            )
         return frame, [str(w.message) for w in caught]
 
     def actions(self, dm: Any, symbol: str, report: AssetReport) -> tuple[pd.Series, pd.Series]:
@@ -154,14 +157,8 @@ class IngestRun:
         if info.asset_class in (AssetClass.CRYPTO, AssetClass.FOREX):
             return empty, empty
         fetch = self.spec.corporate_actions
-        if fetch is None:
-            if self.spec.provider == "cache":
-                report.notes.append("provider='cache': no splits or dividends fetched")
-                return empty, empty
-
-            def fetch(sym: str, start: pd.Timestamp, end: pd.Timestamp) -> Any:
-                return dm.provider("yahoo").corporate_actions(sym, start, end)
-
+        if fetch is None:  # the cache's record: bars are as traded, dividends as paid
+            return self.stored_actions(dm, symbol, report)
         # Yahoo adjusts for every split up to now, so ask up to now, not up to the bundle's end.
         try:
             splits, dividends = fetch(
@@ -171,6 +168,22 @@ class IngestRun:
             report.notes.append(f"no corporate actions: {exc}")
             return empty, empty
         return _action_series(splits, self.td_calendar), _action_series(dividends, self.td_calendar)
+
+    def stored_actions(
+        self, dm: Any, symbol: str, report: AssetReport
+    ) -> tuple[pd.Series, pd.Series]:
+        """Splits and dividends from the cache's corporate-actions record (refreshed first
+        unless the bundle reads the cache only)."""
+        empty = pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
+        if self.spec.provider == "cache":
+            record = dm.cache.get_actions(symbol)
+        else:
+            record = dm.adjuster.actions(symbol, self.start.tz_localize("UTC"))[0]
+        if record is None:
+            report.notes.append("no corporate actions recorded: no splits or dividends written")
+            return empty, empty
+        splits = _action_series(record.splits, self.td_calendar)
+        return splits, _action_series(record.dividends, self.td_calendar)
 
     # -- preparing -------------------------------------------------------------------------
     def prepare(self, dm: Any, symbol: str, sid: int) -> PreparedAsset:
@@ -193,7 +206,8 @@ class IngestRun:
                 "(tradedata.repair() drops such bars)"
             )
         splits, dividends = self.actions(dm, symbol, report)
-        if self.spec.split_adjusted and len(splits):
+        adjusted_input = self.spec.split_adjusted and self.spec.corporate_actions is not None
+        if adjusted_input and len(splits):
             dates = pd.DatetimeIndex(
                 pd.to_datetime(self.td_calendar.session_dates_of(bars.index.asi8), unit="ns")
             )

@@ -45,11 +45,13 @@ What the bundle does:
 * **Assets.** Sids are stable across re-ingests (remembered in the tradedata cache directory);
   the exchanges table carries country codes (``XX`` for crypto); ``auto_close_date`` is the
   session after the last bar.
-* **Equities.** Yahoo's bars and dividends are split-adjusted; with the splits known (from
-  Yahoo, or ``corporate_actions=``) they are turned back into as-traded values and the splits
-  and dividends are written through zipline's adjustment writer, so ``data.history`` returns
-  adjusted history as zipline computes it. ``split_adjusted=False`` for sources that deliver
-  as-traded prices.
+* **Equities.** The cache keeps bars as traded plus each symbol's splits and dividends
+  (:mod:`tradedata.actions`), whatever provider filled it; the bundle writes those bars and
+  the record's splits and dividends through zipline's adjustment writer, so ``data.history``
+  returns the adjusted history (``get_ohlcv(..., adjust="all")``). ``corporate_actions=``
+  replaces the record as the source of splits and dividends; with it, ``split_adjusted=True``
+  (the default) says the cached bars and dividends are split-adjusted (e.g. imported Yahoo
+  files) and turns them back into as-traded values first.
 """
 
 from __future__ import annotations
@@ -145,11 +147,12 @@ def register_bundle(
     Bars come from the data manager (``manager``, or one over ``cache_dir``): cached bars
     first, missing ones fetched from ``provider`` (or the configured providers; ``"cache"``
     never fetches). ``calendar`` overrides the symbols' calendar (``"24/7"``, ``"XNYS"`` ...);
-    ``corporate_actions(symbol, start, end) -> (splits, dividends)`` replaces Yahoo as the
-    source of equity splits and dividends; ``price_scale`` maps a symbol to how many units
-    one zipline share holds; ``split_adjusted`` says the bars (and dividends) are
-    split-adjusted, as Yahoo's are; ``price_tolerance`` is the largest relative rounding
-    error a stored price may carry; ``exchange`` names crypto assets' exchange in the asset
+    ``corporate_actions(symbol, start, end) -> (splits, dividends)`` replaces the cache's
+    corporate-actions record as the source of equity splits and dividends; ``price_scale``
+    maps a symbol to how many units one zipline share holds; ``split_adjusted`` (with
+    ``corporate_actions=`` only) says the cached bars (and dividends) are split-adjusted, as
+    Yahoo's files are; ``price_tolerance`` is the largest relative rounding error a stored
+    price may carry; ``exchange`` names crypto assets' exchange in the asset
     database (default: the provider). Validates everything it can now (raising
     :class:`~tradedata.errors.InputError`) and returns the :class:`BundleSpec`; the data is
     read at ingest time. Registering a name again replaces the tradedata bundle of that name.
