@@ -428,3 +428,10 @@ def test_health_checks_the_shared_store(pg_url: str, capsys: pytest.CaptureFixtu
     assert check(healthy, "cache:disk")["status"] == "ok"
     assert PASSWORD not in json.dumps(healthy)
     assert "metadata says 100 bars, the table holds 90" in json.dumps(damaged)
+
+
+def test_pinning_is_a_no_op_without_eviction(pg_url: str) -> None:
+    with PostgresStore(pg_url) as store:
+        with store.pinned("BTC/USDT", "1m", "2024-01-01", "2024-01-02"):
+            store.write("BTC/USDT", "1m", _bars("2024-01-01", 5), provider="a")
+        assert store.info()["max_size_bytes"] is None and len(store.read("BTC/USDT", "1m")) == 5

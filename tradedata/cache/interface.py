@@ -145,6 +145,12 @@ class Store(Protocol):
         """Hold the lock of one missing range: one fetcher at a time, the others wait."""
         ...
 
+    def pinned(
+        self, symbol: str, timeframe: str, start: Any = None, end: Any = None
+    ) -> AbstractContextManager[None]:
+        """Inside the block, size-limit eviction never removes bars of the range."""
+        ...
+
     def delete(
         self, symbol: str, timeframe: str | None = None, *, source: str | None = None
     ) -> int:

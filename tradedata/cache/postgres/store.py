@@ -306,6 +306,14 @@ class PostgresStore:
         finally:
             conn.close()  # closing the session releases its advisory locks
 
+    @contextmanager
+    def pinned(
+        self, symbol: str, timeframe: str, start: Any = None, end: Any = None
+    ) -> Iterator[None]:
+        """Nothing to pin: the PostgreSQL store never evicts (it has no size limit)."""
+        parse_timeframe(timeframe)
+        yield
+
     # -- removing ---------------------------------------------------------------------------
     def delete(
         self, symbol: str, timeframe: str | None = None, *, source: str | None = None
