@@ -1,8 +1,10 @@
 """The ``tradedata`` command.
 
-Exit codes: 0 success, 1 ``cache verify`` found damage, 2 bad input or a failed fetch (one
-line on stderr, no traceback), 130 interrupted. The cache directory comes from
-``--cache-dir`` or ``DATA_CACHE_DIR``.
+Exit codes: 0 success (``cache verify``: nothing new found, the cache is healthy now), 1
+``cache verify`` found damage in this run (quarantined; earlier quarantines alone do not count),
+2 bad input, bad configuration or any other :class:`TradeDataError` (one line on stderr, no
+traceback), 130 interrupted. The cache directory comes from ``--cache-dir`` or
+``DATA_CACHE_DIR``.
 """
 
 from __future__ import annotations
@@ -135,15 +137,21 @@ def _progress(desc: str) -> Any:
 
 
 def _cache_verify(args: argparse.Namespace, cache: Any) -> int:
+    """Exit 1 when this run found (and quarantined) damage, 0 when the cache is healthy now;
+    quarantines of earlier runs or reads are listed either way."""
+    earlier = set(cache.quarantined())
     damage = cache.verify(progress=_progress("verify"))
+    found = [d for d in damage if d not in earlier]
     if args.json:
-        _print_json([getattr(d, "__dict__", str(d)) for d in damage])
+        _print_json([{**d.__dict__, "found_now": d not in earlier} for d in damage])
     else:
         for d in damage:
-            print(f"damaged: {d}")
-        if not damage:
-            print("cache OK")
-    return 1 if damage else 0
+            when = "damaged" if d not in earlier else "quarantined earlier"
+            kept = d.path or "no data kept"
+            print(f"{when}: {d.symbol} {d.timeframe} {d.year}: {d.reason} ({kept})")
+        if not found:
+            print("cache OK" + (f" ({len(damage)} quarantined earlier)" if damage else ""))
+    return 1 if found else 0
 
 
 def _cache_transfer(args: argparse.Namespace, cache: Any) -> int:

@@ -27,6 +27,7 @@ in :class:`~tradedata.redact.Secret` as soon as they are read, so no repr of the
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -126,13 +127,35 @@ def _default_path() -> Path:
     return Path(user_config_dir("tradedata")) / "config.yaml"
 
 
+#: A config file larger than this is not a config file.
+_MAX_CONFIG_BYTES = 1 << 20
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """One line for a YAML error: what is wrong and where (PyYAML's own text spans lines)."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"invalid YAML: {problem}{where}"
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+        with path.open("rb") as fh:
+            raw = fh.read(_MAX_CONFIG_BYTES + 1)
+        if len(raw) > _MAX_CONFIG_BYTES:
+            raise ConfigurationError(f"config file {path} is larger than 1 MB: not a config file")
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"config file {path} is not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"config file {path}: {_yaml_problem(exc)}") from exc
+    except (ValueError, RecursionError) as exc:  # e.g. PyYAML's own limits on odd input
+        raise ConfigurationError(f"config file {path}: invalid YAML ({exc})") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -140,16 +163,20 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _names(keys: Any) -> str:
+    return ", ".join(sorted(k if isinstance(k, str) and k.isprintable() else repr(k) for k in keys))
+
+
 def _check(data: Mapping[str, Any]) -> None:
     unknown = set(data) - _KNOWN_TOP
     if unknown:
-        raise ConfigurationError(f"unknown config key(s): {', '.join(sorted(unknown))}")
+        raise ConfigurationError(f"unknown config key(s): {_names(unknown)}")
     fundamentals = data.get("fundamentals") or {}
     if not isinstance(fundamentals, Mapping):
         raise ConfigurationError("config 'fundamentals' must be a mapping (providers, ttl)")
     bad_f = set(fundamentals) - _KNOWN_FUNDAMENTALS_KEYS
     if bad_f:
-        raise ConfigurationError(f"unknown fundamentals key(s): {', '.join(sorted(bad_f))}")
+        raise ConfigurationError(f"unknown fundamentals key(s): {_names(bad_f)}")
     providers = data.get("providers") or {}
     if not isinstance(providers, Mapping):
         raise ConfigurationError("config 'providers' must be a mapping of name -> settings")
@@ -158,9 +185,48 @@ def _check(data: Mapping[str, Any]) -> None:
             raise ConfigurationError(f"config for provider {name!r} must be a mapping")
         bad = set(settings) - _KNOWN_PROVIDER_KEYS
         if bad:
-            raise ConfigurationError(
-                f"unknown key(s) for provider {name!r}: {', '.join(sorted(bad))}"
-            )
+            raise ConfigurationError(f"unknown key(s) for provider {name!r}: {_names(bad)}")
+        _check_provider_values(str(name), settings)
+    cache_dir = data.get("cache_dir")
+    if cache_dir is not None and not (isinstance(cache_dir, (str, os.PathLike)) and cache_dir):
+        raise ConfigurationError(f"config 'cache_dir' must be a path (text), got {cache_dir!r}")
+
+
+def _check_provider_values(name: str, settings: Mapping[str, Any]) -> None:
+    """Types and ranges of one provider's settings (each one line when wrong)."""
+    for key in ("url", "ws_url", "api_key", "secret"):
+        value = settings.get(key)
+        if value is not None and not isinstance(value, str):
+            shown = "(hidden)" if key in ("api_key", "secret") else repr(value)
+            raise ConfigurationError(f"{key} for provider {name!r} must be text, got {shown}")
+    options = settings.get("options")
+    if options is not None and not isinstance(options, Mapping):
+        raise ConfigurationError(
+            f"options for provider {name!r} must be a mapping, got {options!r}"
+        )
+    if "timeout" in settings:
+        _timeout(name, settings["timeout"])
+    sandbox = settings.get("sandbox")
+    if sandbox is not None and not isinstance(sandbox, (bool, str)):
+        raise ConfigurationError(f"sandbox for provider {name!r} must be true or false")
+
+
+#: The longest per-request timeout accepted, in seconds (a day).
+_MAX_TIMEOUT = 86400.0
+
+
+def _timeout(name: str, value: Any) -> float:
+    try:
+        if isinstance(value, bool):
+            raise TypeError("a boolean")
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigurationError(f"timeout for {name!r} must be a number of seconds") from exc
+    if not 0 < seconds <= _MAX_TIMEOUT:
+        raise ConfigurationError(
+            f"timeout for {name!r} must be in (0, {_MAX_TIMEOUT:g}] seconds, got {value!r}"
+        )
+    return seconds
 
 
 def load_config(
@@ -198,9 +264,13 @@ def load_config(
         merged.setdefault(name, {}).update(_wrap_secrets(settings))
     size = data.get("cache_max_size_gb")
     try:
+        if isinstance(size, bool):
+            raise TypeError("a boolean")
         size = None if size is None else float(size)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ConfigurationError(f"cache_max_size_gb must be a number, got {size!r}") from exc
+    if size is not None and not (math.isfinite(size) and size > 0):
+        raise ConfigurationError(f"cache_max_size_gb must be a positive number, got {size!r}")
     store, password = _store_setting(data.get("store"))
     return Config(
         store=store,
@@ -250,10 +320,9 @@ def provider_settings(name: str, config: Config | None = None) -> Any:
         value = raw.get(key)
         if isinstance(value, str):
             raw[key] = Secret(value) if value else None
-    try:
-        timeout = float(raw.get("timeout", 30.0))
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"timeout for {name!r} must be a number") from exc
+    timeout = _timeout(name, raw.get("timeout", 30.0))
+    if raw.get("options") is not None and not isinstance(raw["options"], Mapping):
+        raise ConfigurationError(f"options for provider {name!r} must be a mapping")
     return ProviderSettings(
         url=raw.get("url"),
         ws_url=raw.get("ws_url"),

@@ -36,15 +36,39 @@ _BT = ["date", "open", "high", "low", "close", "volume", "openinterest"]
 _BT_TIME = ["date", "time", "open", "high", "low", "close", "volume", "openinterest"]
 _YAHOO = ["date", "open", "high", "low", "close", "adj close", "volume"]
 
+#: Sanity limits of a CSV import: the longest line (bytes) and the most rows read. A file
+#: beyond them is not an OHLCV file (``/dev/zero``, a binary file); 50 million rows are 95
+#: years of one-minute bars.
+MAX_LINE_BYTES = 1 << 20
+MAX_ROWS = 50_000_000
+
+
+def _first_lines(path: Path) -> list[str]:
+    """The first two lines, read with a bounded buffer (never the whole of an endless file)."""
+    lines: list[str] = []
+    try:
+        with path.open("rb") as fh:
+            for _ in range(2):
+                raw = fh.readline(MAX_LINE_BYTES + 1)
+                if len(raw) > MAX_LINE_BYTES:
+                    raise CSVFormatError(
+                        f"{path}: a line longer than {MAX_LINE_BYTES // 1024} KB: not a CSV file"
+                    )
+                if raw:
+                    lines.append(raw.decode("utf-8-sig" if not lines else "utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise CSVFormatError(f"cannot read {path}: {reason}") from exc
+    return lines
+
 
 def _header(path: Path) -> tuple[list[str], int]:
     try:
-        with path.open("r", encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            first = next(reader, None)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CSVFormatError(f"cannot read {path}: {exc}") from exc
+        rows = list(csv.reader(_first_lines(path)))
+    except csv.Error as exc:  # e.g. a field larger than csv's 128 KB limit
+        raise CSVFormatError(f"{path}: not a CSV file tradedata can read ({exc})") from exc
+    header = rows[0] if rows else None
+    first = rows[1] if len(rows) > 1 else None
     if not header:
         raise CSVFormatError(f"{path} is empty")
     width = len(first) if first else len(header)
@@ -79,9 +103,12 @@ def _parse_rows(path: Path, names: list[str], skip_header: bool = True) -> pd.Da
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=True,
+            nrows=MAX_ROWS + 1,
         )
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
+    except (pd.errors.ParserError, ValueError, OSError, csv.Error, MemoryError) as exc:
         raise CSVFormatError(f"{path}: {exc}".splitlines()[0]) from exc
+    if len(frame) > MAX_ROWS:
+        raise CSVFormatError(f"{path}: more than {MAX_ROWS:,} rows; split the file")
     return frame
 
 
@@ -112,7 +139,14 @@ def _epoch_or_text(texts: pd.Series, path: Path) -> pd.DatetimeIndex:
     if len(stripped) and stripped.str.fullmatch(r"\d{9,13}(\.\d+)?").all():
         nums = stripped.astype("float64")
         unit = "ms" if nums.iloc[0] > 1e11 else "s"
-        return pd.DatetimeIndex(pd.to_datetime(nums, unit=unit, utc=True))
+        try:
+            return pd.DatetimeIndex(pd.to_datetime(nums, unit=unit, utc=True))
+        except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+            big = int(np.argmax(nums.to_numpy()))
+            raise CSVFormatError(
+                f"{path}, line {big + 2}: epoch {texts.iloc[big]!r} ({unit}) is beyond the "
+                "dates tradedata can hold (1678..2261)"
+            ) from exc
     return _times(stripped, path)
 
 
@@ -163,7 +197,15 @@ def read_csv(
     data = _numbers(raw, cols, p)
     frame = pd.DataFrame(data, index=_opens(index, tf, label_end))
     prices = frame[["open", "high", "low", "close"]]
-    frame = frame[~prices.isna().all(axis=1).to_numpy()]  # Yahoo's "null" days
+    none = prices.isna().all(axis=1).to_numpy()
+    partial = prices.isna().any(axis=1).to_numpy() & ~none
+    if partial.any():  # a short row, or an empty price: never stored as a half bar
+        row = int(np.flatnonzero(partial)[0])
+        gone = [c for c in prices.columns if np.isnan(prices.iloc[row][c])]
+        raise CSVFormatError(
+            f"{path}, line {row + 2}: {', '.join(gone)} missing (a row with fewer fields?)"
+        )
+    frame = frame[~none]  # Yahoo's "null" days
     return normalize_frame(frame)
 
 

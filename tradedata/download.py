@@ -52,6 +52,11 @@ __all__ = [
 ]
 
 
+#: The most history ``days`` may ask for (back to the first storable year, 1678).
+_MAX_DAYS = 200_000
+_FIRST_BAR = pd.Timestamp("1678-01-01", tz="UTC")
+
+
 class _Stopped(Exception):
     """Raised inside a worker's chunk callback once the run is being interrupted."""
 
@@ -173,7 +178,10 @@ def _run_one(
 
     try:
         if res.expected:
-            with deadline_scope(deadline.limit if deadline else None):
+            with (
+                manager.cache.pinned(res.symbol, tf.name, *span),  # no eviction of its bars
+                deadline_scope(deadline.limit if deadline else None),
+            ):
                 got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
             res.bars, res.providers, res.complete = got.bars, list(got.providers), got.complete
             res.error = "; ".join(f"{k}: {v}" for k, v in got.errors.items()) or None
@@ -199,15 +207,25 @@ def _resolve_range(
     provider: Provider, days: float | None, start: Any, end: Any
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
     s, e = parse_range(start, end)
-    e = e if e is not None else provider.now()
-    if s is None:
+    if s is None:  # checked before asking the exchange anything
         if days is None:
             raise InputError("say how much history to download: days=... or start=...")
-        if days <= 0:
-            raise InputError(f"days must be positive, got {days}")
-        s = e - pd.Timedelta(days=float(days))
+        if isinstance(days, bool) or not isinstance(days, (int, float)):
+            raise InputError(f"days must be a number, got {days!r}")
+        if not 0 < days <= _MAX_DAYS:
+            raise InputError(f"days must be more than 0 and at most {_MAX_DAYS:,}, got {days:g}")
+    now = provider.now()
+    e = e if e is not None else now
+    if s is None:
+        try:
+            s = e - pd.Timedelta(days=float(days))  # type: ignore[arg-type]
+        except (OverflowError, ValueError) as exc:  # before the first storable year
+            raise InputError(f"{days:g} days before {e:%Y-%m-%d} is before 1678") from exc
+        s = max(s, _FIRST_BAR)
     if s > e:
         raise InputError(f"start {s} is after end {e}")
+    if s > now:
+        raise InputError(f"the range starts in the future ({s:%Y-%m-%d %H:%M} UTC): no bars yet")
     return s, e
 
 

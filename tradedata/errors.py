@@ -14,7 +14,7 @@ API keys or other secrets.
     ├── InputError (also ValueError)  bad arguments from the caller
     │   ├── InvalidTimeframeError     "7x", or a timeframe a provider cannot serve
     │   ├── InvalidSymbolError        an empty or malformed symbol
-    │   └── InvalidDateRangeError     start after end, unparseable dates
+    │   └── InvalidDateRangeError     start after end, unparseable, outside 1678..2261, future
     ├── ProviderError                 anything that went wrong talking to a data source
     │   ├── TemporaryProviderError    5xx, timeouts, dropped connections: retry later
     │   │   ├── RateLimitError        429 / provider's "slow down" answer (``retry_after`` seconds)
@@ -31,7 +31,7 @@ API keys or other secrets.
     ├── DataValidationError           data that cannot be used as bars
     │   ├── CSVFormatError            a CSV file tradedata cannot recognise or parse
     │   └── InsufficientQualityError  a series scored below the required minimum
-    └── CacheError                    the on-disk store cannot do what was asked
+    └── CacheError                    the store cannot do it: disk full, read-only cache
         └── CacheCorruptionError      a partition failed its checksum or gzip check
 """
 

@@ -25,6 +25,7 @@ from tradedata.adapters.paging import Span, Unfetched, unproven_parts
 from tradedata.errors import (
     DataValidationError,
     DeadlineExceededError,
+    InvalidDateRangeError,
     MissingAPIKeyError,
     ProviderError,
     ProviderUnavailableError,
@@ -37,7 +38,14 @@ if TYPE_CHECKING:
     from tradedata.cache.interface import Store
     from tradedata.selection import ProviderSelector
 
-__all__ = ["CACHE_ONLY", "DEFAULT_BARS", "FetchEngine", "FetchResult"]
+__all__ = [
+    "CACHE_ONLY",
+    "DEFAULT_BARS",
+    "FetchEngine",
+    "FetchResult",
+    "bars_before",
+    "storable_range",
+]
 
 log = logging.getLogger("tradedata")
 
@@ -308,6 +316,42 @@ class FetchEngine:
             log.warning("%s %s: could not fetch %s", sym, tf.name, gone)
         return result
 
+    def read_healing(
+        self,
+        sym: str,
+        tf: Timeframe,
+        s: pd.Timestamp | None,
+        e: pd.Timestamp | None,
+        provider: str | None,
+        on_chunk: Callable[[Chunk], None] | None,
+        result: FetchResult,
+    ) -> pd.DataFrame:
+        """Read ``[s, e]``; ranges the read found damaged (quarantined, so uncovered) are
+        fetched again at once, and what still cannot be read is added to ``unfetched``."""
+        frame = self.cache.read(sym, tf.name, s, e)
+        damaged = frame.attrs.pop("damaged", [])
+        if not damaged:
+            return frame
+        now = pd.Timestamp.now(tz="UTC")
+        for a, b in damaged:
+            b = min(b, now)
+            if a > b:
+                continue
+            again = self.fetch_missing(sym, tf.name, a, b, provider=provider, on_chunk=on_chunk)
+            result.bars += again.bars
+            result.requests += again.requests
+            result.providers += [p for p in again.providers if p not in result.providers]
+            result.errors.update(again.errors)
+            result.failures.update(again.failures)
+            result.unfetched.extend(again.unfetched)
+        frame = self.cache.read(sym, tf.name, s, e)
+        result.unfetched.extend(
+            Unfetched(a, b, "the cached bars are damaged and could not be fetched again")
+            for a, b in frame.attrs.pop("damaged", [])
+        )
+        result.unfetched.sort()
+        return frame
+
     def _deadline_error(
         self, exc: DeadlineExceededError, sym: str, tf: Timeframe, s: pd.Timestamp, e: pd.Timestamp
     ) -> DeadlineExceededError:
@@ -349,7 +393,7 @@ class FetchEngine:
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
         spans = self.cache.coverage(sym, tf.name)
         now = pd.Timestamp.now(tz="UTC")
-        start = min(s.start for s in spans) if spans else now - tf.delta * DEFAULT_BARS
+        start = min(s.start for s in spans) if spans else bars_before(now, tf, DEFAULT_BARS)
         return self.fetch_missing(sym, tf.name, start, now, provider=provider)
 
 
@@ -373,3 +417,35 @@ def _reason(part: Span, notes: list[Unfetched], result: FetchResult, names: list
     if not said:
         said = [f"{', '.join(names) or 'no provider'} could not prove it"]
     return "; ".join(dict.fromkeys(said))
+
+
+#: Bars are stored for the years 1678..2261 (whole years inside int64 nanoseconds).
+_FIRST_BAR = pd.Timestamp("1678-01-01", tz="UTC")
+_LAST_BAR = pd.Timestamp("2262-01-01", tz="UTC") - pd.Timedelta(1, "ns")
+#: How far a range may start after this machine's clock (clocks of exchanges drift a little).
+_FUTURE_SLACK = pd.Timedelta(days=1)
+
+
+def bars_before(end: pd.Timestamp, tf: Timeframe, bars: int) -> pd.Timestamp:
+    """``bars`` bars of ``tf`` before ``end``, no earlier than the first storable year."""
+    try:
+        return max(end - tf.delta * bars, _FIRST_BAR)
+    except (OverflowError, ValueError):  # reaches before 1677: int64 nanoseconds overflow
+        return _FIRST_BAR
+
+
+def storable_range(
+    s: pd.Timestamp | None, e: pd.Timestamp | None
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The range clipped to the storable years; a range starting in the future is an error."""
+    now = pd.Timestamp.now(tz="UTC")
+    if s is not None and s > now + _FUTURE_SLACK:
+        raise InvalidDateRangeError(
+            f"the range starts in the future ({s:%Y-%m-%d %H:%M} UTC; now is "
+            f"{now:%Y-%m-%d %H:%M} UTC): no bars exist yet"
+        )
+    if e is not None and e < _FIRST_BAR:
+        raise InvalidDateRangeError(f"the range ends before {_FIRST_BAR:%Y-%m-%d}: nothing stored")
+    s = None if s is None else max(s, _FIRST_BAR)
+    e = None if e is None else min(e, _LAST_BAR)
+    return s, e

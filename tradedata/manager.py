@@ -29,7 +29,14 @@ from tradedata.errors import (
     SymbolNotListedError,
     TradeDataError,
 )
-from tradedata.fetching import CACHE_ONLY, DEFAULT_BARS, FetchEngine, FetchResult
+from tradedata.fetching import (
+    CACHE_ONLY,
+    DEFAULT_BARS,
+    FetchEngine,
+    FetchResult,
+    bars_before,
+    storable_range,
+)
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
 from tradedata.symbols import normalize_symbol, symbol_info
@@ -250,7 +257,10 @@ class DataManager:
         no provider could deliver is reported (a warning and ``attrs["unfetched"]``), never
         filled. ``attrs["quality"]`` holds the :class:`~tradedata.validation.QualityReport`,
         ``attrs["provider"]`` the source(s). ``on_chunk`` is called with each fetched page
-        (for progress bars).
+        (for progress bars). A cached part found damaged while reading is quarantined and
+        fetched again in the same call (or reported in ``attrs["unfetched"]``); size-limit
+        eviction never removes what the call needs (a :class:`CacheLimitWarning` says when
+        ``CACHE_MAX_SIZE_GB`` is too small for it).
 
         ``deadline`` is the most seconds the call may spend fetching (default:
         ``TRADEDATA_DEADLINE``, else the config's ``deadline``, else none); when it passes,
@@ -259,17 +269,17 @@ class DataManager:
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
         check_mode(adjust)
-        s, e = parse_range(start, end)
+        s, e = storable_range(*parse_range(start, end))
         seconds = resolve_seconds(deadline, self.config.deadline)
         result = FetchResult()
-        if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
-            e = e if e is not None else pd.Timestamp.now(tz="UTC")
-            s = s if s is not None else e - tf.delta * DEFAULT_BARS
-            with deadline_scope(seconds):
+        with self.cache.pinned(sym, tf.name, s, e), deadline_scope(seconds):
+            if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
+                e = e if e is not None else pd.Timestamp.now(tz="UTC")
+                s = s if s is not None else bars_before(e, tf, DEFAULT_BARS)
                 result = self.fetch_missing(
                     sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
                 )
-        frame = self.cache.read(sym, tf.name, s, e)
+            frame = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result)
         if result.unfetched:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)

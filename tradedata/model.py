@@ -58,6 +58,12 @@ _ALIASES = {
 _EPOCH_MONDAY = pd.Timestamp("1970-01-05", tz="UTC")
 _TF_HELP = "unknown timeframe {value!r} (use e.g. 1m, 5m, 1h, 1d, 1w, 1M)"
 _TF_RE = re.compile(r"^\s*(\d*)\s*([A-Za-z]+)\s*$")
+#: Longest timeframe accepted: a year of seconds (366 days), or 12 months.
+_MAX_TF_SECONDS = 366 * 86400
+_MAX_TF_MONTHS = 12
+#: Instants a tradedata frame can hold (int64 nanoseconds), as ``to_utc`` accepts them.
+_FIRST_INSTANT = pd.Timestamp.min.tz_localize("UTC")
+_LAST_INSTANT = pd.Timestamp.max.tz_localize("UTC")
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,14 @@ class Timeframe:
 def _canonical(amount: int, unit: str) -> Timeframe:
     if amount <= 0:
         raise InvalidTimeframeError(f"timeframe amount must be positive, got {amount}")
+    too_long = (
+        amount > _MAX_TF_MONTHS if unit == "M" else amount > _MAX_TF_SECONDS // _UNIT_SECONDS[unit]
+    )
+    if too_long:
+        shown = f"{amount}{unit}" if amount < 10**12 else f"{str(amount)[:12]}...{unit}"
+        raise InvalidTimeframeError(
+            f"timeframe {shown} is longer than a year (the longest is 366d, 52w or 12M)"
+        )
     if unit == "s" and amount % 60 == 0:
         amount, unit = amount // 60, "m"
     if unit == "m" and amount % 60 == 0:
@@ -200,6 +214,8 @@ def parse_timeframe(value: str | Timeframe) -> Timeframe:
             f"unknown timeframe {value!r} (use e.g. 1m, 5m, 1h, 1d, 1w, 1M)"
         )
     amount_text, unit_text = match.groups()
+    if len(amount_text) > 12:  # far longer than a year in any unit; no huge int parsing
+        raise InvalidTimeframeError(f"timeframe {value[:16]!r}... is longer than a year")
     unit = (
         unit_text
         if unit_text in ("m", "M")
@@ -215,22 +231,32 @@ def parse_timeframe(value: str | Timeframe) -> Timeframe:
 def to_utc(value: Any, *, name: str = "time") -> pd.Timestamp:
     """Convert a string, date, datetime, Timestamp or epoch-ms int to a UTC Timestamp.
 
-    Naive values are taken as UTC. Raises :class:`InvalidDateRangeError` when unparseable.
+    Naive values are taken as UTC. Raises :class:`InvalidDateRangeError` when unparseable or
+    outside what nanosecond timestamps hold (1677-09-21 .. 2262-04-11).
     """
-    if isinstance(value, pd.Timestamp):
-        ts = value
-    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        ts = pd.Timestamp(int(value), unit="ms")
-    elif isinstance(value, (str, datetime, date, np.datetime64)):
-        try:
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    try:
+        if isinstance(value, pd.Timestamp):
+            ts = value
+        elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            ts = pd.Timestamp(int(value), unit="ms")
+        elif isinstance(value, (str, datetime, date, np.datetime64)):
             ts = pd.Timestamp(value)
-        except (ValueError, TypeError) as exc:
-            raise InvalidDateRangeError(f"cannot parse {name} {value!r} as a date") from exc
-    else:
-        raise InvalidDateRangeError(f"cannot parse {name} {value!r} as a date")
-    if ts is pd.NaT or pd.isna(ts):
-        raise InvalidDateRangeError(f"cannot parse {name} {value!r} as a date")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        else:
+            raise InvalidDateRangeError(f"cannot parse {name} {shown} as a date")
+        if ts is pd.NaT or pd.isna(ts):
+            raise InvalidDateRangeError(f"cannot parse {name} {shown} as a date")
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        return ts.as_unit("ns")  # raises when the instant does not fit in int64 nanoseconds
+    except InvalidDateRangeError:
+        raise
+    except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+        raise InvalidDateRangeError(
+            f"{name} {shown} is outside the dates tradedata can hold "
+            f"({_FIRST_INSTANT:%Y-%m-%d} .. {_LAST_INSTANT:%Y-%m-%d})"
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise InvalidDateRangeError(f"cannot parse {name} {shown} as a date") from exc
 
 
 def parse_range(
@@ -324,9 +350,16 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
             index = pd.DatetimeIndex(pd.to_datetime(index))
         except (ValueError, TypeError) as exc:
             raise DataValidationError("frame index is not made of timestamps") from exc
+    if index.hasnans:
+        raise DataValidationError(
+            f"frame index has {int(index.isna().sum())} missing timestamp(s) (NaT)"
+        )
     index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
     if index.unit != "ns":
-        index = index.as_unit("ns")
+        try:
+            index = index.as_unit("ns")
+        except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+            raise DataValidationError("frame index holds dates beyond 1677..2262") from exc
     try:
         data = {c: pd.to_numeric(out[c], errors="raise").to_numpy(dtype="float64") for c in cols}
     except (ValueError, TypeError) as exc:

@@ -98,7 +98,7 @@ def untrack(directory: str | Path) -> None:
         left = _open_dirs.pop(key, 1) - 1
         if left > 0:
             _open_dirs[key] = left
-    if directory.is_dir():
+    if directory.is_dir() and _unflushed(key):  # nothing new: the cache stays untouched
         try:
             flush(directory)
         except Exception as exc:  # counters must never break closing a manager

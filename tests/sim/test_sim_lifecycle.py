@@ -124,7 +124,9 @@ def test_cli_serves_then_stops(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["--speed", "fast"]) == 2
-    assert cli_main(["--exchanges", "kraken", "--port", "0"]) == 1
+    assert (
+        cli_main(["--exchanges", "kraken", "--port", "0"]) == 2
+    )  # bad input: exit code 2, one line
     assert "kraken" in capsys.readouterr().err
 
 

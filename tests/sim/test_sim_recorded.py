@@ -240,5 +240,5 @@ def test_cli_takes_the_recorded_behaviours(capsys):
 
     assert code == 0
     assert "max_clock_skew" in capsys.readouterr().out
-    assert cli_main(["--port", "0", "--duration", "0.1", "--outage", "2024-03-01"]) == 1
-    assert cli_main(["--port", "0", "--duration", "0.1", "--zero-trade-rate", "1"]) == 1
+    assert cli_main(["--port", "0", "--duration", "0.1", "--outage", "2024-03-01"]) == 2
+    assert cli_main(["--port", "0", "--duration", "0.1", "--zero-trade-rate", "1"]) == 2

@@ -15,13 +15,14 @@ and write one cache at once; damaged partitions are quarantined and fetched agai
 from __future__ import annotations
 
 from tradedata.cache.coverage import CoverageSpan
-from tradedata.cache.layout import CacheCorruptionWarning, Damage, SeriesInfo
+from tradedata.cache.layout import CacheCorruptionWarning, CacheLimitWarning, Damage, SeriesInfo
 from tradedata.cache.store import DEFAULT_MAX_SIZE_GB, Cache, default_cache_dir
 
 __all__ = [
     "DEFAULT_MAX_SIZE_GB",
     "Cache",
     "CacheCorruptionWarning",
+    "CacheLimitWarning",
     "CoverageSpan",
     "Damage",
     "SeriesInfo",

@@ -203,12 +203,18 @@ def from_json(items: list) -> list[Span]:
     return [(int(s), int(e), str(p), int(f)) for s, e, p, f in items]
 
 
+#: No bar is stored before 1678: a range reaching further back is clipped there, so the bar
+#: opens around it (a week's Monday, a month's first day) stay inside int64 nanoseconds.
+_FIRST_NS = year_bounds(1678)[0]
+
+
 def _range(start: Any, end: Any) -> tuple[int, int]:
+    """``(lo, hi)`` ns, ``lo`` no earlier than 1678 (``lo > hi`` when nothing is left)."""
     if start is None or end is None:
         raise InvalidDateRangeError("a coverage range needs both start and end")
     s, e = parse_range(start, end)
     assert s is not None and e is not None
-    return int(s.value), int(e.value)
+    return max(int(s.value), _FIRST_NS), int(e.value)
 
 
 class Coverage:
@@ -231,7 +237,8 @@ class Coverage:
             message = f"coverage record of {symbol} {tf} is unreadable ({exc}); it was reset"
             log.warning(message)
             warnings.warn(message, CacheCorruptionWarning, stacklevel=4)
-            self._db.delete(key)
+            if self._db.read_only is None:  # a cache we may only read keeps it as it is
+                self._db.delete(key)
             return []
 
     def _save(self, symbol: str, tf: str, spans: list[Span]) -> None:

@@ -18,6 +18,7 @@ from tradedata.identity import default_source, normalize_source, provider_basis
 
 __all__ = [
     "CacheCorruptionWarning",
+    "CacheLimitWarning",
     "Damage",
     "SeriesInfo",
     "dumps",
@@ -33,6 +34,14 @@ __all__ = [
 
 class CacheCorruptionWarning(UserWarning):
     """A stored partition was damaged; it was quarantined and will be fetched again."""
+
+
+class CacheLimitWarning(UserWarning):
+    """``CACHE_MAX_SIZE_GB`` is too small for what the current request needs.
+
+    The partitions the request needs are kept (the limit is exceeded until a later write
+    can evict them); raise the limit to keep such requests cached.
+    """
 
 
 @dataclass(frozen=True)

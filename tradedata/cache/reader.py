@@ -17,6 +17,7 @@ import tradedata.cache.partitions as parts
 from tradedata.cache.backend import Backend
 from tradedata.cache.catalog import Catalog
 from tradedata.cache.integrity import Quarantine
+from tradedata.cache.layout import year_bounds
 from tradedata.cache.partitions import Damaged, Rows
 from tradedata.errors import CacheError
 from tradedata.model import empty_frame, parse_range, parse_timeframe
@@ -43,15 +44,20 @@ class Reader:
         """Bars with ``start <= open time <= end`` (either may be None) as a schema frame.
 
         Only the partitions, and within them only the months, overlapping the range are read.
-        A damaged partition is quarantined (with a :class:`CacheCorruptionWarning`) and left
-        out, so it is fetched again; it never raises.
+        A damaged partition (bad data, a lost metadata row, a series index that disagrees with
+        the partitions) is quarantined with a :class:`CacheCorruptionWarning` and left out,
+        its coverage removed so it is fetched again; it never raises for damage.
+        ``frame.attrs["damaged"]`` lists the ``(first, last)`` ranges whose bars were left out
+        for that reason by this read (empty when none): :meth:`DataManager.get_ohlcv` fetches
+        them again at once.
         """
         tf = parse_timeframe(timeframe).name
         s, e = parse_range(start, end)
         lo = None if s is None else int(s.value)
         hi = None if e is None else int(e.value)
+        damaged, years = self._read_years(symbol, tf)
         plan: list[tuple[int, dict | None, int]] = []
-        for year in self._catalog.years(symbol, tf):
+        for year in years:
             if (s is not None and year < s.year) or (e is not None and year > e.year):
                 continue
             meta = self._plan_meta(symbol, tf, year)
@@ -71,14 +77,25 @@ class Reader:
             got = self._decode_into(symbol, tf, year, meta, lo, hi, out, columns) if n else None
             if got is None and (meta is None or n):  # changed or damaged: the careful path
                 exact = False
-                got = self.read_partition(symbol, tf, year, lo, hi)
+                got = self.read_partition(symbol, tf, year, lo, hi, damaged)
             if got is not None and got[0].size:
                 chunks.append(got)
                 touched.append(self._db.atime_key(symbol, tf, year))
         self._db.touch(touched)
-        if exact:
-            return _frame(ts, values, columns, lo, hi)
-        return _assemble(chunks, lo, hi)
+        frame = _frame(ts, values, columns, lo, hi) if exact else _assemble(chunks, lo, hi)
+        frame.attrs["damaged"] = _ranges(sorted(set(damaged)), lo, hi)
+        return frame
+
+    def _read_years(self, symbol: str, tf: str) -> tuple[list[int], list[int]]:
+        """(years lost to damage, years to read): the index checked against the metadata rows."""
+        indexed = self._catalog.years(symbol, tf)
+        stored = self._db.partition_years(symbol, tf)
+        if indexed == stored:
+            return [], stored
+        if self._db.read_only is not None:  # nothing can be healed: report and read what is
+            return sorted(set(indexed) - set(stored)), stored
+        lost = self._quarantine.repair_index(symbol, tf)
+        return lost, self._db.partition_years(symbol, tf)
 
     def partition_file(self, symbol: str, timeframe: str, year: int) -> Path | None:
         """The data file of a partition (for diagnostics), or None when it is not stored."""
@@ -127,9 +144,16 @@ class Reader:
         return out[0], out[1], columns
 
     def read_partition(
-        self, symbol: str, tf: str, year: int, lo: int | None, hi: int | None
+        self,
+        symbol: str,
+        tf: str,
+        year: int,
+        lo: int | None,
+        hi: int | None,
+        damaged: list[int] | None = None,
     ) -> _Chunk | None:
-        """Decode the part of one partition in ``[lo, hi]``; None when missing or damaged."""
+        """Decode the part of one partition in ``[lo, hi]``; None when missing or damaged
+        (a damaged year is added to ``damaged``)."""
         key = self._db.meta_key(symbol, tf, year)
         for _ in range(_RETRIES):
             try:
@@ -143,7 +167,10 @@ class Reader:
             except _READ_ERRORS as exc:
                 if self._catalog.generation(key) != meta.get("generation"):
                     continue  # replaced while we read it: read the new one
-                self._quarantine.quarantine(symbol, tf, year, meta, str(exc) or type(exc).__name__)
+                reason = str(exc) or type(exc).__name__
+                found = self._quarantine.quarantine(symbol, tf, year, meta, reason)
+                if found is not None and damaged is not None:
+                    damaged.append(year)
                 return None
         raise CacheError(f"{symbol} {tf} {year}: the partition kept changing while being read")
 
@@ -214,6 +241,20 @@ def _frame(
     a = 0 if lo is None else int(np.searchsorted(ts, lo, side="left"))
     b = ts.size if hi is None else int(np.searchsorted(ts, hi, side="right"))
     return parts.Rows(ts[a:b], values[:, a:b], columns).frame()
+
+
+def _ranges(
+    years: list[int], lo: int | None, hi: int | None
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The parts of ``[lo, hi]`` inside each of ``years`` (UTC), as inclusive Timestamps."""
+    out = []
+    for year in years:
+        first, after = year_bounds(year)
+        a = first if lo is None else max(first, lo)
+        b = after - 1 if hi is None else min(after - 1, hi)
+        if a <= b:
+            out.append((pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC")))
+    return out
 
 
 def _assemble(chunks: list[_Chunk], lo: int | None, hi: int | None) -> pd.DataFrame:

@@ -12,12 +12,12 @@ over to them.
 
 from __future__ import annotations
 
+import math
 import os
-import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -48,7 +48,7 @@ from tradedata.cache.partitions import QualityFn, Rows
 from tradedata.cache.reader import Reader
 from tradedata.cache.tree import Progress, Tree
 from tradedata.errors import CacheError, ConfigurationError, DataValidationError, InputError
-from tradedata.model import normalize_frame, parse_timeframe
+from tradedata.model import normalize_frame, parse_range, parse_timeframe
 
 __all__ = ["DEFAULT_MAX_SIZE_GB", "Cache", "default_cache_dir"]
 
@@ -56,33 +56,43 @@ DEFAULT_MAX_SIZE_GB = 20.0
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261  # what int64 nanoseconds can hold
 
 
+def _expand(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` with ``~``/``~user`` expanded; a :class:`ConfigurationError` if it cannot be."""
+    try:
+        return Path(path).expanduser()
+    except (RuntimeError, KeyError) as exc:  # "~nosuchuser/x": no such home directory
+        raise ConfigurationError(f"{what} {os.fspath(path)!r}: cannot expand '~' ({exc})") from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{what} must be a path, got {path!r}") from exc
+
+
 def default_cache_dir() -> Path:
     """``DATA_CACHE_DIR`` if set, else the platform's user cache folder for tradedata."""
     env = os.environ.get("DATA_CACHE_DIR")
     if env:
-        return Path(env).expanduser()
+        return _expand(env, "DATA_CACHE_DIR")
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("tradedata"))
 
 
 def _size_limit(max_size_gb: float | None) -> int:
-    if max_size_gb is None:
-        env = os.environ.get("CACHE_MAX_SIZE_GB")
-        if env is None or not env.strip():
-            return int(DEFAULT_MAX_SIZE_GB * 1e9)
-        try:
-            value = float(env)
-        except ValueError as exc:
-            raise ConfigurationError(f"CACHE_MAX_SIZE_GB must be a number, got {env!r}") from exc
-        if not value > 0:
-            raise ConfigurationError(f"CACHE_MAX_SIZE_GB must be positive, got {env!r}")
-        return int(value * 1e9)
-    if isinstance(max_size_gb, bool) or not isinstance(max_size_gb, (int, float)):
-        raise InputError(f"max_size_gb must be a number, got {max_size_gb!r}")
-    if not max_size_gb > 0:
-        raise InputError(f"max_size_gb must be positive, got {max_size_gb!r}")
-    return int(max_size_gb * 1e9)
+    """The limit in bytes: a finite positive number of GB (beyond 1e9 GB means none)."""
+    env = os.environ.get("CACHE_MAX_SIZE_GB", "").strip() if max_size_gb is None else None
+    if max_size_gb is None and not env:
+        return int(DEFAULT_MAX_SIZE_GB * 1e9)
+    error = ConfigurationError if env else InputError
+    shown = f"CACHE_MAX_SIZE_GB {env!r}" if env else f"max_size_gb {max_size_gb!r}"
+    raw = env if env else max_size_gb
+    try:
+        if isinstance(raw, bool) or not isinstance(raw, (str, int, float)) or raw == "":
+            raise TypeError(type(raw).__name__)
+        value = float(raw)
+    except (TypeError, ValueError) as exc:
+        raise error(f"{shown} is not a number") from exc
+    if not (math.isfinite(value) and value > 0):
+        raise error(f"{shown} must be a positive number")
+    return int(min(value, 1e9) * 1e9)
 
 
 class Cache:
@@ -101,12 +111,16 @@ class Cache:
     def __init__(
         self, cache_dir: str | os.PathLike[str] | None = None, max_size_gb: float | None = None
     ) -> None:
-        self.directory: Path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        self.directory: Path = _expand(cache_dir, "cache_dir") if cache_dir else default_cache_dir()
         limit = _size_limit(max_size_gb)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise CacheError(f"cannot create the cache directory {self.directory}: {exc}") from exc
+            raise CacheError(
+                f"cannot create the cache directory {self.directory}: {exc.strerror or exc}"
+            ) from exc
+        except ValueError as exc:  # an embedded NUL byte
+            raise ConfigurationError(f"cache_dir {str(cache_dir)!r} is not a valid path") from exc
         self.quarantine_dir: Path = self.directory / "quarantine"
         self._db = db = Backend(self.directory)
         self._coverage = Coverage(db)
@@ -173,7 +187,9 @@ class Cache:
         (within ``frame`` the last row for a timestamp wins). ``quality(partition_frame)``
         computes each touched partition's ``data_quality`` dict; ``provider_info`` is kept per
         provider in the metadata. ``coverage=(start, end)`` also marks that range fetched from
-        ``provider``, in the same transaction.
+        ``provider``, in the same transaction. When the store cannot be
+        written (the disk is full, the cache can only be read) a :class:`CacheError` is raised
+        and nothing is changed.
         """
         name = store_name(symbol, source)
         series_source = split_store_name(name)[0]
@@ -196,19 +212,36 @@ class Cache:
         bounds = zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [ts.size])), strict=True)
         touched: list[int] = []
         stale: list[str] = []
-        with self._db.transact():
-            for lo, hi in bounds if ts.size else ():
-                year = int(years[lo])
-                piece = Rows(ts[lo:hi], values[:, lo:hi], new.columns, [source], new.codes[lo:hi])
-                dropped = int((dupes == year).sum())
-                old_key = self._write_partition(
-                    symbol, tf, year, piece, source, provider_info, quality, dropped, series_source
-                )
-                stale += [old_key] if old_key else []
-                touched.append(year)
-            self._catalog.index_years(symbol, tf, add=touched)
-            if coverage is not None:
-                self._coverage.add(symbol, tf, coverage[0], coverage[1], source)
+        files: list[Path] = []  # data files written: removed again if the transaction fails
+        self._db.writable()
+        try:
+            with self._db.transact():
+                for lo, hi in bounds if ts.size else ():
+                    year = int(years[lo])
+                    piece = Rows(
+                        ts[lo:hi], values[:, lo:hi], new.columns, [source], new.codes[lo:hi]
+                    )
+                    dropped = int((dupes == year).sum())
+                    old_key = self._write_partition(
+                        symbol,
+                        tf,
+                        year,
+                        piece,
+                        source,
+                        provider_info,
+                        quality,
+                        dropped,
+                        files,
+                        series_source,
+                    )
+                    stale += [old_key] if old_key else []
+                    touched.append(year)
+                self._catalog.index_years(symbol, tf, add=touched)
+                if coverage is not None:
+                    self._coverage.add(symbol, tf, coverage[0], coverage[1], source)
+        except BaseException:
+            self._db.remove_files(files)
+            raise
         self._db.delete(*stale)
         self._integrity.enforce_limit({(symbol, tf, y) for y in touched})
         return touched
@@ -223,6 +256,7 @@ class Cache:
         provider_info: dict | None,
         quality: QualityFn | None,
         dupes: int,
+        files: list[Path],
         series_source: str,
     ) -> str | None:
         """Inside a transaction: merge, encode and store one partition; returns the stale key."""
@@ -241,7 +275,8 @@ class Cache:
             report = parts.default_quality(rows, dupes)
         blob, members = parts.encode(rows, year, parts.unchanged_members(old, new, rows, year))
         gen = uuid.uuid4().hex
-        self._db.put_data(self._db.data_key(symbol, tf, year, gen), blob)
+        path = self._db.put_data(self._db.data_key(symbol, tf, year, gen), blob)
+        files += [path] if path else []
         metrics.record_cache_write(len(blob), rows.timestamps.nbytes + rows.values.nbytes)
         info = dict((previous or {}).get("provider_info") or {})
         if provider_info is not None:
@@ -257,6 +292,23 @@ class Cache:
             return None
         return self._db.data_key(symbol, tf, year, previous["generation"])
 
+    @contextmanager
+    def pinned(
+        self, symbol: str, timeframe: str, start: Any = None, end: Any = None
+    ) -> Iterator[None]:
+        """Inside the block, size-limit eviction (by this object) never removes a partition
+        of ``symbol``/``timeframe`` overlapping ``[start, end]`` (None: unbounded).
+
+        :meth:`DataManager.get_ohlcv` pins what it fetches and reads, so a small
+        ``CACHE_MAX_SIZE_GB`` cannot evict bars of the request being served; when the limit is
+        too small for them, a :class:`CacheLimitWarning` says so and the limit is exceeded.
+        """
+        tf = parse_timeframe(timeframe).name
+        s, e = parse_range(start, end)
+        first, last = s.year if s is not None else 0, e.year if e is not None else 10**6
+        with self._integrity.pinned(symbol, tf, first, last):
+            yield
+
     # -- reading --------------------------------------------------------------------------------
     def read(
         self,
@@ -270,8 +322,11 @@ class Cache:
         """Bars with ``start <= open time <= end`` (either may be None) as a schema frame.
 
         Only the partitions, and within them only the months, overlapping the range are read.
-        A damaged partition is quarantined (with a :class:`CacheCorruptionWarning`) and left
-        out, so it is fetched again; it never raises.
+        A damaged partition (bad data, a lost metadata row, a series index that disagrees with
+        the partitions) is quarantined with a :class:`CacheCorruptionWarning` and left out,
+        its coverage removed so it is fetched again; it never raises for damage.
+        ``frame.attrs["damaged"]`` lists the ``(first, last)`` ranges left out for that reason
+        by this read: :meth:`DataManager.get_ohlcv` fetches them again at once.
         """
         return self._reader.read(store_name(symbol, source), timeframe, start, end)
 
@@ -381,8 +436,9 @@ class Cache:
 
     def clear(self) -> None:
         """Remove everything: partitions, coverage, fundamentals and the quarantine folder."""
-        self._db.dc.clear(retry=True)
-        shutil.rmtree(self.quarantine_dir, ignore_errors=True)
+        with self._db.writing("clear"):
+            self._db.dc.clear(retry=True)
+        self._quarantine.clear()
 
     # -- the rest ------------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -414,8 +470,10 @@ class Cache:
         """Check every partition fully; quarantine damaged ones; clean up leftovers.
 
         Returns every quarantined item (those found now and earlier), oldest first. Leftovers
-        of interrupted writes (unreferenced data files) are removed. ``progress`` wraps the
-        iteration over partitions (e.g. ``tqdm``).
+        of interrupted writes (unreferenced data files) are removed, and the series index is
+        checked against the partitions' metadata rows (a lost row is quarantined, an index
+        missing a year rebuilt). ``progress`` wraps the iteration over partitions (e.g.
+        ``tqdm``). Raises :class:`CacheError` on a cache that can only be read.
         """
         return self._integrity.verify(progress)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 from tradedata.errors import InputError, TradeDataError
 from tradedata.sim.faults import Faults
@@ -32,9 +33,46 @@ _FAULT_OPTIONS: tuple[tuple[str, type, str], ...] = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Errors are one line and exit code 2, as everywhere in the ``tradedata`` command."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
+    """An argparse type: a ``kind`` number within ``[low, high]`` (never nan or infinite)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{text} is not within [{low:g}, {high:g}]")
+        return value
+
+    return parse
+
+
+_SECONDS = _number(float, 0, 1e9)  # a duration, up to ~30 years
+_COUNT = _number(int, 0, 10**9)
+_KINDS = {float: _number(float, -1e9, 1e9), int: _COUNT}
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in 0..65535, got {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tradedata sim``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tradedata sim",
         description="Serve simulated Binance and Bybit (REST + websocket) on this machine.",
         epilog=_EXAMPLES,
@@ -43,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=DEFAULT_PORT,
         help=f"port (default {DEFAULT_PORT}; 0 = any free)",
     )
@@ -54,28 +92,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--exchanges", default=",".join(EXCHANGES), help="e.g. binance,bybit")
     parser.add_argument("--symbols", default="", help="extra symbols, e.g. XRP/USDT,ADA/USDT")
-    parser.add_argument("--generate", type=int, default=0, help="add N made-up symbols")
+    parser.add_argument(
+        "--generate", type=_number(int, 0, 10_000), default=0, help="add N made-up symbols"
+    )
     parser.add_argument(
         "--speed",
-        type=float,
+        type=_number(float, 0, 1e6),
         default=1.0,
         help="sim seconds per wall second (default 1 = real time; 0 freezes the clock)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the series and the faults")
     parser.add_argument("--start", default=None, help="sim start time (default: now)")
     parser.add_argument("--history-start", default="2018-01-01", help="first bar of every series")
-    parser.add_argument("--ws-update", type=float, default=2.0, help="sim s between updates")
     parser.add_argument(
-        "--close-delay", type=float, default=1.7, help="sim s a closed kline is sent late (1.7)"
+        "--ws-update", type=_number(float, 1e-3, 1e9), default=2.0, help="sim s between updates"
+    )
+    parser.add_argument(
+        "--close-delay", type=_SECONDS, default=1.7, help="sim s a closed kline is sent late (1.7)"
     )
     parser.add_argument(
         "--connection-lifetime",
-        type=float,
+        type=_SECONDS,
         default=24 * 3600.0,
         help="wall s before Binance cuts a stream connection (24 h)",
     )
     parser.add_argument(
-        "--zero-trade-rate", type=float, default=0.0, help="share of minutes with no trade"
+        "--zero-trade-rate",
+        type=_number(float, 0, 1),
+        default=0.0,
+        help="share of minutes with no trade",
     )
     parser.add_argument(
         "--outage",
@@ -84,10 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="START/END",
         help="a window with no candles at all, e.g. 2024-03-01T10:00/2024-03-01T11:30",
     )
-    parser.add_argument("--duration", type=float, default=None, help="stop after N wall seconds")
+    parser.add_argument("--duration", type=_SECONDS, default=None, help="stop after N wall seconds")
     faults = parser.add_argument_group("faults")
     for name, kind, text in _FAULT_OPTIONS:
-        faults.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=text)
+        faults.add_argument(
+            "--" + name.replace("_", "-"), type=_KINDS[kind], default=None, help=text
+        )
     faults.add_argument("--fault-paths", default="", help="only paths containing these (a,b)")
     return parser
 
@@ -244,7 +291,10 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             outages=[_outage(text) for text in args.outage],
         )
         sim.start()
-    except (TradeDataError, OSError) as e:
+    except TradeDataError as e:  # bad input: one line, exit code 2
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError) as e:  # the port is taken, the server did not come up
         print(f"tradedata sim: {_start_error(args, e)}", file=sys.stderr)
         return 1
     try:
