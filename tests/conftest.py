@@ -37,9 +37,13 @@ def _hermetic_env(
     for name in list(os.environ):
         if name.startswith("TRADEDATA_") and name != "TRADEDATA_CONFIG":
             monkeypatch.delenv(name, raising=False)
+    import tradedata.adapters.resilience as resilience
     import tradedata.manager as manager
 
     monkeypatch.setattr(manager, "_singleton", None)
+    # circuit breakers are process-wide by provider name: one test's failing fake must not
+    # leave the next test's provider of the same name behind an open circuit
+    monkeypatch.setattr(resilience, "_breakers", {})
 
 
 @pytest.fixture

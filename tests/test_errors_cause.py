@@ -48,8 +48,8 @@ def test_every_provider_saying_not_found_is_a_symbol_not_found_error(cache_dir: 
         _failing("memB", SymbolNotFoundError("memB: no such market")),
     )
 
-    with pytest.raises(SymbolNotFoundError) as info:
-        dm.get_ohlcv("NOPE/USDT", "1m", "2024-01-01", "2024-01-01 00:30")
+    with pytest.raises(SymbolNotFoundError) as info:  # memA and memB are two venues: opt in
+        dm.get_ohlcv("NOPE/USDT", "1m", "2024-01-01", "2024-01-01 00:30", fallback="venues")
 
     err = info.value
     assert isinstance(err, SymbolNotListedError) and isinstance(err, AllProvidersFailedError)
@@ -64,8 +64,8 @@ def test_mixed_failures_keep_each_providers_reason(cache_dir: Path) -> None:
         _failing("memB", TemporaryProviderError("memB: 503 service unavailable")),
     )
 
-    with pytest.raises(AllProvidersFailedError) as info:
-        dm.get_ohlcv("NOPE/USDT", "1m", "2024-01-01", "2024-01-01 00:30")
+    with pytest.raises(AllProvidersFailedError) as info:  # two venues: opt in to ask both
+        dm.get_ohlcv("NOPE/USDT", "1m", "2024-01-01", "2024-01-01 00:30", fallback="venues")
 
     err = info.value
     assert not isinstance(err, SymbolNotFoundError)
@@ -83,7 +83,7 @@ def test_a_provider_too_shallow_for_the_range_says_so(cache_dir: Path) -> None:
         dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 00:30", provider="memA")
 
     assert "memA serves 1m bars only for the last 1 days" in str(info.value)
-    assert dm.cache.coverage("BTC/USDT", "1m") == []
+    assert dm.cache.coverage("BTC/USDT", "1m", source="memA") == []
 
 
 def test_all_providers_failed_is_never_raised_with_an_empty_reason() -> None:

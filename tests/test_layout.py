@@ -66,6 +66,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.fundamentals",
             "tradedata.sim",
             "tradedata.download_report",
+            "tradedata.parquet",
             "tradedata.stats",
         ),
     ),
@@ -74,6 +75,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "tradedata.manager",
             "tradedata.fetching",
+            "tradedata.venues",
             "tradedata.download",
             "tradedata.adjusting",
             "tradedata.range_quality",

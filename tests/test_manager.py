@@ -61,24 +61,63 @@ def test_open_candle_is_not_stored(store_spec: str) -> None:
     dm = _dm(store_spec, MemoryProvider(data, now="2024-01-01 01:00:30", name="memA"))
     frame = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 02:00")
     assert frame.index[-1] == pd.Timestamp("2024-01-01 00:59", tz="UTC")
-    assert dm.cache.read("BTC/USDT", "1m").index[-1] == pd.Timestamp("2024-01-01 00:59", tz="UTC")
+    stored = dm.cache.read("BTC/USDT", "1m", source="memA")  # memA's bars are its own series
+    assert stored.index[-1] == pd.Timestamp("2024-01-01 00:59", tz="UTC")
 
 
-def test_failover_mid_request_stitches_and_records_sources(store_spec: str) -> None:
-    data = synthetic("2024-01-01", 1000)
-    dead_after_3 = MemoryProvider(
+def _dead_after_3(data: pd.DataFrame) -> MemoryProvider:
+    return MemoryProvider(
         data,
         now="2024-01-02",
         name="memA",
         fail=lambda n: TemporaryProviderError("down") if n > 3 else None,
     )
+
+
+def test_failover_to_another_venue_is_opt_in(store_spec: str) -> None:
+    """memA and memB are two venues: memB's bars never continue memA's series unasked."""
+    data = synthetic("2024-01-01", 1000)
     backup = MemoryProvider(data, now="2024-01-02", name="memB")
-    dm = _dm(store_spec, dead_after_3, backup)
-    frame = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 16:39")
+    dm = _dm(store_spec, _dead_after_3(data), backup)
+    with pytest.warns(UserWarning, match="could not fetch"):
+        frame = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 16:39")
+    assert frame.attrs["source"] == "mema" and frame.attrs["provider"] == "memA"
+    pd.testing.assert_frame_equal(frame, data.iloc[: len(frame)], check_freq=False)
+    assert len(frame) < len(data) and frame.attrs["unfetched"]
+    assert backup.pages == 0  # the other venue was not asked
+    assert not dm.cache.has("BTC/USDT", "1m", source="memB")
+
+
+def test_failover_mid_request_with_fallback_venues_labels_and_keeps_series_apart(
+    store_spec: str, cache_dir: Path
+) -> None:
+    data = synthetic("2024-01-01", 1000)
+    dm = _dm(store_spec, _dead_after_3(data), MemoryProvider(data, now="2024-01-02", name="memB"))
+    frame = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 16:39", fallback="venues")
     pd.testing.assert_frame_equal(frame, data, check_freq=False)
-    assert frame.attrs["provider"] == "memA+memB"
-    assert dm.cache.provider_at("BTC/USDT", "1m", data.index[50]) == "memA"
-    assert dm.cache.provider_at("BTC/USDT", "1m", data.index[900]) == "memB"
+    assert frame.attrs["provider"] == "memA+memB" and frame.attrs["unfetched"] == []
+    spans = frame.attrs["sources"]
+    assert [s["source"] for s in spans] == ["mema", "memb"]
+    assert sum(s["bars"] for s in spans) == len(frame)
+    assert spans[1]["start"] == frame.index[spans[0]["bars"]] and spans[1]["end"] == frame.index[-1]
+    # each venue's bars are stored in its own series, never in the other's
+    own = dm.cache.read("BTC/USDT", "1m", source="memA")
+    other = dm.cache.read("BTC/USDT", "1m", source="memB")
+    assert len(own) == spans[0]["bars"] and own.index[-1] < other.index[0]
+    assert dm.cache.provider_at("BTC/USDT", "1m", data.index[50], source="memA") == "memA"
+    assert dm.cache.provider_at("BTC/USDT", "1m", data.index[900], source="memA") is None
+    assert dm.cache.provider_at("BTC/USDT", "1m", data.index[900], source="memB") == "memB"
+    # the quality report scores the mix
+    report = frame.attrs["quality"]
+    assert report.score < 1.0 and any("mixed sources" in e for e in report.validation_errors)
+    # the rule setting does the same as the keyword
+    rules = {"rules": {"crypto": {"primary": "memA", "backup": ["memB"], "fallback": "venues"}}}
+    dm2 = DataManager(cache_dir=cache_dir / "two", config=rules)
+    dm2.add_provider(_dead_after_3(data))
+    dm2.add_provider(MemoryProvider(data, now="2024-01-02", name="memB"))
+    again = dm2.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 16:39")
+    pd.testing.assert_frame_equal(again, data, check_freq=False)
+    assert [s["source"] for s in again.attrs["sources"]] == ["mema", "memb"]
 
 
 def test_unfetchable_part_is_reported_not_filled(store_spec: str) -> None:
@@ -122,7 +161,7 @@ def test_recent_bars_are_rechecked_on_update(store_spec: str) -> None:
     prov.data = corrected
     prov._now = pd.Timestamp("2024-01-01 03:30", tz="UTC")
     dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 03:19")
-    assert dm.cache.read("BTC/USDT", "1m").loc[last, "volume"] == 12345.0
+    assert dm.cache.read("BTC/USDT", "1m", source="memA").loc[last, "volume"] == 12345.0
 
 
 @pytest.mark.filterwarnings("error")

@@ -92,12 +92,13 @@ def _fetch(dm: DataManager, lo: int, hi: int):
 
 
 def _check_sound(dm: DataManager, model: ModelExchange, result) -> pd.DataFrame:
-    stored = dm.cache.read(SYMBOL, "1m")
+    stored = dm.cache.read(SYMBOL, "1m", source="model")
     for i in (index_of(t) for t in stored.index):  # nothing invented, nothing altered
         assert i in model.rows and i < model.now_index, f"bar {i} is not a closed model bar"
         assert tuple(stored.loc[ts(i)]) == model.rows[i]
     have = {index_of(t) for t in stored.index}
-    for span in dm.cache.coverage(SYMBOL, "1m"):  # coverage is a claim the store backs
+    # coverage is a claim the store backs
+    for span in dm.cache.coverage(SYMBOL, "1m", source="model"):
         lost = [i for i in model.closed(index_of(span.start), index_of(span.end)) if i not in have]
         assert not lost, f"span {span.start}..{span.end} recorded without bars {lost}"
     assert model.requests < HARD_CAP
@@ -115,7 +116,7 @@ def test_any_rules_record_only_what_the_store_holds(case: tuple[ModelExchange, i
         dm.add_provider(ModelProvider(model))
         result = _fetch(dm, lo, hi)
         _check_sound(dm, model, result)
-        covered = dm.cache.coverage(SYMBOL, "1m")
+        covered = dm.cache.coverage(SYMBOL, "1m", source="model")
         for gone in result.unfetched:  # reported ranges are not recorded as fetched
             for span in covered:
                 assert gone.end < span.start or gone.start > span.end

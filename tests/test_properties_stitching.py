@@ -8,6 +8,7 @@ each bar.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -64,12 +65,23 @@ def test_stitched_series_equals_source(
             MemoryProvider(DATA, now="2024-01-02", name="memB", fail=_failing(b_fails, False))
         )
         lo, hi = DATA.index[start], DATA.index[start + length]
-        frame = dm.get_ohlcv("BTC/USDT", "1m", lo, hi)
-        # memB only fails transiently, so failover always completes the range
+        frame = dm.get_ohlcv("BTC/USDT", "1m", lo, hi, fallback="venues")
+        # memB only fails transiently, so the opt-in failover always completes the range
         assert frame.attrs["unfetched"] == []
         pd.testing.assert_frame_equal(frame, DATA.loc[lo:hi], check_freq=False)
-        for ts in frame.index[:: max(1, len(frame) // 7)]:
-            assert dm.cache.provider_at("BTC/USDT", "1m", ts) in {"memA", "memB"}
+        # the labelled runs tile the frame; each venue's bars sit in its own series only
+        runs = frame.attrs["sources"]
+        assert sum(r["bars"] for r in runs) == len(frame)
+        assert all(a["end"] < b["start"] for a, b in itertools.pairwise(runs))
+        for run in runs:
+            part = frame.loc[run["start"] : run["end"]]
+            stored = dm.cache.read("BTC/USDT", "1m", run["start"], run["end"], source=run["source"])
+            pd.testing.assert_frame_equal(part, stored, check_freq=False)
+            for ts in part.index[:: max(1, len(part) // 3)]:
+                owner = dm.cache.provider_at("BTC/USDT", "1m", ts, source=run["source"])
+                assert owner == {"mema": "memA", "memb": "memB"}[run["source"]]
+        assert {s.provider for s in dm.cache.coverage("BTC/USDT", "1m", source="memA")} <= {"memA"}
+        assert {s.provider for s in dm.cache.coverage("BTC/USDT", "1m", source="memB")} <= {"memB"}
 
 
 @PROPS

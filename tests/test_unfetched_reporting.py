@@ -42,7 +42,7 @@ def test_the_part_older_than_the_history_depth_is_reported_and_not_covered(
         assert len(frame) == 19 and frame.index[0] == ts(81)  # the open bar 100 is not served
         (gone,) = frame.attrs["unfetched"]
         assert gone == (ts(0), ts(80)) and gone.reason == REASON
-        spans = dm.cache.coverage("BTC/USDT", "1m")
+        spans = dm.cache.coverage("BTC/USDT", "1m", source="model")  # the model venue's series
         assert [(s.start, s.end) for s in spans] == [(ts(81), ts(99))]
 
         asked = model.requests
@@ -86,7 +86,9 @@ def test_a_short_page_is_not_taken_as_the_end_when_not_proven(tmp_path: Path) ->
     assert isinstance(frame.index, pd.DatetimeIndex)
 
 
-def test_the_part_too_old_for_one_provider_fails_over_to_the_next(tmp_path: Path) -> None:
+def test_the_part_too_old_for_one_venue_fails_over_to_the_next_when_asked(tmp_path: Path) -> None:
+    """``shallow`` and ``deep`` are two venues: the deep one fills what the shallow one cannot
+    serve only with ``fallback="venues"``, into its own series, labelled in the frame."""
     shallow = ModelExchange(KRAKEN_LIKE, list(range(100)), now_index=100)
     deep_rules = PagingRules(max_candles=20, keeps="oldest", sends_end=True, short_page_is_end=True)
     deep = ModelExchange(deep_rules, list(range(100)), now_index=100)
@@ -94,13 +96,19 @@ def test_the_part_too_old_for_one_provider_fails_over_to_the_next(tmp_path: Path
     with DataManager(cache_dir=tmp_path / "cache", config=config) as dm:
         dm.add_provider(ModelProvider(shallow, "shallow"))
         dm.add_provider(ModelProvider(deep, "deep"))
-        frame = dm.get_ohlcv("BTC/USDT", "1m", ts(0), ts(99))
+        with pytest.warns(UserWarning, match=REASON):  # no opt-in: reported, not filled
+            alone = dm.get_ohlcv("BTC/USDT", "1m", ts(0), ts(99))
+        assert alone.index[0] == ts(81) and deep.requests == 0
+        frame = dm.get_ohlcv("BTC/USDT", "1m", ts(0), ts(99), fallback="venues")
 
         assert list(frame.index) == [ts(i) for i in range(100)]
         assert frame.attrs["unfetched"] == [] and frame.attrs["provider"] == "deep+shallow"
-        assert shallow.requests == 1 and deep.requests == 5  # 81 old bars, 20 a page
-        spans = dm.cache.coverage("BTC/USDT", "1m")
-        assert [(s.start, s.end, s.provider) for s in spans] == [
-            (ts(0), ts(80), "deep"),
-            (ts(81), ts(99), "shallow"),
+        assert [(r["source"], r["start"], r["end"]) for r in frame.attrs["sources"]] == [
+            ("deep", ts(0), ts(80)),
+            ("shallow", ts(81), ts(99)),
         ]
+        assert shallow.requests == 1 and deep.requests == 5  # 81 old bars, 20 a page
+        own = dm.cache.coverage("BTC/USDT", "1m", source="shallow")
+        other = dm.cache.coverage("BTC/USDT", "1m", source="deep")
+        assert [(s.start, s.end, s.provider) for s in own] == [(ts(81), ts(99), "shallow")]
+        assert [(s.start, s.end, s.provider) for s in other] == [(ts(0), ts(80), "deep")]

@@ -43,8 +43,11 @@ _LAZY: dict[str, str] = {
     "read_csv": "tradedata.csvio",
     "load_config": "tradedata.config",
     "download": "tradedata.download",
+    "export_parquet": "tradedata.parquet.export",
     "Fundamentals": "tradedata.fundamentals",
     "CorporateActions": "tradedata.actions",
+    "SeriesId": "tradedata.identity",
+    "split_source": "tradedata.identity",
 }
 
 __all__ = [
@@ -58,6 +61,7 @@ __all__ = [
     "PostgresStore",
     "ProviderSelector",
     "QualityReport",
+    "SeriesId",
     "Store",
     "SymbolInfo",
     "Timeframe",
@@ -65,6 +69,7 @@ __all__ = [
     "__version__",
     "classify_symbol",
     "download",
+    "export_parquet",
     "get_data_manager",
     "load_config",
     "normalize_frame",
@@ -73,6 +78,7 @@ __all__ = [
     "parse_timeframe",
     "read_csv",
     "repair",
+    "split_source",
     "symbol_info",
     "sync_stores",
     "validate",
@@ -89,8 +95,10 @@ if TYPE_CHECKING:
     from tradedata.csvio import read_csv
     from tradedata.download import download
     from tradedata.fundamentals import Fundamentals
+    from tradedata.identity import SeriesId, split_source
     from tradedata.manager import DataManager, FetchResult, get_data_manager
     from tradedata.model import Timeframe, normalize_frame, parse_timeframe
+    from tradedata.parquet.export import export_parquet
     from tradedata.selection import ProviderSelector
     from tradedata.symbols import (
         AssetClass,

@@ -42,7 +42,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not args.symbol or not args.timeframe:
         raise _usage("import needs PATH SYMBOL TIMEFRAME (or --symbol and --timeframe)")
     dm = _manager(args)
-    report = dm.import_csv(args.path, args.symbol, args.timeframe, label=args.label)
+    report = dm.import_csv(
+        args.path, args.symbol, args.timeframe, label=args.label, exchange=args.exchange,
+        tz=args.tz,
+    )  # fmt: skip
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -56,7 +59,8 @@ def _load(args: argparse.Namespace) -> Any:
     provider = args.provider or ("cache" if args.start is None and args.end is None else None)
     frame = dm.get_ohlcv(
         args.symbol, args.timeframe, args.start, args.end, provider=provider,
-        deadline=args.deadline, adjust=args.adjust,
+        deadline=args.deadline, exchange=args.exchange, fallback=args.fallback,
+        adjust=args.adjust,
     )  # fmt: skip
     if frame.empty:
         raise TradeDataError(f"no bars for {args.symbol} {args.timeframe} in the cache")
@@ -82,8 +86,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(frame.tail(args.rows))
     print(
         f"\n{args.symbol} {args.timeframe}: {len(frame)} bars, {frame.index[0]:%Y-%m-%d %H:%M}"
-        f" .. {frame.index[-1]:%Y-%m-%d %H:%M}, provider {frame.attrs.get('provider')}, "
-        f"quality {report.score:.4f}"
+        f" .. {frame.index[-1]:%Y-%m-%d %H:%M}, source {ops.sources_text(frame)}, "
+        f"provider {frame.attrs.get('provider')}, quality {report.score:.4f}"
     )
     print(frame.describe().loc[["mean", "min", "max"]].to_string())
     return 0
@@ -108,12 +112,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     dm = _manager(args)
     frame = dm.get_ohlcv(
         args.symbol, args.timeframe, args.start, args.end, provider=args.provider,
-        deadline=args.deadline, adjust=args.adjust,
+        deadline=args.deadline, exchange=args.exchange, fallback=args.fallback,
+        adjust=args.adjust,
     )  # fmt: skip
     ops.check_provider(args, frame)
     report = frame.attrs["quality"]
     summary = {
         "symbol": frame.attrs["symbol"],
+        "source": ops.sources_text(frame),
         "timeframe": args.timeframe,
         "bars": len(frame),
         "first": frame.index[0] if len(frame) else None,
@@ -232,12 +238,27 @@ def _usage(message: str) -> _UsageError:
     return _UsageError(message)
 
 
+def _exchange_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--exchange",
+        metavar="SOURCE",
+        help="the series' source: a venue (bybit) or consolidated/iex; SYMBOL may also be "
+        "spelled BYBIT:BTC/USDT (default: the rule's primary venue)",
+    )
+
+
 def _series_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("symbol", help="e.g. BTC/USDT, AAPL, EURUSD")
     p.add_argument("timeframe", help="e.g. 1m, 1h, 1d")
     p.add_argument("--start", help="first bar open, date or ISO time (UTC), e.g. 2024-01-01")
     p.add_argument("--end", help="last bar open, included (default: now when --start is given)")
     p.add_argument("--provider", help="provider name, or 'cache' to never fetch")
+    _exchange_arg(p)
+    p.add_argument(
+        "--fallback",
+        choices=["venues", "none"],
+        help="'venues': fill what the source lacks from other venues, stored and shown apart",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument(
         "--deadline", metavar="SECONDS", help="most seconds to spend fetching (TRADEDATA_DEADLINE)"
@@ -273,7 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--symbol", dest="symbol_opt", metavar="SYMBOL")
     p.add_argument("--timeframe", dest="timeframe_opt", metavar="TIMEFRAME")
     p.add_argument("--label", choices=["open", "end"], help="intraday stamps mark bar open/end")
+    p.add_argument(
+        "--tz", metavar="ZONE", help="stamps are local time in ZONE, e.g. Europe/Berlin (DST-aware)"
+    )
     p.add_argument("--json", action="store_true", help="print the quality report as JSON")
+    _exchange_arg(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser(
@@ -310,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("timeframe", nargs="?", help="for delete: only this timeframe")
     p.add_argument("--yes", action="store_true", help="confirm 'clear'")
     p.add_argument("--json", action="store_true")
+    _exchange_arg(p)
     p.set_defaults(func=cmd_cache)
 
     p = sub.add_parser("store", help="store sync --from DIR|URL --to DIR|URL")
@@ -375,6 +401,13 @@ _EXTRA_COMMANDS: list[tuple[str, str, str, str, str]] = [
         "tradedata.demo",
         "run",
         "tradedata.demo:add_cli_arguments",
+    ),
+    (
+        "export",
+        "export the cache as a Parquet dataset (export parquet DEST)",
+        "tradedata.parquet.cli",
+        "run",
+        "tradedata.parquet.cli:add_cli_arguments",
     ),
 ]
 

@@ -15,6 +15,16 @@ a date inside its period (backtrader's weekly files use the Friday, monthly ones
 so the bar opens at the start of that period. backtrader's intraday files stamp a bar at its
 *end* (09:05 is the 09:00-09:05 bar), as backtrader itself does; generic files are taken as
 open times unless ``label="end"`` is given.
+
+Local time (``tz="Europe/Berlin"``): intraday stamps without a UTC offset are read as wall
+clock times in that zone and converted to UTC (before a bar-end label is turned into an open
+time). Across daylight saving time the rule is: a stamp inside the spring-forward gap never
+happened and raises :class:`~tradedata.errors.LocalTimeError`; a stamp in the repeated hour
+after clocks go back is placed by the file's order (the first run of the hour is summer time,
+the second winter time, as a chronological file writes them), and raises
+:class:`~tradedata.errors.LocalTimeError` when the order cannot tell (the hour appears once).
+Stamps carrying an offset and epoch numbers are absolute and ignore ``tz``; daily and longer
+bars keep their date (a session's date is the same in every zone).
 """
 
 from __future__ import annotations
@@ -22,19 +32,21 @@ from __future__ import annotations
 import csv
 import io
 import os
+import zoneinfo
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tradedata.errors import CSVFormatError
+from tradedata.errors import CSVFormatError, InputError, LocalTimeError
 from tradedata.model import Timeframe, normalize_frame, parse_timeframe
 
-__all__ = ["detect_format", "read_csv"]
+__all__ = ["check_zone", "detect_format", "read_csv"]
 
 _BT = ["date", "open", "high", "low", "close", "volume", "openinterest"]
 _BT_TIME = ["date", "time", "open", "high", "low", "close", "volume", "openinterest"]
 _YAHOO = ["date", "open", "high", "low", "close", "adj close", "volume"]
+_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"  # a stamp carrying its UTC offset is absolute
 
 #: Sanity limits of a CSV import: the longest line (bytes) and the most rows read. A file
 #: beyond them is not an OHLCV file (``/dev/zero``, a binary file); 50 million rows are 95
@@ -126,15 +138,68 @@ def _numbers(frame: pd.DataFrame, cols: list[str], path: Path) -> dict[str, np.n
     return out
 
 
-def _times(texts: pd.Series, path: Path) -> pd.DatetimeIndex:
-    parsed = pd.to_datetime(texts.str.strip(), errors="coerce", format="mixed", utc=True)
+def _times(texts: pd.Series, path: Path, tz: str | None = None) -> pd.DatetimeIndex:
+    """Parse stamps; naive ones are UTC, or wall time in ``tz`` when given."""
+    stripped = texts.str.strip()
+    if tz is not None:
+        absolute = stripped.str.contains(_OFFSET, regex=True).to_numpy()
+        if absolute.any() and not absolute.all():
+            row = int(np.flatnonzero(absolute != absolute[0])[0])
+            raise CSVFormatError(
+                f"{path}, line {row + 2}: {texts.iloc[row].strip()!r} mixes stamps with and "
+                "without a UTC offset: with tz= every stamp must be local (no offset)"
+            )
+        if not absolute.any():
+            local = pd.to_datetime(stripped, errors="coerce", format="mixed")
+            if local.isna().any():
+                _bad_time(texts, local.isna().to_numpy(), path)
+            return _localize(pd.DatetimeIndex(local), tz, texts, path)
+    parsed = pd.to_datetime(stripped, errors="coerce", format="mixed", utc=True)
     if parsed.isna().any():
-        row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise CSVFormatError(f"{path}, line {row + 2}: bad date/time {texts.iloc[row]!r}")
+        _bad_time(texts, parsed.isna().to_numpy(), path)
     return pd.DatetimeIndex(parsed)
 
 
-def _epoch_or_text(texts: pd.Series, path: Path) -> pd.DatetimeIndex:
+def _bad_time(texts: pd.Series, bad: np.ndarray, path: Path) -> None:
+    row = int(np.flatnonzero(bad)[0])
+    raise CSVFormatError(f"{path}, line {row + 2}: bad date/time {texts.iloc[row]!r}")
+
+
+def check_zone(tz: str) -> str:
+    """``tz`` if it names an IANA time zone; raises :class:`InputError` otherwise."""
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise InputError(f"unknown time zone {tz!r} (use an IANA name like Europe/Berlin)") from exc
+    return tz
+
+
+def _localize(naive: pd.DatetimeIndex, tz: str, texts: pd.Series, path: Path) -> pd.DatetimeIndex:
+    """Wall times in ``tz`` as UTC instants, by the DST rule in the module docstring."""
+    standard = np.zeros(len(naive), dtype=bool)
+    gap = naive.tz_localize(tz, ambiguous=standard, nonexistent="NaT").isna()
+    if gap.any():
+        row = int(np.flatnonzero(gap)[0])
+        raise LocalTimeError(
+            f"{path}, line {row + 2}: {texts.iloc[row].strip()!r} does not exist in {tz} "
+            "(clocks jump forward over it)",
+            line=row + 2,
+        )
+    try:
+        local = naive.tz_localize(tz, ambiguous="infer")
+    except Exception as exc:  # pytz.AmbiguousTimeError: the repeated hour cannot be placed
+        unsure = naive.tz_localize(tz, ambiguous="NaT").isna()
+        rows = np.flatnonzero(unsure)
+        row = int(rows[0]) if len(rows) else 0
+        raise LocalTimeError(
+            f"{path}, line {row + 2}: {texts.iloc[row].strip()!r} is ambiguous in {tz} "
+            "(clocks go back and the file's order does not tell which of the two it is)",
+            line=row + 2,
+        ) from exc
+    return pd.DatetimeIndex(local.tz_convert("UTC"))
+
+
+def _epoch_or_text(texts: pd.Series, path: Path, tz: str | None = None) -> pd.DatetimeIndex:
     stripped = texts.str.strip()
     if len(stripped) and stripped.str.fullmatch(r"\d{9,13}(\.\d+)?").all():
         nums = stripped.astype("float64")
@@ -147,7 +212,7 @@ def _epoch_or_text(texts: pd.Series, path: Path) -> pd.DatetimeIndex:
                 f"{path}, line {big + 2}: epoch {texts.iloc[big]!r} ({unit}) is beyond the "
                 "dates tradedata can hold (1678..2261)"
             ) from exc
-    return _times(stripped, path)
+    return _times(stripped, path, tz)
 
 
 def _opens(index: pd.DatetimeIndex, tf: Timeframe, label_end: bool) -> pd.DatetimeIndex:
@@ -162,35 +227,45 @@ def _opens(index: pd.DatetimeIndex, tf: Timeframe, label_end: bool) -> pd.Dateti
 
 
 def read_csv(
-    path: str | os.PathLike[str], timeframe: str | Timeframe, *, label: str | None = None
+    path: str | os.PathLike[str],
+    timeframe: str | Timeframe,
+    *,
+    label: str | None = None,
+    tz: str | None = None,
 ) -> pd.DataFrame:
     """Read a backtrader, Yahoo or generic OHLCV CSV into a tradedata frame (bar open times).
 
-    ``label`` (``"open"`` or ``"end"``) overrides how intraday timestamps are read. Raises
-    :class:`CSVFormatError` for an unreadable file, an unknown layout or a bad row.
+    ``label`` (``"open"`` or ``"end"``) overrides how intraday timestamps are read. ``tz``
+    (an IANA zone such as ``"Europe/Berlin"``) reads intraday stamps as that zone's wall time
+    (DST rule in the module docstring). Raises :class:`CSVFormatError` for an unreadable file,
+    an unknown layout or a bad row, :class:`LocalTimeError` for a stamp DST makes impossible
+    or ambiguous, :class:`InputError` for an unknown zone.
     """
     p = Path(path)
     tf = parse_timeframe(timeframe)
     if label not in (None, "open", "end"):
         raise CSVFormatError(f"label must be 'open' or 'end', not {label!r}")
+    if tz is not None:
+        check_zone(tz)
+    local = tz if tf.unit not in ("d", "w", "M") else None  # a session date is zone-free
     kind = detect_format(p)
     header, width = _header(p)
     if kind == "backtrader":
         names = _BT_TIME if width == len(_BT_TIME) else _BT
         raw = _parse_rows(p, names)
         stamps = raw["date"] + (" " + raw["time"] if "time" in raw else "")
-        index = _times(stamps, p)
+        index = _times(stamps, p, local)
         cols = ["open", "high", "low", "close", "volume", "openinterest"]
         label_end = label != "open"
     elif kind == "yahoo":
         raw = _parse_rows(p, _YAHOO)
-        index = _times(raw["date"], p)
+        index = _times(raw["date"], p, local)
         cols = ["open", "high", "low", "close", "adj close", "volume"]
         label_end = label == "end"
     else:
         raw = _parse_rows(p, header)
         time_col = next(c for c in ("timestamp", "datetime", "date", "time") if c in header)
-        index = _epoch_or_text(raw[time_col], p)
+        index = _epoch_or_text(raw[time_col], p, local)
         cols = [c for c in header if c in {"open", "high", "low", "close", "volume"}]
         cols += [c for c in header if c in {"adj_close", "adj close", "open_interest"}]
         label_end = label == "end"

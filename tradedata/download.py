@@ -35,6 +35,7 @@ from tradedata.adapters.paging import Unfetched
 from tradedata.deadline import Deadline, deadline_scope, resolve_seconds
 from tradedata.download_report import DownloadReport, SeriesResult
 from tradedata.errors import DeadlineExceededError, InputError, TradeDataError
+from tradedata.identity import identify, source_of_provider
 from tradedata.model import Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol, symbol_info
 
@@ -86,9 +87,10 @@ def plan_series(
     for tf in (parse_timeframe(t) for t in timeframes):
         stop = min(end, provider.last_closed_open(tf, now))
         for symbol in symbols:
-            holes = manager.cache.missing_ranges(symbol, tf.name, start, stop)
+            src = manager.selector.source_of(provider.name, symbol, tf.name)
+            holes = manager.cache.missing_ranges(symbol, tf.name, start, stop, source=src)
             expected = sum(_count_bars(tf, a, b) for a, b in holes) if start <= stop else 0
-            plans.append(SeriesResult(symbol, tf.name, expected=expected))
+            plans.append(SeriesResult(symbol, tf.name, expected=expected, source=src))
     return plans
 
 
@@ -122,7 +124,7 @@ def _score(manager: DataManager, res: SeriesResult, start: pd.Timestamp, end: pd
     """Fill the stored-bars figures and quality score of ``res`` (one series in memory)."""
     from tradedata.validation import validate
 
-    frame = manager.cache.read(res.symbol, res.timeframe, start, end)
+    frame = manager.cache.read(res.symbol, res.timeframe, start, end, source=res.source or None)
     res.stored = len(frame)
     if len(frame):
         res.first, res.last = frame.index[0], frame.index[-1]
@@ -178,11 +180,14 @@ def _run_one(
 
     try:
         if res.expected:
+            src = res.source or None
             with (
-                manager.cache.pinned(res.symbol, tf.name, *span),  # no eviction of its bars
+                manager.cache.pinned(res.symbol, tf.name, *span, source=src),  # no eviction
                 deadline_scope(deadline.limit if deadline else None),
             ):
-                got = manager.fetch_missing(res.symbol, tf.name, *span, exchange, on_chunk=on_chunk)
+                got = manager.fetch_missing(
+                    res.symbol, tf.name, *span, exchange, on_chunk=on_chunk, exchange=src
+                )
             res.bars, res.providers, res.complete = got.bars, list(got.providers), got.complete
             res.error = "; ".join(f"{k}: {v}" for k, v in got.errors.items()) or None
             res.unfetched = [str(u) for u in got.unfetched]
@@ -245,7 +250,13 @@ def _resolve_symbols(
         return list(dict.fromkeys(names))
     if not symbols:
         raise InputError("give symbols=[...] or all_symbols=True")
-    return list(dict.fromkeys(normalize_symbol(s) for s in symbols))
+    names = []
+    for text in symbols:  # a venue-prefixed spelling must name this exchange
+        source, name = identify(text)
+        if source and source not in (provider.name, source_of_provider(provider.name, name)):
+            raise InputError(f"{text!r} names source {source!r}, not {provider.name}")
+        names.append(name)
+    return list(dict.fromkeys(names))
 
 
 def _execute(

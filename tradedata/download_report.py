@@ -34,6 +34,8 @@ class SeriesResult:
     seconds: float = 0.0
     #: ranges that could not be fetched or proven, each "start..end (reason)"
     unfetched: list[str] = field(default_factory=list)
+    #: the series' source (the exchange's venue, or an equity volume scope)
+    source: str = ""
 
     @property
     def status(self) -> str:

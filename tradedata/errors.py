@@ -30,9 +30,11 @@ API keys or other secrets.
     ├── DeadlineExceededError         the overall deadline of a call passed (``unfetched`` ranges)
     ├── DataValidationError           data that cannot be used as bars
     │   ├── CSVFormatError            a CSV file tradedata cannot recognise or parse
+    │   │   └── LocalTimeError        a local time stamp that does not exist or is ambiguous (DST)
     │   └── InsufficientQualityError  a series scored below the required minimum
-    └── CacheError                    the store cannot do it: disk full, read-only cache
-        └── CacheCorruptionError      a partition failed its checksum or gzip check
+    ├── CacheError                    the store cannot do it: disk full, read-only cache
+    │   └── CacheCorruptionError      a partition failed its checksum or gzip check
+    └── ExportError                   an export destination (folder, S3) cannot be written
 """
 
 from __future__ import annotations
@@ -49,12 +51,14 @@ __all__ = [
     "ConfigurationError",
     "DataValidationError",
     "DeadlineExceededError",
+    "ExportError",
     "InputError",
     "InsufficientQualityError",
     "InvalidDateRangeError",
     "InvalidResponseError",
     "InvalidSymbolError",
     "InvalidTimeframeError",
+    "LocalTimeError",
     "MissingAPIKeyError",
     "MissingExtraError",
     "PriceBasisError",
@@ -195,6 +199,19 @@ class CSVFormatError(DataValidationError):
     """A CSV file is not in a format tradedata recognises, or a row cannot be parsed."""
 
 
+class LocalTimeError(CSVFormatError):
+    """A file's local time stamp cannot be placed on the UTC time line.
+
+    Raised by ``import_csv(..., tz=...)`` for a time inside a daylight-saving gap (it never
+    happened: clocks jumped over it) and for a time in the repeated hour after clocks go back
+    when the file's order does not tell which of the two it is. ``line`` is the file line.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 class InsufficientQualityError(DataValidationError):
     """A series' quality score is below the required minimum."""
 
@@ -209,3 +226,10 @@ class CacheError(TradeDataError):
 
 class CacheCorruptionError(CacheError):
     """A stored partition is damaged (bad checksum or gzip stream)."""
+
+
+class ExportError(TradeDataError):
+    """An export destination (a folder, an S3 bucket) cannot be listed, read or written.
+
+    What was already committed there stays readable; running the export again resumes.
+    """

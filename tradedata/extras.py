@@ -1,6 +1,7 @@
 """Optional extras: a missing one is reported as ``pip install "tradedata[NAME]"``, not a traceback.
 
-``widgets`` (ipywidgets, plotly, anywidget) and ``zipline`` (zipline-reloaded) are optional;
+``widgets`` (ipywidgets, plotly, anywidget), ``zipline`` (zipline-reloaded) and ``parquet``
+(pyarrow, fsspec, s3fs) are optional;
 :func:`require` checks that an extra's modules can be imported and raises
 :class:`~tradedata.errors.MissingExtraError` (also an ``ImportError``) naming the command that
 installs them; :func:`hint_for` turns a ``ModuleNotFoundError`` met later into the same error.
@@ -18,6 +19,7 @@ __all__ = ["EXTRAS", "hint_for", "require"]
 EXTRAS: dict[str, tuple[str, ...]] = {
     "widgets": ("ipywidgets", "plotly", "anywidget"),
     "zipline": ("zipline",),
+    "parquet": ("pyarrow", "fsspec"),  # s3fs too, for s3:// destinations
 }
 
 

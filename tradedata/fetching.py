@@ -10,6 +10,13 @@ Pages are buffered and written to the cache together with their coverage (one tr
 batch), so an interrupted fetch resumes where it stopped and a failing provider's partial work
 is kept. The still-open candle is never stored (providers clip at their own clock), and the
 newest stored bars are fetched again when a series is extended.
+
+Every fetch fills one series, ``(source, symbol, timeframe)`` (:mod:`tradedata.identity`):
+only providers delivering that source are tried, and their bars are stored under it. With
+``fallback="venues"`` (a call's or the rule's), what the source could not deliver is then
+fetched from the other sources' providers into *their own* series, and
+:attr:`FetchResult.filled` says which source proved which span: the caller may show those
+bars, labelled, but they never enter the first source's series.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata import venues
 from tradedata.adapters.paging import Span, Unfetched, unproven_parts
 from tradedata.errors import (
     DataValidationError,
@@ -30,6 +38,7 @@ from tradedata.errors import (
     ProviderError,
     ProviderUnavailableError,
 )
+from tradedata.identity import normalize_source
 from tradedata.model import Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol
 
@@ -85,6 +94,12 @@ class FetchResult:
     unfetched: list[Unfetched] = field(default_factory=list)
     #: the exception behind each entry of ``errors``
     failures: dict[str, BaseException] = field(default_factory=dict, repr=False)
+    #: the series' source (venue or equity volume scope) the fetch filled
+    source: str = ""
+    #: with ``fallback="venues"``: spans another source proved, as ``(span, source)``, oldest
+    #: first; their bars are stored in that source's series, and the range is still listed in
+    #: ``unfetched`` for this ``source`` only when no other source proved it either
+    filled: list[tuple[Span, str]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -121,19 +136,34 @@ class FetchEngine:
         self._quality_fn = quality_fn
         self._as_traded = as_traded
 
-    def candidates(self, symbol: str, tf: Timeframe, provider: str | None) -> list[str]:
-        """The providers to try for ``symbol``/``tf``, best first (``provider`` pins one)."""
+    def resolve_source(
+        self, symbol: str, tf: Timeframe, provider: str | None = None, exchange: str | None = None
+    ) -> str:
+        """The source a request fills (see :func:`tradedata.venues.resolve_source`)."""
+        return venues.resolve_source(self._selector(), symbol, tf, provider, exchange)
+
+    def candidates(
+        self, symbol: str, tf: Timeframe, provider: str | None, source: str | None = None
+    ) -> list[str]:
+        """The providers to try for ``symbol``/``tf``, best first (``provider`` pins one).
+
+        With ``source``, only providers delivering it (:func:`tradedata.venues.candidates_for`).
+        """
         if provider == CACHE_ONLY:
             raise ProviderUnavailableError(
                 f"{symbol} {tf.name}: not in the cache (provider='cache' fetches nothing)"
             )
         if provider:
             return [provider]
-        return self._selector().get_provider_with_failover(symbol, tf.name)
+        if source is None:
+            return self._selector().get_provider_with_failover(symbol, tf.name)
+        return venues.candidates_for(self._selector(), symbol, tf, source)
 
-    def _recheck_start(self, symbol: str, tf: Timeframe, start: pd.Timestamp) -> pd.Timestamp:
+    def _recheck_start(
+        self, symbol: str, tf: Timeframe, start: pd.Timestamp, source: str | None = None
+    ) -> pd.Timestamp:
         """Move a hole that extends the series' end back over its last stored bars."""
-        spans = self.cache.coverage(symbol, tf.name)
+        spans = self.cache.coverage(symbol, tf.name, source=source)
         if not spans:
             return start
         last_end = max(s.end for s in spans)
@@ -156,8 +186,10 @@ class FetchEngine:
         result: FetchResult,
         on_chunk: Callable[[Chunk], None] | None,
         fresh: pd.Timestamp | None = None,
+        source: str | None = None,
     ) -> None:
-        """Fill ``hole`` from ``names`` in order: each provider gets what the others left.
+        """Fill ``hole`` of the ``source`` series from ``names`` in order: each provider gets
+        what the others left.
 
         ``fresh`` is where the new part of a hole starts when its start was moved back over
         stored bars to re-check them: nothing is asked while no new bar has closed.
@@ -182,7 +214,9 @@ class FetchEngine:
                     want = Span(want.start, min(want.end, edge))
                     proven: list[Span] = []
                     try:
-                        self._fetch_from(prov, symbol, tf, want, result, on_chunk, proven, notes)
+                        self._fetch_from(
+                            prov, symbol, tf, want, result, on_chunk, proven, notes, source
+                        )
                     finally:
                         pending.pop(0)
                         left += unproven_parts(want, proven, tf)
@@ -207,8 +241,9 @@ class FetchEngine:
         on_chunk: Callable[[Chunk], None] | None,
         proven: list[Span],
         notes: list[Unfetched],
+        source: str | None = None,
     ) -> None:
-        """Fetch ``want`` from one provider, storing in batches as pages arrive.
+        """Fetch ``want`` from one provider into the ``source`` series, storing in batches.
 
         Pages are buffered up to :data:`FLUSH_BARS` bars and written with the spans they
         prove in one go (a partition is re-encoded once per batch, not once per page).
@@ -236,15 +271,21 @@ class FetchEngine:
                 if on_chunk is not None:
                     on_chunk(chunk)
                 if pending >= FLUSH_BARS:
-                    proven += self._store(symbol, tf, buffer, info)
+                    proven += self._store(symbol, tf, buffer, source, info)
                     buffer, pending = [], 0
         finally:
-            proven += self._store(symbol, tf, buffer, info)
+            proven += self._store(symbol, tf, buffer, source, info)
 
     def _store(
-        self, symbol: str, tf: Timeframe, chunks: list[Chunk], info: dict[str, Any] | None = None
+        self,
+        symbol: str,
+        tf: Timeframe,
+        chunks: list[Chunk],
+        series: str | None,
+        info: dict[str, Any] | None = None,
     ) -> list[Span]:
-        """Write the bars of one provider's chunks and record the spans they prove."""
+        """Write the bars of one provider's chunks into the ``series`` source's series and
+        record the spans they prove."""
         spans = _runs([Span(c.start, c.end) for c in chunks if c.proven], tf)
         if not spans:
             return []
@@ -259,7 +300,8 @@ class FetchEngine:
                 symbol,
                 tf.name,
                 data,
-                provider=source,  # who delivered them; the series is the symbol's default
+                source=series,
+                provider=source,
                 provider_info=info,
                 quality=self._quality_fn(symbol, tf),
                 coverage=(first.start, first.end),  # data and coverage in one transaction
@@ -268,7 +310,7 @@ class FetchEngine:
         else:
             rest = spans
         for span in rest:  # recorded after the data: a crash leaves less coverage, never more
-            self.cache.add_coverage(symbol, tf.name, span.start, span.end, source)
+            self.cache.add_coverage(symbol, tf.name, span.start, span.end, source, source=series)
         return spans
 
     def fetch_missing(
@@ -280,24 +322,67 @@ class FetchEngine:
         provider: str | None = None,
         on_chunk: Callable[[Chunk], None] | None = None,
         refresh: bool = False,
+        source: str | None = None,
+        fallback: str | None = None,
     ) -> FetchResult:
         """Fetch the parts of ``[start, end]`` the coverage record lacks; store them as they come.
 
-        With ``refresh`` the whole range is fetched again. The still-open candle is never
-        stored. Returns a :class:`FetchResult`; what no provider could prove is listed in
-        ``unfetched`` with its reason (and each provider's error in ``errors``), never filled
-        in and never recorded as fetched.
+        ``source`` names the series (default: :meth:`resolve_source`); only providers
+        delivering it are asked. With ``refresh`` the whole range is fetched again. The
+        still-open candle is never stored. Returns a :class:`FetchResult`; what no provider
+        could prove is listed in ``unfetched`` with its reason (and each provider's error in
+        ``errors``), never filled in and never recorded as fetched. ``fallback="venues"``
+        (default: the rule's ``fallback``) then asks the other sources for the unfetched
+        ranges, each into its own series (:attr:`FetchResult.filled`).
         """
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
         s, e = parse_range(start, end)
         if s is None or e is None:
             raise DataValidationError("fetch_missing needs both start and end")
-        holes = [(s, e)] if refresh else self.cache.missing_ranges(sym, tf.name, s, e)
-        result = FetchResult()
+        src = normalize_source(source) if source else self.resolve_source(sym, tf, provider)
+        if provider and provider != CACHE_ONLY and source:
+            venues.check_pinned(self._selector(), sym, tf, provider, src)
+        result = self._fetch_series(sym, tf, s, e, provider, on_chunk, refresh, src)
+        if venues.check_fallback(fallback) is None and not provider:
+            fallback = self._selector().fallback_for(sym, tf.name)
+        if fallback == "venues" and result.unfetched and not provider:
+            self._fill_from_other_sources(sym, tf, result, on_chunk)
+        return result
+
+    def _fill_from_other_sources(
+        self,
+        sym: str,
+        tf: Timeframe,
+        result: FetchResult,
+        on_chunk: Callable[[Chunk], None] | None,
+    ) -> None:
+        """``fallback="venues"`` (see :func:`tradedata.venues.fill_from_other_sources`)."""
+
+        def fetch(span: Span, names: list[str], sub: FetchResult, other: str) -> None:
+            self._fetch_hole(sym, tf, span, names, sub, on_chunk, None, other)
+
+        venues.fill_from_other_sources(
+            self.cache, self._selector(), sym, tf, result, fetch, FetchResult
+        )
+
+    def _fetch_series(
+        self,
+        sym: str,
+        tf: Timeframe,
+        s: pd.Timestamp,
+        e: pd.Timestamp,
+        provider: str | None,
+        on_chunk: Callable[[Chunk], None] | None,
+        refresh: bool,
+        src: str,
+    ) -> FetchResult:
+        """Fill the holes of the ``src`` series in ``[s, e]`` from that source's providers."""
+        holes = [(s, e)] if refresh else self.cache.missing_ranges(sym, tf.name, s, e, source=src)
+        result = FetchResult(source=src)
         if not holes:
             return result
         try:
-            names = self.candidates(sym, tf, provider)
+            names = self.candidates(sym, tf, provider, src)
         except (ProviderError, MissingAPIKeyError) as exc:
             result.errors["selection"] = str(exc) or type(exc).__name__
             result.failures["selection"] = exc
@@ -307,11 +392,11 @@ class FetchEngine:
         try:
             for i, (h_start, h_end) in enumerate(holes):
                 self._fetch_locked(sym, tf, (h_start, h_end), s, i == len(holes) - 1, refresh,
-                                   names, result, on_chunk)  # fmt: skip
+                                   names, result, on_chunk, src)  # fmt: skip
         except DeadlineExceededError as exc:
             stopped = exc
         if stopped is not None:  # what arrived is stored; the rest is named in the error
-            raise self._deadline_error(stopped, sym, tf, s, e)
+            raise self._deadline_error(stopped, sym, tf, s, e, src)
         for gone in result.unfetched:
             log.warning("%s %s: could not fetch %s", sym, tf.name, gone)
         return result
@@ -325,10 +410,12 @@ class FetchEngine:
         provider: str | None,
         on_chunk: Callable[[Chunk], None] | None,
         result: FetchResult,
+        source: str | None = None,
     ) -> pd.DataFrame:
-        """Read ``[s, e]``; ranges the read found damaged (quarantined, so uncovered) are
-        fetched again at once, and what still cannot be read is added to ``unfetched``."""
-        frame = self.cache.read(sym, tf.name, s, e)
+        """Read ``[s, e]`` of the ``source`` series; ranges the read found damaged
+        (quarantined, so uncovered) are fetched again at once, and what still cannot be read is
+        added to ``unfetched``."""
+        frame = self.cache.read(sym, tf.name, s, e, source=source)
         damaged = frame.attrs.pop("damaged", [])
         if not damaged:
             return frame
@@ -337,14 +424,16 @@ class FetchEngine:
             b = min(b, now)
             if a > b:
                 continue
-            again = self.fetch_missing(sym, tf.name, a, b, provider=provider, on_chunk=on_chunk)
+            again = self.fetch_missing(
+                sym, tf.name, a, b, provider=provider, on_chunk=on_chunk, source=source
+            )
             result.bars += again.bars
             result.requests += again.requests
             result.providers += [p for p in again.providers if p not in result.providers]
             result.errors.update(again.errors)
             result.failures.update(again.failures)
             result.unfetched.extend(again.unfetched)
-        frame = self.cache.read(sym, tf.name, s, e)
+        frame = self.cache.read(sym, tf.name, s, e, source=source)
         result.unfetched.extend(
             Unfetched(a, b, "the cached bars are damaged and could not be fetched again")
             for a, b in frame.attrs.pop("damaged", [])
@@ -353,11 +442,18 @@ class FetchEngine:
         return frame
 
     def _deadline_error(
-        self, exc: DeadlineExceededError, sym: str, tf: Timeframe, s: pd.Timestamp, e: pd.Timestamp
+        self,
+        exc: DeadlineExceededError,
+        sym: str,
+        tf: Timeframe,
+        s: pd.Timestamp,
+        e: pd.Timestamp,
+        src: str,
     ) -> DeadlineExceededError:
         """``exc`` restated with the ranges of ``[s, e]`` the coverage record still lacks."""
         reason = f"overall deadline of {exc.seconds or 0:g}s exceeded"
-        gone = [Unfetched(a, b, reason) for a, b in self.cache.missing_ranges(sym, tf.name, s, e)]
+        holes = self.cache.missing_ranges(sym, tf.name, s, e, source=src)
+        gone = [Unfetched(a, b, reason) for a, b in holes]
         shown = ", ".join(f"{u.start:%Y-%m-%d %H:%M}..{u.end:%Y-%m-%d %H:%M}" for u in gone)
         return DeadlineExceededError(
             f"{sym} {tf.name}: {reason}; not fetched: {shown or 'nothing'} "
@@ -377,24 +473,37 @@ class FetchEngine:
         names: list[str],
         result: FetchResult,
         on_chunk: Callable[[Chunk], None] | None,
+        src: str,
     ) -> None:
-        """Fetch one hole holding its lock: one fetcher per hole among every process sharing
-        the store; the others wait, then fetch only what is still missing (usually nothing)."""
-        with self.cache.hole_lock(sym, tf.name, *hole):
-            parts = [hole] if refresh else self.cache.missing_ranges(sym, tf.name, *hole)
+        """Fetch one hole of the ``src`` series holding its lock: one fetcher per hole among
+        every process sharing the store; the others wait, then fetch only what is still missing
+        (usually nothing)."""
+        with self.cache.hole_lock(sym, tf.name, *hole, source=src):
+            parts = [hole]
+            if not refresh:
+                parts = self.cache.missing_ranges(sym, tf.name, *hole, source=src)
             for j, (p_start, p_end) in enumerate(parts):
                 fresh = None
                 if last and j == len(parts) - 1:
-                    fresh, p_start = p_start, max(start, self._recheck_start(sym, tf, p_start))
-                self._fetch_hole(sym, tf, Span(p_start, p_end), names, result, on_chunk, fresh)
+                    recheck = self._recheck_start(sym, tf, p_start, src)
+                    fresh, p_start = p_start, max(start, recheck)
+                span = Span(p_start, p_end)
+                self._fetch_hole(sym, tf, span, names, result, on_chunk, fresh, src)
 
-    def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
+    def update(
+        self,
+        symbol: str,
+        timeframe: str,
+        provider: str | None = None,
+        source: str | None = None,
+    ) -> FetchResult:
         """Extend a cached series to now (re-checking its last stored bars)."""
         sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
-        spans = self.cache.coverage(sym, tf.name)
+        src = normalize_source(source) if source else self.resolve_source(sym, tf, provider)
+        spans = self.cache.coverage(sym, tf.name, source=src)
         now = pd.Timestamp.now(tz="UTC")
         start = min(s.start for s in spans) if spans else bars_before(now, tf, DEFAULT_BARS)
-        return self.fetch_missing(sym, tf.name, start, now, provider=provider)
+        return self.fetch_missing(sym, tf.name, start, now, provider=provider, source=src)
 
 
 def _runs(spans: list[Span], tf: Timeframe) -> list[Span]:

@@ -174,8 +174,9 @@ def check_integrity(dm: DataManager, full: bool = False) -> Check:
             for year in series.years:
                 partitions += 1
                 where = f"{series.symbol} {series.timeframe} {year}"
-                meta = cache.metadata(series.symbol, series.timeframe, year)
-                path = cache.partition_file(series.symbol, series.timeframe, year)
+                src = series.source or None
+                meta = cache.metadata(series.symbol, series.timeframe, year, source=src)
+                path = cache.partition_file(series.symbol, series.timeframe, year, source=src)
                 if meta is None or path is None:
                     problems.append(f"{where}: data file missing")
                 elif path.stat().st_size != int(meta.get("bytes", -1)):

@@ -9,9 +9,9 @@ data and are never stitched into one series:
 - **Equities, forex, indices**: the volume scope (and so the market) a provider delivers:
   ``consolidated`` (all US venues / the home exchange: Yahoo, Polygon, FMP, Alpha Vantage,
   Tiingo daily, Alpaca's paid ``sip`` feed) or ``iex`` (IEX-only volume, a few percent of the
-  consolidated volume: Alpaca's free feed, Tiingo intraday). Each provider's price basis
-  (``as_traded`` or ``split_adjusted``, see :data:`PROVIDER_BASIS`) is recorded in the
-  partition metadata of what it stored.
+  consolidated volume: Alpaca's free feed, Tiingo intraday). Prices are stored as traded
+  (:mod:`tradedata.adjusting` converts split-adjusted answers); bars an older version stored
+  split-adjusted keep a source of their own (:mod:`tradedata.cache.migrate`).
 
 Users name a source with ``exchange="bybit"`` or the venue-prefixed spelling
 ``"BYBIT:BTC/USDT"`` (TradingView's; the venue is case-insensitive). Equity tickers never
@@ -32,8 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tradedata.errors import InvalidSymbolError
-from tradedata.symbols import CRYPTO_QUOTES, AssetClass, symbol_info
+from tradedata.errors import InputError, InvalidSymbolError
+from tradedata.symbols import CRYPTO_QUOTES, AssetClass, normalize_symbol, symbol_info
 
 __all__ = [
     "CONSOLIDATED",
@@ -42,6 +42,7 @@ __all__ = [
     "PROVIDER_BASIS",
     "SeriesId",
     "default_source",
+    "identify",
     "is_crypto",
     "normalize_source",
     "provider_basis",
@@ -56,23 +57,26 @@ CONSOLIDATED = "consolidated"
 #: Equities with IEX-only volume.
 IEX = "iex"
 
-#: The price basis each equity provider's OHLC come in (from each provider's docs):
-#: Yahoo's chart OHLC are split-adjusted (``adjclose`` adds dividends); Polygon's aggregates
-#: are split-adjusted by default (``adjusted=true``); Alpaca returns ``adjustment=raw`` by
-#: default; Alpha Vantage ``TIME_SERIES_DAILY``, Tiingo and FMP give as-traded OHLC (Tiingo
-#: and FMP add an adjusted close).
+#: The price basis each equity provider's OHLC come in with its default settings, in the
+#: vocabulary of :data:`tradedata.actions.BASES` (``raw`` = as traded, ``splits`` =
+#: split-adjusted): Yahoo's chart OHLC are split-adjusted; Polygon's aggregates are by default
+#: (``adjusted=true``); Alpaca returns ``adjustment=raw`` by default; Alpha Vantage
+#: ``TIME_SERIES_DAILY``, Tiingo and FMP give as-traded OHLC. The providers' own
+#: ``capabilities.basis`` says the same (a test keeps the two equal); this copy lets the cache
+#: tell, without the providers, how bars an older version stored were adjusted.
 PROVIDER_BASIS: dict[str, str] = {
-    "yahoo": "split_adjusted",
-    "polygon": "split_adjusted",
-    "alpaca": "as_traded",
-    "alpha_vantage": "as_traded",
-    "tiingo": "as_traded",
-    "fmp": "as_traded",
+    "yahoo": "splits",
+    "polygon": "splits",
+    "alpaca": "raw",
+    "alpha_vantage": "raw",
+    "tiingo": "raw",
+    "fmp": "raw",
 }
+#: Provider labels that name no venue (imports): their bars belong to the default source.
+IMPORT_LABELS = frozenset({"import", "unknown", "memory"})
 _STOCK_PROVIDERS = frozenset(PROVIDER_BASIS)
 _SOURCE_RE = re.compile(r"^[a-z][a-z0-9_.\-]*$")
 _PREFIX_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_BARE_RE = re.compile(r"^[A-Za-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,9 @@ def split_source(symbol: str) -> tuple[str | None, str]:
 
     The text before the first ``:`` is a source when it looks like a venue id (letters, digits,
     ``_``; starting with a letter) and is not the pair of a settle-currency spelling such as
-    ``BTCUSDT:USDT`` or ``BTC/USDT:USDT`` (those stay whole). The symbol part is returned as
-    given (normalise it with :func:`tradedata.symbols.normalize_symbol`).
+    ``BTCUSDT:USDT`` or ``BTC/USDT:USDT`` (those stay whole; ``HITBTC:BTCUSDT`` is a venue).
+    The symbol part is returned as given (normalise it with
+    :func:`tradedata.symbols.normalize_symbol`).
     """
     if not isinstance(symbol, str):
         raise InvalidSymbolError(f"symbol must be a string, got {symbol!r}")
@@ -113,9 +118,19 @@ def split_source(symbol: str) -> tuple[str | None, str]:
     head, sep, tail = text.partition(":")
     if not sep or not _PREFIX_RE.match(head) or not tail.strip():
         return None, text
-    if _BARE_RE.match(tail) and _looks_like_pair(head.upper()):
+    if tail.strip().upper() in CRYPTO_QUOTES and _looks_like_pair(head.upper()):
         return None, text  # BTCUSDT:USDT: a perpetual's settle currency, not a venue
     return normalize_source(head), tail.strip()
+
+
+def identify(symbol: str, exchange: str | None = None) -> tuple[str | None, str]:
+    """``(source or None, normalised symbol)`` from a maybe venue-prefixed ``symbol`` and an
+    ``exchange`` keyword; raises :class:`InputError` when the two name different sources."""
+    prefix, bare = split_source(symbol)
+    named = normalize_source(exchange) if exchange else None
+    if prefix and named and prefix != named:
+        raise InputError(f"{symbol!r} names source {prefix!r} but exchange={exchange!r}")
+    return prefix or named, normalize_symbol(bare)
 
 
 def _looks_like_pair(text: str) -> bool:
@@ -143,12 +158,12 @@ def source_of_provider(
     A crypto provider's source is its own name (the ccxt exchange id, or ``coingecko``).
     Equity providers deliver ``consolidated`` volume, except Alpaca's free feed
     (``feed="iex"``, its default; ``"sip"`` is consolidated) and Tiingo's intraday endpoint
-    (IEX), which deliver ``iex``. A provider the table does not know (a plug-in, a CSV file)
-    delivers the symbol's default source.
+    (IEX), which deliver ``iex``. Import labels (``import``, ``csv:FILE``, ...) and equity
+    providers the table does not know deliver the symbol's default source.
     """
     name = provider.strip().lower()
     if name not in _STOCK_PROVIDERS:
-        if is_crypto(symbol) and _SOURCE_RE.match(name):
+        if is_crypto(symbol) and _SOURCE_RE.match(name) and name not in IMPORT_LABELS:
             return name
         return default_source(symbol)
     if name == "alpaca":

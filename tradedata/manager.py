@@ -37,9 +37,11 @@ from tradedata.fetching import (
     bars_before,
     storable_range,
 )
+from tradedata.identity import identify
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
 from tradedata.symbols import normalize_symbol, symbol_info
+from tradedata.venues import check_fallback, labelled_frame, score_mix
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
@@ -202,10 +204,13 @@ class DataManager:
     def _quality_fn(self, symbol: str, tf: Timeframe) -> Callable[[pd.DataFrame], dict[str, Any]]:
         return lambda part: quality_summary(self._validate(part, symbol, tf))
 
-    def quality(self, symbol: str, timeframe: str) -> QualityReport:
-        """The quality report of everything cached for ``symbol``/``timeframe``."""
-        sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
-        return self._validate(self.cache.read(sym, tf.name), sym, tf)
+    def quality(self, symbol: str, timeframe: str, *, exchange: str | None = None) -> QualityReport:
+        """The quality report of everything cached for ``symbol``/``timeframe`` (the
+        ``exchange`` source's series, default: the symbol's default source)."""
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
+        src = self.engine.resolve_source(sym, tf, None, named)
+        return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
     def fetch_missing(
@@ -217,19 +222,35 @@ class DataManager:
         provider: str | None = None,
         on_chunk: Callable[[Chunk], None] | None = None,
         refresh: bool = False,
+        *,
+        exchange: str | None = None,
+        fallback: str | None = None,
     ) -> FetchResult:
         """Fetch the parts of ``[start, end]`` the coverage record lacks (see
-        :meth:`FetchEngine.fetch_missing <tradedata.fetching.FetchEngine.fetch_missing>`)."""
+        :meth:`FetchEngine.fetch_missing <tradedata.fetching.FetchEngine.fetch_missing>`).
+
+        ``exchange`` (or a venue-prefixed ``symbol``, ``"BYBIT:BTC/USDT"``) names the source.
+        """
         from tradedata.logs import log_context
 
+        src, sym = identify(symbol, exchange)
         with log_context(symbol=str(symbol), timeframe=str(timeframe)):  # for JSON log lines
             return self.engine.fetch_missing(
-                symbol, timeframe, start, end, provider=provider, on_chunk=on_chunk, refresh=refresh
-            )
+                sym, timeframe, start, end, provider=provider, on_chunk=on_chunk,
+                refresh=refresh, source=src, fallback=fallback,
+            )  # fmt: skip
 
-    def update(self, symbol: str, timeframe: str, provider: str | None = None) -> FetchResult:
+    def update(
+        self,
+        symbol: str,
+        timeframe: str,
+        provider: str | None = None,
+        *,
+        exchange: str | None = None,
+    ) -> FetchResult:
         """Extend a cached series to now (re-checking its last stored bars)."""
-        return self.engine.update(symbol, timeframe, provider=provider)
+        src, sym = identify(symbol, exchange)
+        return self.engine.update(sym, timeframe, provider=provider, source=src)
 
     def get_ohlcv(
         self,
@@ -241,9 +262,20 @@ class DataManager:
         refresh: bool = False,
         on_chunk: Callable[[Chunk], None] | None = None,
         deadline: float | None = None,
+        exchange: str | None = None,
+        fallback: str | None = None,
         adjust: str = DEFAULT_ADJUST,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
+
+        The bars are one series, ``(source, symbol, timeframe)`` (:mod:`tradedata.identity`):
+        ``exchange="bybit"`` or the spelling ``"BYBIT:BTC/USDT"`` names the source (a crypto
+        venue, or ``consolidated``/``iex`` for equities); by default it is the source of the
+        first provider the rules pick (``binance`` for crypto). Only that source's providers
+        fill it. ``fallback="venues"`` (or the rule's ``fallback: venues``) fills what it could
+        not deliver from other sources, stored under their own source and shown labelled:
+        ``attrs["sources"]`` lists ``{"source", "start", "end", "bars"}`` runs, and the
+        quality report scores the mix. ``attrs["source"]`` is the series' source.
 
         Equities are stored as traded and adjusted here: ``adjust="splits"`` (the default,
         Yahoo's chart basis: prices divided and volumes multiplied by later splits),
@@ -267,19 +299,25 @@ class DataManager:
         :class:`~tradedata.errors.DeadlineExceededError` names the ranges not fetched
         (``unfetched``) and what arrived before is stored. See :mod:`tradedata.deadline`.
         """
-        sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
         check_mode(adjust)
         s, e = storable_range(*parse_range(start, end))
+        fallback = check_fallback(fallback)
+        src = self.engine.resolve_source(sym, tf, provider, named)
         seconds = resolve_seconds(deadline, self.config.deadline)
-        result = FetchResult()
-        with self.cache.pinned(sym, tf.name, s, e), deadline_scope(seconds):
-            if not (s is None and e is None and self.cache.has(sym, tf.name) and not refresh):
+        result = FetchResult(source=src)
+        with self.cache.pinned(sym, tf.name, s, e, source=src), deadline_scope(seconds):
+            cached = self.cache.has(sym, tf.name, source=src)
+            if not (s is None and e is None and cached and not refresh):
                 e = e if e is not None else pd.Timestamp.now(tz="UTC")
                 s = s if s is not None else bars_before(e, tf, DEFAULT_BARS)
                 result = self.fetch_missing(
-                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh
-                )
-            frame = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result)
+                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh,
+                    exchange=src, fallback=fallback,
+                )  # fmt: skip
+            own = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result, src)
+        frame, spans = labelled_frame(self.cache, sym, tf, own, src, result.filled)
         if result.unfetched:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)
@@ -287,7 +325,7 @@ class DataManager:
         frame = self.adjuster.apply(frame, sym, tf, adjust, fetch=provider != CACHE_ONLY)
         for note in frame.attrs.get("adjust_notes", []):
             warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
-        return self._decorate(frame, sym, tf, result)
+        return self._decorate(frame, sym, tf, result, src, spans)
 
     def corporate_actions(self, symbol: str, refresh: bool = False) -> CorporateActions | None:
         """The splits and dividends of ``symbol`` as stored (asked for again when older than a
@@ -298,26 +336,34 @@ class DataManager:
         return self.adjuster.actions(sym, pd.Timestamp("1970-01-02", tz="UTC"))[0]
 
     def _decorate(
-        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, result: FetchResult
+        self,
+        frame: pd.DataFrame,
+        symbol: str,
+        tf: Timeframe,
+        result: FetchResult,
+        source: str,
+        spans: list[dict[str, Any]],
     ) -> pd.DataFrame:
-        sources = []
-        if len(frame):
-            first, last = frame.index[0], frame.index[-1]
-            for span in self.cache.coverage(symbol, tf.name):
-                if span.end >= first and span.start <= last and span.provider not in sources:
-                    sources.append(span.provider)
+        providers: list[str] = []
+        for run in spans:
+            for span in self.cache.coverage(symbol, tf.name, source=run["source"]):
+                if span.end >= run["start"] and span.start <= run["end"]:
+                    providers += [span.provider] if span.provider not in providers else []
+        mixed = any(run["source"] != source for run in spans)
+        if mixed:
+            report = score_mix(self._validate(frame, symbol, tf), spans, source)
+        else:
+            report = range_report(
+                self.cache, frame, symbol, tf, self._calendar(symbol),
+                lambda part: self._validate(part, symbol, tf), source=source,
+            )  # fmt: skip
         frame.attrs.update(
             symbol=symbol,
             timeframe=tf.name,
-            provider="+".join(sources) if sources else None,
-            quality=range_report(
-                self.cache,
-                frame,
-                symbol,
-                tf,
-                self._calendar(symbol),
-                lambda part: self._validate(part, symbol, tf),
-            ),
+            source=source,
+            sources=spans,
+            provider="+".join(providers) if providers else None,
+            quality=report,
             unfetched=list(result.unfetched),
         )
         return frame
@@ -371,14 +417,25 @@ class DataManager:
 
     # -- imports ---------------------------------------------------------------------------
     def import_frame(
-        self, frame: pd.DataFrame, symbol: str, timeframe: str, source: str = "import"
+        self,
+        frame: pd.DataFrame,
+        symbol: str,
+        timeframe: str,
+        source: str = "import",
+        *,
+        exchange: str | None = None,
     ) -> QualityReport:
-        """Store a frame of bars as ``symbol``/``timeframe`` from ``source``.
+        """Store a frame of bars as ``symbol``/``timeframe``, labelled as provided by ``source``.
 
-        Exact duplicate rows are dropped; conflicting duplicates (same time, other values)
-        raise :class:`DataValidationError` and nothing is written. Returns the quality report.
+        The bars join the series of ``exchange`` (or of a venue-prefixed ``symbol``,
+        ``"BYBIT:BTC/USDT"``), else the one :meth:`get_ohlcv` reads by default (the source of
+        the rules' first provider). Exact duplicate rows are dropped;
+        conflicting duplicates (same time, other values) raise :class:`DataValidationError`
+        and nothing is written. Returns the quality report.
         """
-        sym, tf = normalize_symbol(symbol), parse_timeframe(timeframe)
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
+        src = self.engine.resolve_source(sym, tf, None, named)
         data = normalize_frame(frame)
         dup_rows = data.reset_index().duplicated(keep="last").to_numpy()
         data = data[~dup_rows]
@@ -395,6 +452,7 @@ class DataManager:
             sym,
             tf.name,
             data,
+            source=src,
             provider=source,
             quality=self._quality_fn(sym, tf),
             coverage=(data.index[0], data.index[-1]),
@@ -408,12 +466,22 @@ class DataManager:
         timeframe: str,
         *,
         label: str | None = None,
+        exchange: str | None = None,
+        tz: str | None = None,
     ) -> QualityReport:
-        """Import a backtrader, Yahoo or generic CSV file (see :mod:`tradedata.csvio`)."""
+        """Import a backtrader, Yahoo or generic CSV file (see :mod:`tradedata.csvio`) into the
+        ``exchange`` series (see :meth:`import_frame`).
+
+        Columns the file has beyond OHLCV (``adj_close``, open interest) are stored too.
+        ``tz`` (e.g. ``"Europe/Berlin"``) reads intraday stamps as that exchange-local wall
+        time, across DST (:class:`~tradedata.errors.LocalTimeError` for an impossible or
+        ambiguous stamp); without it stamps without an offset are UTC.
+        """
         from tradedata.csvio import read_csv
 
-        frame = read_csv(path, timeframe, label=label)
-        return self.import_frame(frame, symbol, timeframe, source=f"csv:{os.path.basename(path)}")
+        frame = read_csv(path, timeframe, label=label, tz=tz)
+        name = f"csv:{os.path.basename(path)}"
+        return self.import_frame(frame, symbol, timeframe, source=name, exchange=exchange)
 
     # -- the rest --------------------------------------------------------------------------
     def stats(self) -> Stats:
@@ -437,13 +505,30 @@ class DataManager:
         return self.cache.info()
 
     def series(self) -> list[Any]:
-        """Every cached series (symbol, timeframe, range, bars, size, score, providers)."""
+        """Every cached series (source, symbol, timeframe, range, bars, size, score,
+        providers)."""
         return self.cache.series()
 
-    def delete(self, symbol: str, timeframe: str | None = None) -> int:
-        """Remove a cached series (or every timeframe of a symbol); returns partitions removed."""
-        tf = parse_timeframe(timeframe).name if timeframe else None
-        return self.cache.delete(normalize_symbol(symbol), tf)
+    def delete(
+        self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
+    ) -> int:
+        """Remove a cached series (or every timeframe of a symbol) of the ``exchange`` source
+        (or a venue-prefixed ``symbol``; default: the source :meth:`get_ohlcv` reads); returns
+        partitions removed."""
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe) if timeframe else None
+        src = self.engine.resolve_source(sym, tf or parse_timeframe("1d"), None, named)
+        return self.cache.delete(sym, tf.name if tf else None, source=src)
+
+    def export_parquet(self, dest: str | os.PathLike[str], **options: Any) -> Any:
+        """Write the cache as a Hive-partitioned Parquet dataset at ``dest`` (a folder or URL).
+
+        Incremental and atomic; ``options`` are those of
+        :func:`tradedata.parquet.export.export_parquet`. Returns its ``ParquetExport`` summary.
+        """
+        from tradedata.parquet.export import export_parquet
+
+        return export_parquet(dest, cache=self.cache, **options)
 
     def get_fundamentals(
         self,

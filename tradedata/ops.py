@@ -180,6 +180,18 @@ def check_provider(args: argparse.Namespace, frame: Any) -> None:
     )
 
 
+def sources_text(frame: Any) -> str:
+    """The frame's source, and the other sources that filled parts of it (``--fallback``)."""
+    source = str(frame.attrs.get("source") or "")
+    others = [r for r in frame.attrs.get("sources") or [] if r["source"] != source]
+    if not others:
+        return source
+    filled = ", ".join(
+        f"{r['source']} {r['start']:%Y-%m-%d %H:%M}..{r['end']:%Y-%m-%d %H:%M}" for r in others
+    )
+    return f"{source} (filled from {filled})"
+
+
 # -- cache info / delete --------------------------------------------------------------------
 def cache_info(args: argparse.Namespace, cache: Any) -> int:
     """``tradedata cache info``: sizes in MB/GB and a table of the series."""
@@ -197,10 +209,11 @@ def cache_info(args: argparse.Namespace, cache: Any) -> int:
     print(f"contents    {info['series']} series, {extra}")
     if not series:
         return 0
-    rows = [("symbol", "tf", "first", "last", "bars", "size", "quality", "providers")]
+    rows = [("source", "symbol", "tf", "first", "last", "bars", "size", "quality", "providers")]
     for s in series:
         rows.append(
             (
+                s.source,
                 s.symbol,
                 s.timeframe,
                 f"{s.first:%Y-%m-%d %H:%M}" if s.first is not None else "-",
@@ -212,7 +225,7 @@ def cache_info(args: argparse.Namespace, cache: Any) -> int:
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    right = {4, 5, 6}
+    right = {5, 6, 7}
     print()
     for row in rows:
         pairs = enumerate(zip(row, widths, strict=True))
@@ -223,15 +236,17 @@ def cache_info(args: argparse.Namespace, cache: Any) -> int:
 
 def cache_delete(args: argparse.Namespace, cache: Any) -> int:
     """``tradedata cache delete SYMBOL [TIMEFRAME]``: remove one series (or every timeframe)."""
+    from tradedata.identity import default_source, identify
     from tradedata.model import parse_timeframe
-    from tradedata.symbols import normalize_symbol
 
     if not args.directory:
         raise TradeDataError("cache delete needs a SYMBOL (and optionally a TIMEFRAME)")
-    symbol = normalize_symbol(args.directory)
+    source, symbol = identify(args.directory, getattr(args, "exchange", None))
+    source = source or default_source(symbol)
     tf = parse_timeframe(args.timeframe).name if args.timeframe else None
-    removed = cache.delete(symbol, tf)
-    what = f"{symbol} {tf}" if tf else f"{symbol} (every timeframe)"
+    removed = cache.delete(symbol, tf, source=source)
+    name = f"{source.upper()}:{symbol}"
+    what = f"{name} {tf}" if tf else f"{name} (every timeframe)"
     if not removed:
         raise TradeDataError(f"nothing cached for {what}")
     print(f"deleted {what}: {removed} partition(s)")

@@ -29,8 +29,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from tradedata.errors import InputError, TradeDataError
+from tradedata.identity import identify
 from tradedata.model import OHLCV_COLUMNS, parse_timeframe
-from tradedata.symbols import normalize_symbol
 
 
 class Source(Protocol):
@@ -57,7 +57,8 @@ def _symbols(symbols: str | Iterable[str]) -> list[str]:
         if not isinstance(item, str):
             raise InputError(f"symbols must be strings, got {item!r}")
         if item.strip():
-            sym = normalize_symbol(item.strip())
+            source, bare = identify(item.strip())  # "BYBIT:BTC/USDT" stays a venue's column
+            sym = f"{source.upper()}:{bare}" if source else bare
             if sym not in out:
                 out.append(sym)
     if not out:

@@ -82,8 +82,10 @@ def range_report(
     tf: Timeframe,
     calendar: str,
     validate: Callable[[pd.DataFrame], QualityReport],
+    source: str | None = None,
 ) -> QualityReport:
-    """The report of ``frame`` (bars of ``symbol`` read from ``cache``); see the module doc.
+    """The report of ``frame`` (bars of the ``source`` series of ``symbol`` read from
+    ``cache``); see the module doc.
 
     ``validate(part)`` validates a part of the frame (or the whole) the way partitions were.
     """
@@ -92,12 +94,12 @@ def range_report(
         return validate(frame)
     pieces: list[Piece] = []
     stored = 0
-    for year in cache.years(symbol, tf.name):
+    for year in cache.years(symbol, tf.name, source=source):
         lo = int(np.searchsorted(times, _year_start(year)))
         hi = int(np.searchsorted(times, _year_start(year + 1)))
         if hi <= lo:
             continue
-        meta = cache.metadata(symbol, tf.name, year)
+        meta = cache.metadata(symbol, tf.name, year, source=source)
         report = _stored(meta, int(times[lo]), int(times[hi - 1]), hi - lo)
         if report is None:
             report = validate(frame.iloc[lo:hi])

@@ -6,6 +6,12 @@ Rules come as YAML (the ``rules`` section of the config) in this shape::
     stock_intraday: {primary: fmp, backup: [alpaca, alpha_vantage, polygon], timeframes: [1m, 1h]}
     stock_daily:    {primary: yahoo, backup: [alpaca, tiingo, fmp], timeframes: [1d, 1w, 1M]}
 
+Backups only continue a series from the same *source* (crypto venue, or equity volume scope;
+see :mod:`tradedata.identity`): a rule's backups on other venues are used for other venues'
+series, or when the rule says ``fallback: venues`` (or a call passes ``fallback="venues"``),
+in which case their bars fill what the primary source could not deliver, stored under their
+own venue.
+
 A rule applies to a symbol's asset class (``crypto``, ``forex``, ``index``; equities use the
 ``stock_intraday``/``stock_daily`` split, international tickers too unless an
 ``international_stock_*`` rule exists) and to the listed timeframes. Providers whose API key is
@@ -24,10 +30,14 @@ from typing import Any
 from tradedata.adapters.resilience import is_loopback_url
 from tradedata.config import KEY_ENV, Config, provider_settings
 from tradedata.errors import AllProvidersFailedError, ConfigurationError
+from tradedata.identity import source_of_provider
 from tradedata.model import parse_timeframe
 from tradedata.symbols import AssetClass, classify_symbol, symbol_info
 
-__all__ = ["DEFAULT_RULES", "ProviderSelector", "Rule"]
+__all__ = ["DEFAULT_RULES", "FALLBACK_VENUES", "ProviderSelector", "Rule"]
+
+#: ``fallback="venues"``: fill what the primary source could not deliver from other sources.
+FALLBACK_VENUES = "venues"
 
 _INTRADAY = ["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h"]
 _DAILY = ["1d", "1w", "1M"]
@@ -61,6 +71,7 @@ class Rule:
     primary: str
     backup: tuple[str, ...]
     timeframes: tuple[str, ...]
+    fallback: str | None = None  # "venues": fill holes from other sources' series (opt-in)
 
     @property
     def providers(self) -> tuple[str, ...]:
@@ -77,7 +88,19 @@ def _parse_rules(rules: Mapping[str, Any]) -> dict[str, Rule]:
         if isinstance(backup, str):
             backup = [backup]
         tfs = tuple(parse_timeframe(str(t)).name for t in body.get("timeframes") or [])
-        parsed[str(category)] = Rule(str(category), str(body["primary"]), tuple(backup), tfs)
+        fallback = body.get("fallback")
+        if fallback not in (None, "none", FALLBACK_VENUES):
+            raise ConfigurationError(
+                f"rule {category!r}: fallback must be {FALLBACK_VENUES!r} or 'none', "
+                f"got {fallback!r}"
+            )
+        parsed[str(category)] = Rule(
+            str(category),
+            str(body["primary"]),
+            tuple(backup),
+            tfs,
+            FALLBACK_VENUES if fallback == FALLBACK_VENUES else None,
+        )
     return parsed
 
 
@@ -226,6 +249,24 @@ class ProviderSelector:
                 f"no usable provider for {symbol} {timeframe}: " + "; ".join(notes)
             )
         return chosen
+
+    def source_of(self, name: str, symbol: str, timeframe: str) -> str:
+        """The source (venue or equity volume scope) of the bars provider ``name`` delivers."""
+        feed = None
+        if name == "alpaca":
+            try:
+                feed = provider_settings(name, self.config).options.get("feed")
+            except ConfigurationError:
+                feed = None
+        tf = parse_timeframe(timeframe).name
+        return source_of_provider(name, symbol, tf, feed=str(feed) if feed else None)
+
+    def fallback_for(self, symbol: str, timeframe: str) -> str | None:
+        """The rule's ``fallback`` setting for ``symbol``/``timeframe`` (None: no failover)."""
+        try:
+            return self.rule_for(symbol, timeframe).fallback
+        except ConfigurationError:
+            return None
 
     def get_best_provider(self, symbol: str, timeframe: str) -> str:
         """The first usable provider for ``symbol``/``timeframe``."""

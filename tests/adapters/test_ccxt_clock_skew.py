@@ -106,8 +106,8 @@ def test_exchange_clock_ahead_never_stores_the_open_candle(ahead_sim, exchange, 
 
         dm.fetch_missing("BTC/USDT", "1m", start, end, provider=exchange)
 
-        stored = dm.cache.read("BTC/USDT", "1m", start, end)
-        covered_to = max(s.end for s in dm.cache.coverage("BTC/USDT", "1m"))
+        stored = dm.cache.read("BTC/USDT", "1m", start, end, source=exchange)
+        covered_to = max(s.end for s in dm.cache.coverage("BTC/USDT", "1m", source=exchange))
         assert stored.index[-1] == OPEN_BAR - pd.Timedelta(minutes=1)
         assert covered_to == OPEN_BAR - pd.Timedelta(minutes=1)
         assert provider._clock.skew == pytest.approx(300.0, abs=1.0)
@@ -115,7 +115,7 @@ def test_exchange_clock_ahead_never_stores_the_open_candle(ahead_sim, exchange, 
         sim.advance(150)  # 10:33:00: the 10:30, 10:31 and 10:32 bars have closed
         dm.fetch_missing("BTC/USDT", "1m", start, end, provider=exchange)
 
-        stored = dm.cache.read("BTC/USDT", "1m", start, end)
+        stored = dm.cache.read("BTC/USDT", "1m", start, end, source=exchange)
         truth = sim.canonical(exchange, "BTC/USDT", "1m", start, OPEN_BAR + pd.Timedelta(minutes=3))
         pd.testing.assert_frame_equal(stored, truth, check_freq=False)
         assert stored.index[-1] == OPEN_BAR + pd.Timedelta(minutes=2)

@@ -113,7 +113,7 @@ def _check_download(fake: ExchangeFake, scenario: str, tmp_path: Path, capsys) -
     code, report, requests = _download(fake, tmp_path, start, end, capsys)
 
     with DataManager(cache_dir=tmp_path / "cache") as dm:
-        stored = dm.cache.read(fake.dialect.symbol, "1h", start, end)
+        stored = dm.cache.read(fake.dialect.symbol, "1h", start, end, source=exchange)
     cols = ["open", "high", "low", "close", "volume"]
     pd.testing.assert_frame_equal(stored[cols], reachable, check_freq=False, check_dtype=False)
     complete = len(reachable) == len(truth)

@@ -10,8 +10,6 @@ import time
 import traceback
 
 import ccxt
-
-from tradedata.redact import UpstreamError
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,6 +27,7 @@ from tradedata.adapters.ccxt_.klines import parse_kline_rows
 from tradedata.adapters.ccxt_.traits import TRAITS
 from tradedata.errors import AuthenticationError, InvalidResponseError
 from tradedata.model import empty_frame, frame_from_rows, parse_timeframe
+from tradedata.redact import UpstreamError
 from tradedata.sim.binance import kline_body, kline_rows
 from tradedata.sim.market import ReplayMarket, SyntheticMarket
 

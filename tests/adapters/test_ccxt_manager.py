@@ -81,7 +81,10 @@ def test_the_open_candle_is_never_stored(sim, dm):
     assert stored.index[-1] < sim.now().floor("h")
 
 
-def test_failover_mid_request_stitches_binance_and_bybit(sim, dm):
+def test_failover_mid_request_to_bybit_is_opt_in_and_stored_under_bybit(sim, dm):
+    """Binance dies mid-request: without ``fallback`` the Binance series stops there (the
+    rest is reported unfetched); with ``fallback="venues"`` Bybit's bars fill the rest, stored
+    in Bybit's series, and the frame says which bars came from which venue."""
     start, end = _range(sim, 4)
     series = sim.canonical("binance", "BTC/USDT", "1m", start, end + pd.Timedelta(seconds=1))
     for exchange in ("binance", "bybit"):
@@ -94,16 +97,20 @@ def test_failover_mid_request_stitches_binance_and_bybit(sim, dm):
             sim.set_faults(Faults(error_rate=1.0, paths=("/api/v3/",)))
 
     result = dm.fetch_missing("ZED/USDT", "1m", start, end, on_chunk=binance_dies_after_two_pages)
+    assert result.providers == ["binance"] and not result.complete and "binance" in result.errors
+    assert not dm.cache.has("ZED/USDT", "1m", source="bybit")
+    own = dm.cache.read("ZED/USDT", "1m", start, end)
+    assert len(own) and own.index[-1] < end
 
-    stored = dm.cache.read("ZED/USDT", "1m", start, end)
+    frame = dm.get_ohlcv("ZED/USDT", "1m", start, end, fallback="venues")
+    pd.testing.assert_frame_equal(frame, series, check_freq=False)
+    assert [s["source"] for s in frame.attrs["sources"]] == ["binance", "bybit"]
+    assert frame.attrs["sources"][0]["bars"] == len(own)
     spans = dm.cache.coverage("ZED/USDT", "1m")
-    pd.testing.assert_frame_equal(stored, series, check_freq=False)
-    assert result.providers == ["binance", "bybit"] and result.complete
-    assert "binance" in result.errors
-    assert [s.provider for s in spans] == ["binance", "bybit"]
-    assert dm.cache.provider_at("ZED/USDT", "1m", start) == "binance"
-    assert dm.cache.provider_at("ZED/USDT", "1m", end) == "bybit"
-    assert spans[0].end < spans[1].start
+    assert [s.provider for s in spans] == ["binance"]  # Binance's series holds Binance only
+    pd.testing.assert_frame_equal(dm.cache.read("ZED/USDT", "1m", start, end), own)
+    assert dm.cache.provider_at("ZED/USDT", "1m", end, source="bybit") == "bybit"
+    assert frame.attrs["sources"][1]["start"] == own.index[-1] + pd.Timedelta(minutes=1)
     assert sim.stats.http_418 == 0
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import traceback
 
 import ccxt
-
-from tradedata.redact import UpstreamError
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -31,6 +29,7 @@ from tradedata.errors import (
     UnsupportedError,
 )
 from tradedata.model import parse_timeframe
+from tradedata.redact import UpstreamError
 from tradedata.symbols import AssetClass
 
 CANARY = "CANARY-KEY-5f0e1d2c"

@@ -66,9 +66,11 @@ def test_unserved_market_fails_over_without_calling_the_primary(wired: Wired) ->
     assert alpaca_server.count() == 0
 
 
-def test_data_manager_fails_over_from_fmp_to_alpaca(
+def test_data_manager_fails_over_from_fmp_within_consolidated_never_to_iex(
     fake_server: Callable[..., FakeProviderServer], tmp_path: Path
 ) -> None:
+    """FMP down: the next provider of the same source (consolidated volume) continues the
+    series; Alpaca's free feed (IEX-only volume) is another source, asked only when named."""
     from tradedata.manager import DataManager
 
     servers = {n: fake_server(n) for n in ("fmp", "alpaca", "alpha_vantage", "polygon", "yahoo")}
@@ -77,9 +79,15 @@ def test_data_manager_fails_over_from_fmp_to_alpaca(
 
     with DataManager(cache_dir=tmp_path / "cache", providers=settings) as manager:
         frame = manager.get_ohlcv("AAPL", "1h", START, END)
-        direct = manager.provider("alpaca").fetch_ohlcv("AAPL", "1h", START, END)
+        assert servers["alpaca"].count() == 0  # IEX volume never continues consolidated
+        direct = manager.provider("alpha_vantage").fetch_ohlcv("AAPL", "1h", START, END)
+        iex = manager.get_ohlcv("IEX:AAPL", "1h", START, END)
+        alpaca = manager.provider("alpaca").fetch_ohlcv("AAPL", "1h", START, END)
+        assert manager.cache.sources("AAPL", "1h") == ["consolidated", "iex"]
 
-    assert "alpaca" in str(frame.attrs.get("provider"))
-    assert servers["fmp"].count() >= 1 and servers["alpaca"].count() >= 1
+    assert frame.attrs["source"] == "consolidated" and frame.attrs["provider"] == "alpha_vantage"
+    assert servers["fmp"].count() >= 1
     cols = ["open", "high", "low", "close", "volume"]
     pd.testing.assert_frame_equal(frame[cols], direct[cols], check_freq=False)
+    assert iex.attrs["source"] == "iex" and iex.attrs["provider"] == "alpaca"
+    pd.testing.assert_frame_equal(iex[cols], alpaca[cols], check_freq=False)

@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SYM, TF = "BTC/USDT", "1h"
 #: damage to the embedded store's files, rows and limits (the PostgreSQL store has none of them)
 pytestmark = pytest.mark.embedded_only
-RULES = {"rules": {"crypto": {"primary": "memA"}}}
+#: the in-memory provider stands in for Binance, the default venue: its series is SYM's default
+VENUE = "binance"
+RULES = {"rules": {"crypto": {"primary": VENUE}}}
 START, END = "2022-01-01", "2023-12-31 23:00"
 
 
@@ -48,7 +50,7 @@ def two_years() -> pd.DataFrame:
 def _dm(
     cache_dir: Path, data: pd.DataFrame, **kwargs: object
 ) -> tuple[DataManager, MemoryProvider]:
-    prov = MemoryProvider(data, now="2024-06-01", name="memA")
+    prov = MemoryProvider(data, now="2024-06-01", name=VENUE)
     dm = DataManager(cache_dir=cache_dir, config=RULES, **kwargs)  # type: ignore[arg-type]
     dm.add_provider(prov)
     return dm, prov

@@ -88,7 +88,9 @@ def test_metadata_fields(cache: Cache) -> None:
         seen.append(len(partition))
         return {"score": 0.9, "validation_errors": ["x"], "gaps": 1, "duplicates": 0}
 
-    cache.write("BTC/USDT", "1m", frame, provider="binance", quality=quality, provider_info={"v": 1})
+    cache.write(
+        "BTC/USDT", "1m", frame, provider="binance", quality=quality, provider_info={"v": 1}
+    )
     meta = cache.metadata("BTC/USDT", "1m", 2023)
 
     assert meta is not None

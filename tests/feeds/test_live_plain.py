@@ -196,3 +196,25 @@ def test_the_notebook_chart_follows_the_feed(sim, dm):
     assert len(drawn) >= 13  # the history in one batch, then live bars
     assert list(drawn.index) == [b.timestamp for b in bars[: len(drawn)]]
     assert drawn["close"].tolist() == [b.close for b in bars[: len(drawn)]]
+
+
+def test_a_venue_prefixed_symbol_streams_that_venue_into_its_own_series(sim, tmp_path):
+    providers = {name: {"url": sim.url, "ws_url": sim.ws_base} for name in ("binance", "bybit")}
+    with DataManager(cache_dir=tmp_path / "cache", providers=providers) as manager:
+        with manager.get_live_feed("BYBIT:BTC/USDT", "1m", lookback_bars=5, **FAST) as feed:
+            assert (feed.exchange, feed.symbol) == ("bybit", "BTC/USDT")
+            assert feed.wait_for("live", timeout=10)
+            bars = feed.bars()
+        seen = pd.DataFrame(
+            [b[1:6] for b in bars],
+            index=pd.DatetimeIndex([b.timestamp for b in bars], name="timestamp"),
+            columns=["open", "high", "low", "close", "volume"],
+        )
+        end = seen.index[-1] + pd.Timedelta("1min")
+        truth = sim.canonical("bybit", "BTC/USDT", "1m", seen.index[0], end)
+        pd.testing.assert_frame_equal(seen, truth, check_freq=False)
+        cached = manager.cache.read("BTC/USDT", "1m", source="bybit")
+        assert set(seen.index) <= set(cached.index)
+        assert manager.cache.read("BTC/USDT", "1m").empty  # nothing in binance's series
+        with pytest.raises(InputError, match="names venue 'bybit'"):
+            manager.get_live_feed("BYBIT:BTC/USDT", "1m", exchange="binance")

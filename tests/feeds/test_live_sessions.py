@@ -408,10 +408,11 @@ def test_streamed_bars_are_cached_with_coverage_never_the_open_candle(sim, make_
 
     seen = as_frame(strategy.rows[data])
     cache = store.manager.cache
-    cached = cache.read("ETH/USDT", "1m", seen.index[0], seen.index[-1])
+    cached = cache.read("ETH/USDT", "1m", seen.index[0], seen.index[-1], source="bybit")
     pd.testing.assert_frame_equal(cached, seen, check_freq=False)
-    assert cache.missing_ranges("ETH/USDT", "1m", seen.index[0], seen.index[-1]) == []
-    newest = cache.read("ETH/USDT", "1m").index[-1]
+    assert cache.missing_ranges("ETH/USDT", "1m", *seen.index[[0, -1]], source="bybit") == []
+    assert cache.read("ETH/USDT", "1m").empty  # Bybit's bars are Bybit's series only
+    newest = cache.read("ETH/USDT", "1m", source="bybit").index[-1]
     assert newest < sim.now().floor("min")  # the still-open candle never reached the cache
 
 

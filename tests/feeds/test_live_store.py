@@ -8,7 +8,7 @@ from typing import Any
 import backtrader as bt
 import pytest
 
-from tradedata.errors import ConfigurationError
+from tradedata.errors import ConfigurationError, InputError
 from tradedata.feeds import TradeDataLiveFeed, TradeDataStore
 from tradedata.feeds.live import PaperBroker
 from tradedata.feeds.live.broker import CryptoCommissionInfo, default_exchange_fee
@@ -143,3 +143,42 @@ def test_crypto_commission_is_a_share_of_value_with_fractional_sizes():
 def test_default_fee_comes_from_ccxts_description():
     assert default_exchange_fee("binance") == pytest.approx(0.001)
     assert default_exchange_fee("no-such-exchange") is None
+
+
+def test_getdata_accepts_the_venue_prefixed_symbol_of_its_exchange(stores, tmp_path):
+    store = make(stores, tmp_path, "bybit")
+
+    data = store.getdata(dataname="BYBIT:BTC/USDT", interval="1m")
+
+    assert (data.symbol, data.source) == ("BTC/USDT", "bybit")
+    with pytest.raises(InputError, match="names venue 'binance' but this store streams 'bybit'"):
+        store.getdata(dataname="BINANCE:BTC/USDT", interval="1m")
+
+
+def test_two_exchanges_share_one_cache_dir_without_mixing_bars(stores, tmp_path):
+    from tradedata.feeds.live.model import LiveBar
+    from tradedata.feeds.live.rest import LiveCacheWriter, RestSource
+    from tradedata.model import parse_timeframe
+
+    binance = TradeDataStore("binance", cache_dir=tmp_path / "shared")
+    stores.append(binance)
+    bybit = TradeDataStore("bybit", manager=binance.manager)
+    stores.append(bybit)
+    tf = parse_timeframe("1m")
+    start = 1_717_200_000_000  # 2024-06-01 00:00 UTC
+    for store, price in ((binance, 100.0), (bybit, 200.0)):
+        writer = LiveCacheWriter(store.manager, store.exchange, 0, lambda job: None)
+        for i in range(3):
+            writer.add("BTC/USDT", tf, LiveBar(start + i * 60_000, price, price, price, price, 1))
+        writer.flush()
+
+    cache = binance.manager.cache
+    assert sorted(cache.sources("BTC/USDT", "1m")) == ["binance", "bybit"]
+    for store, price in ((binance, 100.0), (bybit, 200.0)):
+        rest = RestSource(store.manager, store.exchange, "BTC/USDT", tf)
+        frame = cache.read("BTC/USDT", "1m", source=rest.source)
+        assert rest.source == store.exchange
+        assert frame["close"].tolist() == [price] * 3  # its own bars only
+        assert not cache.missing_ranges(
+            "BTC/USDT", "1m", frame.index[0], frame.index[-1], source=rest.source
+        )

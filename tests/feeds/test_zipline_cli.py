@@ -124,6 +124,19 @@ def test_register_print_shows_the_block_without_writing(
     assert not (env["root"] / "extension.py").exists()
 
 
+def test_register_passes_the_venue_on(
+    env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = ("--print", "--exchange", "bybit")
+    code = cli_main(["register", *_args(env, *extra, symbols="BYBIT:btcusdt,ETH/USDT")])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "symbols=['BYBIT:btcusdt', 'ETH/USDT']" in out and "exchange='bybit'" in out
+    assert cli_main(["ingest", *_args(env, "--exchange", "kraken", symbols="BYBIT:BTC/USDT")]) == 2
+    assert "names venue 'bybit' but exchange='kraken'" in capsys.readouterr().err
+
+
 def test_sids_lists_assignments(env: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["ingest", *_args(env)]) == 0
     capsys.readouterr()

@@ -246,7 +246,9 @@ def _fleet(store: str, sim_url: str, n: int, start: str, end: str) -> list[str]:
         for _ in range(n)
     ]
     for proc in procs:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line == "ready", line or proc.communicate("", timeout=60)[1]
     outs = [proc.communicate("go\n", timeout=240) for proc in procs]
     for proc, (_, err) in zip(procs, outs, strict=True):
         assert proc.returncode == 0, err

@@ -9,7 +9,7 @@ from tests.support.memory_provider import synthetic
 from tests.widgets.widget_helpers import BTC, ES, ORCL
 from tradedata.widgets import CacheTable
 
-COLUMNS = 9
+COLUMNS = 10
 
 
 def _rows(table: CacheTable) -> list[list[str]]:

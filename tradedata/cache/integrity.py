@@ -28,6 +28,7 @@ from tradedata.cache.layout import (
     CacheCorruptionWarning,
     CacheLimitWarning,
     Damage,
+    display_name,
     dumps,
     file_safe,
     iso,
@@ -84,10 +85,11 @@ class Quarantine:
         for reading only nothing moves: the damage is reported and the partition left out.
         """
         db = self._db
+        shown = display_name(symbol)  # "BYBIT:BTC/USDT" for another source than the default
         if db.read_only is not None:
-            _announce(f"cache partition {symbol} {tf} {year} is damaged ({reason}); the cache "
+            _announce(f"cache partition {shown} {tf} {year} is damaged ({reason}); the cache "
                       "can only be read, so it stays as it is and is left out")  # fmt: skip
-            return self._note(Damage(symbol, tf, year, reason, None, pd.Timestamp.now(tz="UTC")))
+            return self._note(Damage(shown, tf, year, reason, None, pd.Timestamp.now(tz="UTC")))
         meta_key = db.meta_key(symbol, tf, year)
         seen_gen = (seen or {}).get("generation")
         with db.transact():
@@ -109,7 +111,7 @@ class Quarantine:
             except OSError as exc:
                 log.warning("cannot keep damaged data in %s (%s); it is dropped", folder, exc)
             record = {
-                "symbol": symbol,
+                "symbol": shown,
                 "timeframe": tf,
                 "year": year,
                 "reason": reason,
@@ -121,11 +123,11 @@ class Quarantine:
             stale = self._catalog.drop_partition(symbol, tf, year, uncover=True)
             db.delete(*([stale] if stale else []), *orphans)
         _announce(
-            f"cache partition {symbol} {tf} {year} is damaged ({reason}); moved to "
+            f"cache partition {shown} {tf} {year} is damaged ({reason}); moved to "
             f"{folder}, it will be fetched again"
         )
         return self._note(
-            Damage(symbol, tf, year, reason, kept, pd.Timestamp(record["detected_at"]))
+            Damage(shown, tf, year, reason, kept, pd.Timestamp(record["detected_at"]))
         )
 
     def _note(self, damage: Damage) -> Damage:
@@ -168,10 +170,14 @@ class Quarantine:
                 self._write_record(
                     self.directory / file_safe(symbol) / timeframe_dir(tf),
                     f"{year}-{_stamp()}",
-                    {"symbol": symbol, "timeframe": tf, "year": year, "reason": reason,
-                     "detected_at": iso(time.time_ns()), "data_file": None, "metadata": record},
+                    {"symbol": display_name(symbol), "timeframe": tf, "year": year,
+                     "reason": reason, "detected_at": iso(time.time_ns()), "data_file": None,
+                     "metadata": record},
                 )  # fmt: skip
-                _announce(f"cache series index of {symbol} {tf} did not list {year}; rebuilt")
+                _announce(
+                    f"cache series index of {display_name(symbol)} {tf} did not list {year}; "
+                    "rebuilt"
+                )
             db.delete(key)
             self._catalog.index_years(symbol, tf, add=sorted(stored))
         return lost

@@ -101,6 +101,10 @@ class Store(Protocol):
         """Every stored series with its range, bars, size, score, providers and years."""
         ...
 
+    def covered_series(self) -> list[tuple[str, str, str]]:
+        """``(source, symbol, timeframe)`` of every series with a coverage record."""
+        ...
+
     def coverage(
         self, symbol: str, timeframe: str, *, source: str | None = None
     ) -> list[CoverageSpan]:
@@ -146,9 +150,16 @@ class Store(Protocol):
         ...
 
     def pinned(
-        self, symbol: str, timeframe: str, start: Any = None, end: Any = None
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        source: str | None = None,
     ) -> AbstractContextManager[None]:
-        """Inside the block, size-limit eviction never removes bars of the range."""
+        """Inside the block, size-limit eviction never removes bars of the ``source`` series'
+        range."""
         ...
 
     def delete(

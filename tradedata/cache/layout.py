@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 
 from tradedata.errors import InputError
-from tradedata.identity import default_source, normalize_source, provider_basis
+from tradedata.identity import default_source, normalize_source
 
 __all__ = [
     "CacheCorruptionWarning",
     "CacheLimitWarning",
     "Damage",
     "SeriesInfo",
+    "display_name",
     "dumps",
     "file_safe",
     "iso",
@@ -87,22 +88,25 @@ def store_name(symbol: str, source: str | None) -> str:
     return symbol if src == default_source(symbol) else f"{symbol}{_AT}{src}"
 
 
-def identity_fields(
-    source: str, providers: list[str], previous: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The metadata naming a partition's source and each provider's price basis (if known)."""
-    basis = dict((previous or {}).get("basis") or {})
-    for name in providers:
-        found = provider_basis(name)
-        if found is not None:
-            basis[name] = found
-    return {"source": source, "basis": basis}
+def identity_fields(name: str) -> dict[str, Any]:
+    """The metadata naming the symbol and source of the series stored as ``name``."""
+    source, symbol = split_store_name(name)
+    return {"symbol": symbol, "source": source}
+
+
+def display_name(name: str) -> str:
+    """A stored name as users spell it: ``BTC/USDT``, or ``BYBIT:BTC/USDT`` for a series of
+    another source than the symbol's default."""
+    source, symbol = split_store_name(name)
+    return symbol if name == symbol else f"{source.upper()}:{symbol}"
 
 
 def split_store_name(name: str) -> tuple[str, str]:
     """``"BTC/USDT@bybit"`` -> ``("bybit", "BTC/USDT")``; a plain name is the default source."""
     symbol, at, source = name.partition(_AT)
     return (source if at else default_source(symbol)), symbol
+
+
 _UNSAFE = re.compile(r'[/\\:*?"<>|\s]')
 
 

@@ -14,7 +14,7 @@ import tradedata.cache.codec as codec
 from tradedata import metrics
 from tradedata.cache.codec import MemberInfo
 from tradedata.cache.layout import iso, month_edges
-from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS
+from tradedata.model import OHLCV_COLUMNS, OPTIONAL_COLUMNS
 
 __all__ = ["Rows", "build_metadata", "decode", "encode", "merge_rows", "select_members"]
 
@@ -50,9 +50,12 @@ class Rows:
 
 
 def column_order(names: Sequence[str]) -> tuple[str, ...]:
-    """Schema column order: OHLCV, then adj_close when present."""
-    extra = (ADJ_CLOSE,) if ADJ_CLOSE in names else ()
-    return (*OHLCV_COLUMNS, *extra)
+    """Schema column order: OHLCV, then ``adj_close`` and ``open_interest`` when present.
+
+    A partition stores only the columns its rows have (the codec names each column), so one
+    written before a column existed still reads: the column is NaN for its rows.
+    """
+    return (*OHLCV_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in names))
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from tradedata.cache.layout import (
     years_of,
 )
 from tradedata.cache.locks import file_lock, lock_name
+from tradedata.cache.migrate import migrate
 from tradedata.cache.partitions import QualityFn, Rows
 from tradedata.cache.reader import Reader
 from tradedata.cache.tree import Progress, Tree
@@ -141,6 +142,7 @@ class Cache:
             self._integrity,
             self._actions,
         )
+        migrate(db, self._catalog, self._reader.load_rows)  # written before sources existed
 
     @property
     def max_size_bytes(self) -> int:
@@ -187,13 +189,14 @@ class Cache:
         (within ``frame`` the last row for a timestamp wins). ``quality(partition_frame)``
         computes each touched partition's ``data_quality`` dict; ``provider_info`` is kept per
         provider in the metadata. ``coverage=(start, end)`` also marks that range fetched from
-        ``provider``, in the same transaction. When the store cannot be
-        written (the disk is full, the cache can only be read) a :class:`CacheError` is raised
-        and nothing is changed.
+        ``provider``, in the same transaction. When the store cannot be written (the disk is
+        full, the cache can only be read) a :class:`CacheError` is raised and nothing is
+        changed.
         """
         name = store_name(symbol, source)
-        series_source = split_store_name(name)[0]
-        provider = check_name(provider if provider is not None else series_source, "provider")
+        provider = check_name(
+            provider if provider is not None else split_store_name(name)[0], "provider"
+        )
         symbol, source = name, provider  # below: the stored name, and the rows' provider
         tf = parse_timeframe(timeframe).name
         data = normalize_frame(frame)
@@ -223,16 +226,7 @@ class Cache:
                     )
                     dropped = int((dupes == year).sum())
                     old_key = self._write_partition(
-                        symbol,
-                        tf,
-                        year,
-                        piece,
-                        source,
-                        provider_info,
-                        quality,
-                        dropped,
-                        files,
-                        series_source,
+                        symbol, tf, year, piece, source, provider_info, quality, dropped, files
                     )
                     stale += [old_key] if old_key else []
                     touched.append(year)
@@ -257,7 +251,6 @@ class Cache:
         quality: QualityFn | None,
         dupes: int,
         files: list[Path],
-        series_source: str,
     ) -> str | None:
         """Inside a transaction: merge, encode and store one partition; returns the stale key."""
         previous = self._reader.locked_meta(symbol, tf, year)
@@ -285,7 +278,7 @@ class Cache:
             symbol=symbol, timeframe=tf, year=year, rows=rows, blob=blob, members=members,
             gen=gen, previous=previous, quality=report, provider_info=info,
         )  # fmt: skip
-        meta.update(identity_fields(series_source, rows.sources, previous))
+        meta.update(identity_fields(symbol))
         self._db.set_json(self._db.meta_key(symbol, tf, year), meta)
         self._db.dc.set(self._db.atime_key(symbol, tf, year), time.time(), retry=True)
         if previous is None:
@@ -294,7 +287,13 @@ class Cache:
 
     @contextmanager
     def pinned(
-        self, symbol: str, timeframe: str, start: Any = None, end: Any = None
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        source: str | None = None,
     ) -> Iterator[None]:
         """Inside the block, size-limit eviction (by this object) never removes a partition
         of ``symbol``/``timeframe`` overlapping ``[start, end]`` (None: unbounded).
@@ -306,7 +305,7 @@ class Cache:
         tf = parse_timeframe(timeframe).name
         s, e = parse_range(start, end)
         first, last = s.year if s is not None else 0, e.year if e is not None else 10**6
-        with self._integrity.pinned(symbol, tf, first, last):
+        with self._integrity.pinned(store_name(symbol, source), tf, first, last):
             yield
 
     # -- reading --------------------------------------------------------------------------------

@@ -1,9 +1,17 @@
 """Export to and import from the plain-file tree::
 
     ohlcv/SYMBOL/TIMEFRAME/YEAR.csv.gz         timestamp,open,high,low,close,volume[,adj_close]
+                                               [,open_interest]
     ohlcv/SYMBOL/TIMEFRAME/YEAR.metadata.json  the partition metadata, its coverage, a sha256
+    ohlcv/@SOURCE/SYMBOL/TIMEFRAME/YEAR.*      the same, for a series of another source
     fundamentals/KEY.json                      {"key", "expires_at", "data"}
     actions/SYMBOL.json                        splits and dividends (tradedata.cache.actions)
+
+A series of the symbol's default source (:func:`tradedata.identity.default_source`: ``binance``
+for crypto, ``consolidated`` for equities) keeps the layout trees had before sources existed;
+another source's series lives under ``ohlcv/@SOURCE/`` (``ohlcv/@bybit/BTC_USDT/1h/2024.*``).
+The metadata's ``source`` names the series' source either way (a tree written before sources
+existed has none: its series are the default source's), and must agree with the folder.
 
 The metadata's ``checksum`` is ``sha256:`` of the csv.gz file. SYMBOL and KEY are made
 file-safe (``BTC/USDT`` -> ``BTC_USDT``) and the real names are kept in the JSON; month
@@ -46,12 +54,16 @@ from tradedata.cache.layout import (
     file_safe,
     iso,
     parse_ns,
+    split_store_name,
+    store_name,
     timeframe_dir,
     year_bounds,
 )
+from tradedata.cache.migrate import split_old
 from tradedata.cache.partitions import Damaged, Rows, column_order, sources_of
 from tradedata.cache.reader import Reader
 from tradedata.errors import CacheError, CSVFormatError, InputError
+from tradedata.identity import default_source, normalize_source
 from tradedata.model import parse_timeframe
 
 __all__ = ["Entry", "Tree", "check_fundamentals", "check_partition"]
@@ -135,7 +147,10 @@ class Tree:
         return sorted(found)
 
     def _export_series(self, ohlcv: Path, symbol: str, tf: str, names: dict[str, str]) -> int:
-        folder = ohlcv / _unique(names, file_safe(symbol), symbol) / timeframe_dir(tf)
+        source, plain = split_store_name(symbol)
+        base = ohlcv if source == default_source(plain) else ohlcv / f"@{source}"
+        key = f"{base.name}/{file_safe(plain)}"
+        folder = base / _unique(names, key, symbol).split("/", 1)[1] / timeframe_dir(tf)
         written: dict[int, dict[str, Any]] = {}
         for year in self._catalog.years(symbol, tf):
             got = self._reader.read_partition(symbol, tf, year, None, None)
@@ -147,7 +162,7 @@ class Tree:
             data = _csv_bytes(frame)
             _atomic_write(folder / f"{year}.csv.gz", data)
             public = {k: v for k, v in meta.items() if k not in _INTERNAL}
-            written[year] = {**public, "checksum": _sha256(data)}
+            written[year] = {**public, "symbol": plain, "source": source, "checksum": _sha256(data)}
         spans = self._coverage.spans(symbol, tf)
         covered = {
             y for s, e, _, _ in spans for y in range(_year(s), _year(e) + 1) if y not in written
@@ -157,7 +172,7 @@ class Tree:
             data = _csv_bytes(empty.frame())
             _atomic_write(folder / f"{year}.csv.gz", data)
             written[year] = {
-                "symbol": symbol, "timeframe": tf, "year": year, "bars": 0,
+                "symbol": plain, "source": source, "timeframe": tf, "year": year, "bars": 0,
                 "columns": list(parts.column_order(())),
                 "checksum": _sha256(data),
             }  # fmt: skip
@@ -184,6 +199,7 @@ class Tree:
         if not (root / "ohlcv").is_dir() and not (root / "fundamentals").is_dir():
             raise CacheError(f"{root} is not a tradedata tree (no ohlcv/ or fundamentals/ folder)")
         metas = sorted((root / "ohlcv").glob("*/*/*.metadata.json"))
+        metas += sorted((root / "ohlcv").glob("@*/*/*/*.metadata.json"))
         _check_strays(root)
         for path in metas:
             check_partition(path, load_rows=False)
@@ -192,7 +208,8 @@ class Tree:
         count = 0
         for path in (progress or _no_progress)(metas):
             entry = check_partition(path, load_rows=True)
-            count += self._import_entry(entry)
+            for part in split_legacy(entry):  # a tree from before sources: rows to their own
+                count += self._import_entry(part)
         now = time.time()
         for key, value, expires in funds:
             if expires is None or expires > now:
@@ -259,7 +276,8 @@ def _unique(names: dict[str, str], safe: str, real: str) -> str:
 
 def _check_strays(root: Path) -> None:
     """Every CSV file must have its metadata file."""
-    for path in (root / "ohlcv").glob("*/*/*.csv.gz"):
+    found = [*(root / "ohlcv").glob("*/*/*.csv.gz"), *(root / "ohlcv").glob("@*/*/*/*.csv.gz")]
+    for path in found:
         if not path.with_name(path.name[: -len(".csv.gz")] + ".metadata.json").is_file():
             raise CacheError(f"{path} has no metadata file next to it")
 
@@ -278,6 +296,7 @@ class Entry:
     meta: dict[str, Any]
     rows: Rows | None
     coverage: list[tuple[pd.Timestamp, pd.Timestamp, str, pd.Timestamp]]
+    legacy: bool = False  # written before series had a source (no "source" in the record)
 
 
 def _fail(path: Path, why: str) -> CacheError:
@@ -324,8 +343,16 @@ def _header(record: dict[str, Any], path: Path) -> tuple[str, str, int, tuple[st
     try:
         symbol = check_name(record.get("symbol"), "symbol")  # type: ignore[arg-type]
         tf = parse_timeframe(record.get("timeframe", "")).name
+        given = record.get("source")
+        source = normalize_source(given) if given is not None else default_source(symbol)
+        name = store_name(symbol, source)
     except InputError as exc:
         raise _fail(path, str(exc)) from exc
+    folder = path.parent.parent.parent.name
+    if folder.startswith("@") != (source != default_source(symbol)) or (
+        folder.startswith("@") and folder[1:] != source
+    ):
+        raise _fail(path, f"source {source!r} does not match the folder it is in")
     if tf != record.get("timeframe"):
         raise _fail(path, f"timeframe {record.get('timeframe')!r} is not canonical ({tf})")
     year = _int(record, "year", path)
@@ -333,8 +360,9 @@ def _header(record: dict[str, Any], path: Path) -> tuple[str, str, int, tuple[st
         raise _fail(path, f"year {year} does not match the file name")
     columns = record.get("columns")
     if not isinstance(columns, list) or tuple(columns) != column_order(columns):
-        raise _fail(path, f"columns must be open,high,low,close,volume[,adj_close]: {columns!r}")
-    return symbol, tf, year, tuple(columns)
+        allowed = "open,high,low,close,volume[,adj_close][,open_interest]"
+        raise _fail(path, f"columns must be {allowed}: {columns!r}")
+    return name, tf, year, tuple(columns)
 
 
 def check_partition(path: Path, *, load_rows: bool) -> Entry:
@@ -363,7 +391,22 @@ def check_partition(path: Path, *, load_rows: bool) -> Entry:
     if bars:
         meta["first"] = iso(int(rows.timestamps[0]))
         meta["last"] = iso(int(rows.timestamps[-1]))
-    return Entry(symbol, tf, year, meta, rows if load_rows else None, _coverage(record, path))
+    kept = rows if load_rows else None
+    legacy = "source" not in record
+    return Entry(symbol, tf, year, meta, kept, _coverage(record, path), legacy)
+
+
+def split_legacy(entry: Entry) -> list[Entry]:
+    """A partition of a tree written before sources existed, split by the source of each
+    row's (and coverage span's) provider (:func:`tradedata.cache.migrate.split_old`); any
+    other entry as it is."""
+    if not entry.legacy:
+        return [entry]
+    pieces = split_old(entry.symbol, entry.timeframe, entry.rows, entry.meta, entry.coverage)
+    return [
+        Entry(name, entry.timeframe, entry.year, meta, rows, cov)
+        for name, rows, meta, cov in pieces
+    ]
 
 
 def _parse_csv(data: bytes, columns: tuple[str, ...], year: int, path: Path) -> Rows:

@@ -13,6 +13,8 @@ from tradedata.errors import DataValidationError, InvalidTimeframeError
 from tradedata.model import (
     ADJ_CLOSE,
     OHLCV_COLUMNS,
+    OPEN_INTEREST,
+    OPTIONAL_COLUMNS,
     STANDARD_TIMEFRAMES,
     Timeframe,
     normalize_frame,
@@ -65,11 +67,12 @@ class Prepared:
     unsorted: int = 0  # steps back in time in the input index
     bad_times: int = 0  # rows whose timestamp is missing (NaT), dropped
     notes: list[str] = field(default_factory=list)
+    open_interest: np.ndarray | None = None  # kept as it is: never checked, never invented
 
     @property
     def columns(self) -> list[np.ndarray]:
         """All value arrays (rows are compared on these for exact duplicates)."""
-        extra = [] if self.adj_close is None else [self.adj_close]
+        extra = [c for c in (self.adj_close, self.open_interest) if c is not None]
         return [*self.prices, self.volume, *extra]
 
     def take(self, rows: np.ndarray) -> Prepared:
@@ -82,6 +85,7 @@ class Prepared:
             prices=tuple(column[rows] for column in self.prices),
             volume=self.volume[rows],
             adj_close=None if self.adj_close is None else self.adj_close[rows],
+            open_interest=None if self.open_interest is None else self.open_interest[rows],
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -92,6 +96,8 @@ class Prepared:
         data["volume"] = self.volume.copy()
         if self.adj_close is not None:
             data[ADJ_CLOSE] = self.adj_close.copy()
+        if self.open_interest is not None:
+            data[OPEN_INTEREST] = self.open_interest.copy()
         return pd.DataFrame(data, index=index)
 
 
@@ -114,7 +120,7 @@ def _in_schema(frame: pd.DataFrame) -> bool:
         and index.unit == "ns"
         and frame.columns.is_unique
         and all(c in frame.columns and frame[c].dtype == "float64" for c in OHLCV_COLUMNS)
-        and (ADJ_CLOSE not in frame.columns or frame[ADJ_CLOSE].dtype == "float64")
+        and all(c not in frame.columns or frame[c].dtype == "float64" for c in OPTIONAL_COLUMNS)
     )
 
 
@@ -123,7 +129,7 @@ def _columns(frame: pd.DataFrame, positions: np.ndarray, everything: bool) -> pd
     if _in_schema(frame):
         if everything:
             return frame  # read column by column: no copy
-        cols = [*OHLCV_COLUMNS] + ([ADJ_CLOSE] if ADJ_CLOSE in frame.columns else [])
+        cols = [*OHLCV_COLUMNS] + [c for c in OPTIONAL_COLUMNS if c in frame.columns]
         return frame[cols].iloc[positions]
     # Strip attrs: pandas deep-copies them on every operation and they are not needed here.
     source = frame if everything else frame.iloc[positions]
@@ -154,12 +160,14 @@ def prepare(frame: pd.DataFrame, timeframe: Timeframe, calendar: TradingCalendar
     prices = tuple(norm[c].to_numpy(dtype="float64") for c in ("open", "high", "low", "close"))
     volume = norm["volume"].to_numpy(dtype="float64")
     adj = norm[ADJ_CLOSE].to_numpy(dtype="float64") if ADJ_CLOSE in norm.columns else None
+    oi = norm[OPEN_INTEREST].to_numpy(dtype="float64") if OPEN_INTEREST in norm.columns else None
     keys = calendar.bar_keys(times, timeframe)
     if keys is not times and len(keys) > 1 and (np.diff(keys) < 0).any():
         order = np.argsort(keys, kind="stable")
         times, keys, positions = times[order], keys[order], positions[order]
         prices, volume = tuple(column[order] for column in prices), volume[order]
         adj = None if adj is None else adj[order]
+        oi = None if oi is None else oi[order]
     notes = []
     volume_known = bool(len(volume) == 0 or not np.isnan(volume).all())
     volume_traded = bool(volume_known and (len(volume) == 0 or np.any(volume != 0)))
@@ -174,6 +182,7 @@ def prepare(frame: pd.DataFrame, timeframe: Timeframe, calendar: TradingCalendar
         prices=prices,
         volume=volume,
         adj_close=adj,
+        open_interest=oi,
         volume_known=volume_known,
         volume_traded=volume_traded,
         unsorted=unsorted,

@@ -1,8 +1,13 @@
-"""CacheTable: what the cache holds (symbol, timeframe, range, bars, size, score, providers).
+"""CacheTable: what the cache holds (symbol, timeframe, range, bars, size, score, providers,
+source).
 
-Each row has an *Open* button (calls the ``on_open(symbol, timeframe)`` callbacks, e.g. to load
-it in the explorer) and a *Delete* button that asks for a second click before it calls
-:meth:`DataManager.delete`. *Refresh* reads :meth:`DataManager.series` again.
+A series is ``(source, symbol, timeframe)`` (:mod:`tradedata.identity`): the *source* column
+shows its venue (``binance``, ``bybit`` ...) or equity volume scope (``consolidated``,
+``iex``). Each row has an *Open* button (calls the ``on_open(symbol, timeframe)`` callbacks,
+e.g. to load it in the explorer; ``symbol`` is venue-prefixed, ``"BYBIT:BTC/USDT"``, for a
+series of a source other than the symbol's default, see :func:`series_label`) and a *Delete*
+button that asks for a second click before it calls :meth:`DataManager.delete`. *Refresh*
+reads :meth:`DataManager.series` again.
 """
 
 from __future__ import annotations
@@ -15,19 +20,34 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from tradedata.errors import TradeDataError
+from tradedata.identity import default_source
 from tradedata.widgets.style import fmt_bytes, fmt_score, fmt_time, message_html, score_colour
 
 if TYPE_CHECKING:
     from tradedata.cache import SeriesInfo
     from tradedata.manager import DataManager
 
-__all__ = ["CacheTable"]
+__all__ = ["CacheTable", "series_label"]
 
 log = logging.getLogger("tradedata.widgets")
 
 Opener = Callable[[str, str], Any]
-HEADERS = ("symbol", "timeframe", "range (UTC)", "bars", "size", "score", "providers", "", "")
-_COLUMNS = "minmax(90px,auto) 70px minmax(180px,auto) 80px 80px 70px minmax(100px,1fr) 70px 80px"
+HEADERS = (
+    "symbol", "timeframe", "range (UTC)", "bars", "size", "score", "providers", "source", "", ""
+)  # fmt: skip
+_COLUMNS = (
+    "minmax(90px,auto) 70px minmax(180px,auto) 80px 80px 70px minmax(100px,1fr) "
+    "minmax(70px,auto) 70px 80px"
+)
+
+
+def series_label(row: SeriesInfo) -> str:
+    """How a user names the row's series: ``"BTC/USDT"`` for the symbol's default source,
+    else the venue-prefixed spelling ``"BYBIT:BTC/USDT"`` (what ``get_ohlcv`` accepts)."""
+    source = getattr(row, "source", "") or ""
+    if not source or source == default_source(row.symbol):
+        return row.symbol
+    return f"{source.upper()}:{row.symbol}"
 
 
 def _cell(text: str, *, align: str = "left", colour: str | None = None) -> widgets.HTML:
@@ -84,7 +104,7 @@ class CacheTable(widgets.VBox):
         except TradeDataError as exc:
             self.status.value = message_html(f"cannot read the cache: {exc}", "error")
             return self.rows
-        self.rows = sorted(series, key=lambda s: (s.symbol, s.timeframe))
+        self.rows = sorted(series, key=lambda s: (s.symbol, s.source, s.timeframe))
         size = fmt_bytes(info.get("size_bytes"))
         where = html.escape(str(info.get("directory", "")))
         self.summary.value = (
@@ -103,14 +123,14 @@ class CacheTable(widgets.VBox):
         self.grid.children = cells
 
     def _row_cells(self, row: SeriesInfo) -> list[widgets.Widget]:
-        key = (row.symbol, row.timeframe)
+        key = (series_label(row), row.timeframe)
         opener = widgets.Button(description="Open", layout=widgets.Layout(width="64px"))
         opener.on_click(lambda _b, k=key: self.open_series(*k))
         armed = self._armed == key
         deleter = widgets.Button(
             description="Confirm" if armed else "Delete",
             button_style="danger" if armed else "",
-            tooltip=f"delete {row.symbol} {row.timeframe} from the cache",
+            tooltip=f"delete {key[0]} {row.timeframe} from the cache",
             layout=widgets.Layout(width="76px"),
         )
         deleter.add_class("tradedata-delete")
@@ -124,6 +144,7 @@ class CacheTable(widgets.VBox):
             _cell(fmt_bytes(row.bytes), align="right"),
             _cell(fmt_score(row.score), align="right", colour=score_colour(row.score)),
             _cell(html.escape(", ".join(row.providers))),
+            _cell(html.escape(row.source or default_source(row.symbol))),
             opener,
             deleter,
         ]
@@ -146,7 +167,9 @@ class CacheTable(widgets.VBox):
         return self.delete(symbol, timeframe)
 
     def delete(self, symbol: str, timeframe: str) -> bool:
-        """Delete a series through the manager (no confirmation) and refresh."""
+        """Delete a series through the manager (no confirmation) and refresh.
+
+        ``symbol`` is a row's label: venue-prefixed for a source other than the default."""
         try:
             removed = self.manager.delete(symbol, timeframe)
         except TradeDataError as exc:

@@ -6,7 +6,9 @@
     DataExplorer()                      # the process-wide DataManager (DATA_CACHE_DIR)
     DataExplorer(manager=dm, symbol="BTC/USDT", timeframe="1h")
 
-Browse (source, searchable symbol, timeframe, dates, Load with progress), Chart
+Browse (source, searchable symbol, timeframe, dates, Load with progress; a venue-prefixed
+symbol such as ``BYBIT:BTC/USDT`` loads that venue's series, see :mod:`tradedata.identity`),
+Chart
 (:class:`~tradedata.widgets.CandleChart`), Quality (:class:`~tradedata.widgets.QualityPanel`;
 choosing a gap or outlier zooms the chart to it) and Cache
 (:class:`~tradedata.widgets.CacheTable`). Everything goes through the DataManager; errors show
@@ -24,9 +26,10 @@ import ipywidgets as widgets
 import pandas as pd
 
 from tradedata.errors import AllProvidersFailedError, TradeDataError
+from tradedata.identity import default_source, split_source
 from tradedata.symbols import normalize_symbol
 from tradedata.widgets.browse import AUTO, CACHE, BrowseBar, LoadRequest
-from tradedata.widgets.cache_table import CacheTable
+from tradedata.widgets.cache_table import CacheTable, series_label
 from tradedata.widgets.chart import CandleChart
 from tradedata.widgets.live import LiveLink
 from tradedata.widgets.quality import QualityPanel
@@ -50,6 +53,19 @@ def _default_providers(manager: DataManager) -> list[str]:
 
 def _span(start: pd.Timestamp, end: pd.Timestamp) -> str:
     return f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}"
+
+
+def _labelled(symbol: str, frame: pd.DataFrame) -> str:
+    """``symbol`` with the source of ``frame``'s series when it is not the default one."""
+    source = frame.attrs.get("source")
+    try:
+        venue, bare = split_source(symbol)
+        plain = normalize_symbol(bare)
+    except TradeDataError:
+        return symbol
+    if venue or not source or source == default_source(plain):
+        return symbol
+    return f"{str(source).upper()}:{plain}"
 
 
 def _kept(caught: Sequence[warnings.WarningMessage], *, fetched: bool) -> list[str]:
@@ -168,7 +184,7 @@ class DataExplorer(widgets.VBox):
                 symbols = list(lister()) if callable(lister) else []
             except TradeDataError as exc:
                 self.browse.show(f"{source}: cannot list markets ({exc})", "warning")
-        cached = sorted({row.symbol for row in self.cache_table.rows})
+        cached = sorted({series_label(row) for row in self.cache_table.rows})
         self.browse.set_symbols(symbols or cached)
         return symbols or cached
 
@@ -234,10 +250,11 @@ class DataExplorer(widgets.VBox):
                 notes = [f"not in the cache: {_span(a, b)}" for a, b in frame.attrs["unfetched"]]
                 fetched = True
             elif req.start is not None:
-                notes = self._fetch_range(req)
+                notes, source = self._fetch_range(req)
+                named: dict[str, Any] = {"exchange": source} if source else {}  # series filled
                 try:
                     frame = dm.get_ohlcv(
-                        req.symbol, req.timeframe, req.start, req.end, provider=CACHE
+                        req.symbol, req.timeframe, req.start, req.end, provider=CACHE, **named
                     )
                 except AllProvidersFailedError as exc:
                     raise AllProvidersFailedError(
@@ -249,8 +266,11 @@ class DataExplorer(widgets.VBox):
                 fetched = False
         return frame, notes + _kept(caught, fetched=fetched)
 
-    def _fetch_range(self, req: LoadRequest) -> list[str]:
-        """Fetch what the cache lacks in the range, moving the progress bar chunk by chunk."""
+    def _fetch_range(self, req: LoadRequest) -> tuple[list[str], str | None]:
+        """Fetch what the cache lacks in the range, moving the progress bar chunk by chunk.
+
+        Returns the notes and the source of the series the fetch filled (the provider's venue:
+        the cache is read from that series afterwards)."""
         start = req.start
         assert start is not None
         end = req.end if req.end is not None else pd.Timestamp.now(tz="UTC")
@@ -266,29 +286,38 @@ class DataExplorer(widgets.VBox):
             req.symbol, req.timeframe, start, end, provider=req.provider, on_chunk=progress
         )
         notes = [f"{name}: {message}" for name, message in result.errors.items()]
-        return notes + [f"could not fetch {_span(a, b)}" for a, b in result.unfetched]
+        notes += [f"could not fetch {_span(a, b)}" for a, b in result.unfetched]
+        source = getattr(result, "source", None)
+        return notes, str(source) if source else None
 
     def _show(self, request: LoadRequest, frame: pd.DataFrame, notes: list[str]) -> None:
         self.frame = frame
         report = frame.attrs.get("quality")
-        self.chart.set_frame(frame, report, title=f"{request.symbol} {request.timeframe}")
+        title = f"{_labelled(request.symbol, frame)} {request.timeframe}"
+        self.chart.set_frame(frame, report, title=title)
         self.quality.set_report(report)
         self.cache_table.refresh()
         if not request.cache_only:
             self.refresh_symbols()
         source = frame.attrs.get("provider") or "cache"
         score = fmt_score(report.score) if report is not None else "-"
+        where = frame.attrs.get("source")
+        source = f"{source} ({where})" if where and where != source else source
         text = f"{len(frame):,} bars of {request.describe()} from {source}, quality {score}"
         if frame.empty:
             text = f"no bars for {request.describe()}"
         self.browse.show("\n".join([text, *notes]), "warning" if notes or frame.empty else "ok")
 
     def _cached_timeframes(self, symbol: str | None) -> list[str]:
+        """Timeframes cached of ``symbol`` (maybe venue-prefixed: that source's series only)."""
         try:
-            sym = normalize_symbol(symbol or "")
+            venue, bare = split_source(symbol or "")
+            sym = normalize_symbol(bare)
         except TradeDataError:
             return []
-        return [r.timeframe for r in self.cache_table.rows if r.symbol == sym]
+        want = venue or default_source(sym)
+        rows = self.cache_table.rows
+        return [r.timeframe for r in rows if r.symbol == sym and (r.source or want) == want]
 
     def _default_source(self, symbol: str | None) -> str:
         """The cache when it holds the symbol (or, without one, anything); else the rules."""

@@ -178,7 +178,7 @@ def _run(fake: ExchangeFake, scenario: str, cache_dir: str | None) -> Outcome:
             fake.reset()
             _get(manager, exchange, fake.dialect.symbol, start, end, Outcome(exchange, "", 0))
             outcome.second_requests = fake.candle_requests()
-            spans = manager.cache.coverage(fake.dialect.symbol, "1h")
+            spans = manager.cache.coverage(fake.dialect.symbol, "1h", source=exchange)
         except TradeDataError as exc:
             outcome.error = f"{type(exc).__name__}: {exc}"
             return outcome

@@ -9,7 +9,7 @@ import numpy as np
 
 from tradedata.cache.codec import checksum
 from tradedata.cache.interface import QualityFn
-from tradedata.cache.layout import identity_fields, iso, year_bounds
+from tradedata.cache.layout import identity_fields, iso, store_name, year_bounds
 from tradedata.cache.partitions import Rows, column_order, default_quality, runs_of
 from tradedata.cache.postgres.io import read_rows
 from tradedata.cache.postgres.schema import SCHEMA
@@ -62,7 +62,7 @@ def year_meta(
     for name, count in runs:
         counts[name] = counts.get(name, 0) + count
     now = iso(time.time_ns())
-    return identity_fields(series_source, rows.sources, previous) | {
+    return identity_fields(store_name(symbol, series_source)) | {
         "format": FORMAT,
         "symbol": symbol,
         "timeframe": tf,

@@ -199,9 +199,10 @@ class PostgresStore:
     def series(self) -> list[SeriesInfo]:
         """Every stored series with its source, range, bars, size, score, providers and years."""
         grouped = self._run(catalog.listing)
-        return [
-            _summary(store_name(sym, src), tf, metas) for (src, sym, tf), metas in grouped.items()
-        ]
+        named = {(store_name(sym, src), tf): metas for (src, sym, tf), metas in grouped.items()}
+        # in the embedded store's order: that of its keys, ``name|timeframe``
+        order = sorted(named, key="|".join)
+        return [_summary(name, tf, named[name, tf]) for name, tf in order]
 
     def covered_series(self) -> list[tuple[str, str, str]]:
         """``(source, symbol, timeframe)`` of every series with coverage recorded."""
@@ -308,10 +309,16 @@ class PostgresStore:
 
     @contextmanager
     def pinned(
-        self, symbol: str, timeframe: str, start: Any = None, end: Any = None
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        source: str | None = None,
     ) -> Iterator[None]:
         """Nothing to pin: the PostgreSQL store never evicts (it has no size limit)."""
-        parse_timeframe(timeframe)
+        _key(symbol, source, parse_timeframe(timeframe).name)  # bad names fail as they would
         yield
 
     # -- removing ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from tradedata.feeds.backtrader.source import (
     frame_quality,
     load_from_manager,
 )
+from tradedata.identity import normalize_source, split_source
 from tradedata.model import Timeframe, parse_timeframe
 
 __all__ = ["TradeDataFeed", "infer_timeframe"]
@@ -62,7 +63,10 @@ class TradeDataFeed(bt.feed.DataBase):
     Params (besides every ``DataBase`` one: ``name``, ``fromdate``, ``todate``, ``tz``,
     ``tzinput``, ``sessionstart``, ``sessionend``, ``filters``, ``calendar`` ...):
 
-      - ``dataname``: a symbol (``"BTC/USDT"``, ``"AAPL"``) or a frame in the tradedata schema
+      - ``dataname``: a symbol (``"BTC/USDT"``, ``"AAPL"``), venue-prefixed to name its source
+        (``"BYBIT:BTC/USDT"``), or a frame in the tradedata schema
+      - ``exchange``: the source of a symbol's series (``"bybit"``; see :mod:`tradedata.identity`);
+        default: the symbol's prefix, else the manager's choice (the rule's primary venue)
       - ``timeframe``/``compression``: backtrader's bar size. Default: from ``interval``, else
         the frame's ``attrs["timeframe"]`` or regular spacing, else ``TimeFrame.Days``
       - ``interval``: sugar for timeframe/compression as tradedata spells it (``"5m"``)
@@ -79,7 +83,10 @@ class TradeDataFeed(bt.feed.DataBase):
     ``BacktraderCSVData``); without it ``sessionend`` is read in ``tz`` (as ``GenericCSVData``),
     else in UTC. tz-aware frames (everything the manager returns) are never re-localised.
 
-    ``self.data.quality`` is the data's quality report; ``self.data.frame`` the loaded frame.
+    ``self.data.quality`` is the data's quality report; ``self.data.frame`` the loaded frame;
+    ``self.data.source`` the source of its bars (``"bybit"``, ``"consolidated"`` ...; None when
+    a frame does not say). A feed named by a source shows it: ``data._name`` defaults to
+    ``"BYBIT:BTC/USDT"``.
     """
 
     params = (
@@ -88,6 +95,7 @@ class TradeDataFeed(bt.feed.DataBase):
         ("provider", None),
         ("cache_dir", None),
         ("manager", None),
+        ("exchange", None),
         ("refresh", False),
         ("min_quality", None),
         ("adjust", "splits"),
@@ -100,8 +108,11 @@ class TradeDataFeed(bt.feed.DataBase):
         self._rows: list[tuple[Any, list[float]]] | None = None
         self._cursor = 0
         self._resolve_timeframe()
+        self._venue, self._symbol = self._identity()
         if not self.p.name and isinstance(self.p.dataname, pd.DataFrame):
             self._name = str(self.p.dataname.attrs.get("symbol") or "")
+        elif not self.p.name and self._venue is not None:
+            self._name = f"{self._venue.upper()}:{self._symbol}"
 
     # -- configuration ------------------------------------------------------------------
 
@@ -134,6 +145,30 @@ class TradeDataFeed(bt.feed.DataBase):
                 "timeframe=bt.TimeFrame.Ticks for tick data)"
             )
         return inferred.to_backtrader()
+
+    def _identity(self) -> tuple[str | None, str | None]:
+        """``(source or None, bare symbol)`` of a symbol dataname (``(None, None)`` for frames).
+
+        Raises :class:`InputError` when the prefix and ``exchange`` name different sources.
+        """
+        dataname = self.p.dataname
+        if not isinstance(dataname, str):
+            return None, None
+        venue, bare = split_source(dataname)
+        named = normalize_source(self.p.exchange) if self.p.exchange else None
+        if venue and named and venue != named:
+            exchange = self.p.exchange
+            raise InputError(f"{dataname!r} names source {venue!r} but exchange={exchange!r}")
+        return venue or named, bare
+
+    @property
+    def source(self) -> str | None:
+        """The source of the feed's bars (the manager's ``attrs["source"]``, else the one named)."""
+        if self._bars is not None:
+            found = self._bars.frame.attrs.get("source")
+            if found:
+                return str(found)
+        return self._venue
 
     def _gettzinput(self) -> Any:
         # Input times are converted once, while stamping (bt_source.StampRule); returning
@@ -178,12 +213,13 @@ class TradeDataFeed(bt.feed.DataBase):
         if isinstance(dataname, pd.DataFrame):
             frame, symbol = dataname, dataname.attrs.get("symbol")
         elif isinstance(dataname, str):
-            symbol = dataname
+            symbol = self._symbol
             timeframe = Timeframe.from_backtrader(p.timeframe, p.compression)
             start, end = fetch_range(p.fromdate, p.todate, tz, timeframe)
             frame = load_from_manager(
-                symbol, timeframe, start=start, end=end, provider=p.provider,
+                str(symbol), timeframe, start=start, end=end, provider=p.provider,
                 refresh=p.refresh, cache_dir=p.cache_dir, manager=p.manager, adjust=p.adjust,
+                exchange=self._venue,
             )  # fmt: skip
         else:
             raise InputError(

@@ -18,7 +18,7 @@ import pandas as pd
 
 import tradedata.feeds.backtrader.time as bt_time
 from tradedata.errors import InsufficientQualityError, InvalidTimeframeError, TradeDataError
-from tradedata.model import OHLCV_COLUMNS, Timeframe, normalize_frame, to_utc
+from tradedata.model import OHLCV_COLUMNS, OPEN_INTEREST, Timeframe, normalize_frame, to_utc
 
 __all__ = [
     "Bars",
@@ -180,8 +180,9 @@ def build_bars(frame: pd.DataFrame, rule: StampRule) -> Bars:
     """Turn a frame (tradedata schema or close to it) into :class:`Bars` stamped by ``rule``.
 
     A naive index is wall time in ``rule.tzinput`` when given, else UTC. Extra numeric
-    columns (``openinterest``, ``adj_close`` ...) feed backtrader lines of the same name;
-    ``openinterest`` is 0.0 when absent, as in backtrader's CSV files.
+    columns (``openinterest``, ``adj_close`` ...) feed backtrader lines of the same name; the
+    schema's ``open_interest`` feeds ``openinterest`` (NaN for bars stored without it), which
+    is 0.0 when the frame has none at all, as in backtrader's CSV files.
     """
     raw = frame
     if not isinstance(raw.index, pd.DatetimeIndex):
@@ -195,6 +196,8 @@ def build_bars(frame: pd.DataFrame, rule: StampRule) -> Bars:
     norm = raw if _is_conforming(raw) else normalize_frame(raw)
     columns = {c: np.ascontiguousarray(norm[c].to_numpy(dtype=np.float64)) for c in norm.columns}
     columns.update(_extra_columns(raw, set(columns)))
+    if OPEN_INTEREST in columns:  # the stored open interest feeds backtrader's line
+        columns.setdefault("openinterest", columns[OPEN_INTEREST])
     columns.setdefault("openinterest", np.zeros(len(norm)))
     if norm is not frame:
         norm.attrs.update(frame.attrs)
@@ -267,13 +270,19 @@ def load_from_manager(
     cache_dir: Any = None,
     manager: Any = None,
     adjust: str = "splits",
+    exchange: str | None = None,
 ) -> pd.DataFrame:
     """Get bars through a DataManager: ``manager``, else ``DataManager(cache_dir)`` (closed
     again afterwards), else the process-wide one from ``get_data_manager()``. ``adjust`` is
-    passed on (equities: ``"splits"``, ``"all"`` or ``"raw"``)."""
+    passed on (equities: ``"splits"``, ``"all"`` or ``"raw"``).
+
+    ``symbol`` may be venue-prefixed (``"BYBIT:BTC/USDT"``) and ``exchange`` names the source
+    (:mod:`tradedata.identity`); the manager reads and fills that source's series only."""
     request: dict[str, Any] = {
         "start": start, "end": end, "provider": provider, "refresh": refresh, "adjust": adjust,
     }  # fmt: skip
+    if exchange is not None:
+        request["exchange"] = exchange
     if manager is not None:
         return manager.get_ohlcv(symbol, timeframe.name, **request)
     from tradedata.manager import DataManager, get_data_manager

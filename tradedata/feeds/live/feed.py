@@ -32,6 +32,7 @@ from tradedata.errors import (
 from tradedata.feeds.backtrader.source import StampRule
 from tradedata.feeds.live.model import ARRIVALS, LiveBar, StatusItem, StoreNotice
 from tradedata.feeds.live.store import TradeDataStore
+from tradedata.identity import split_source
 from tradedata.model import Timeframe, parse_timeframe, to_utc
 from tradedata.symbols import normalize_symbol
 
@@ -51,7 +52,8 @@ class TradeDataLiveFeed(bt.feed.DataBase):
 
       - ``store``: the :class:`~tradedata.feeds.live.TradeDataStore` (default: a new store for
         ``exchange``)
-      - ``exchange``: exchange id when no store is given (``"binance"``)
+      - ``exchange``: exchange id when no store is given (``"binance"``); a venue-prefixed
+        ``dataname`` (``"BYBIT:BTC/USDT"``) names it too (with a store: must be the store's)
       - ``interval``: sugar for timeframe/compression (``"1m"``, ``"5m"``, ``"1h"``)
       - ``qcheck`` (0.5): longest wait in seconds for a bar before giving control back. The
         feed does not wait when another live data of the cerebro has a bar (waiting, or
@@ -63,7 +65,8 @@ class TradeDataLiveFeed(bt.feed.DataBase):
       - ``historical`` (False): deliver the backfill only, then end (no live data)
       - ``cache_live`` (True): append streamed bars to the cache
 
-    ``data.symbol`` is the unified symbol, ``data.timeframe_name`` the tradedata timeframe;
+    ``data.symbol`` is the unified symbol, ``data.source`` the venue (the store's exchange:
+    its bars are cached in that venue's series), ``data.timeframe_name`` the timeframe;
     after each bar, ``data.bar_open_ms`` is its open time (epoch ms), ``data.bar_event_ms``
     the exchange's event time of the message that carried it and ``data.bar_received`` the
     ``time.monotonic()`` it arrived at (both None for REST bars), for latency measurements.
@@ -89,10 +92,17 @@ class TradeDataLiveFeed(bt.feed.DataBase):
             raise InvalidSymbolError(
                 f"dataname must be a symbol such as 'BTC/USDT', not {p.dataname!r}"
             )
+        venue, bare = split_source(p.dataname)
         if p.store is None:
-            p.store = TradeDataStore(exchange=p.exchange)
+            p.store = TradeDataStore(exchange=venue or p.exchange)
         self._store: TradeDataStore = p.store
-        self.symbol = normalize_symbol(p.dataname)
+        if venue is not None and venue != self._store.exchange:
+            raise InputError(
+                f"{p.dataname!r} names venue {venue!r} but this store streams "
+                f"{self._store.exchange!r}: use a TradeDataStore(exchange={venue!r})"
+            )
+        self.symbol = normalize_symbol(bare)
+        self.source = self._store.exchange
         self.tf: Timeframe = Timeframe.from_backtrader(p.timeframe, p.compression)
         self.timeframe_name = self.tf.name
         self.queue: queue.Queue[Any] = queue.Queue()

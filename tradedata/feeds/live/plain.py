@@ -44,6 +44,7 @@ from tradedata.feeds.live.model import DataStatus, LiveBar, LiveSettings, Status
 from tradedata.feeds.live.poll import RestPoller
 from tradedata.feeds.live.rest import LiveCacheWriter, RestSource
 from tradedata.feeds.live.series import Backfill, LiveSeries, Workers
+from tradedata.identity import split_source
 from tradedata.model import frame_from_arrays, parse_timeframe
 from tradedata.symbols import normalize_symbol
 
@@ -108,9 +109,13 @@ class LiveFeed:
             raise InputError(f"lookback_bars must be an int, got {lookback_bars!r}")
         if lookback_bars < 0:
             raise InputError(f"lookback_bars must be >= 0, got {lookback_bars}")
-        self.symbol = normalize_symbol(symbol)
+        venue, bare = split_source(symbol)
+        if venue and exchange and venue != exchange.strip().lower():
+            raise InputError(f"{symbol!r} names venue {venue!r} but exchange={exchange!r}")
+        self.symbol = normalize_symbol(bare)
         self.timeframe = parse_timeframe(timeframe)
         self.settings = LiveSettings.from_options(options)
+        exchange = exchange or venue
         self.exchange = exchange or _default_exchange(manager, self.symbol, self.timeframe.name)
         dialect = None if self.settings.mode == "polling" else DIALECTS.get(self.exchange)
         if self.settings.mode == "websocket" and dialect is None:

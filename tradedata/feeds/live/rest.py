@@ -21,6 +21,7 @@ import pandas as pd
 
 from tradedata.errors import TemporaryProviderError
 from tradedata.feeds.live.model import LiveBar
+from tradedata.identity import source_of_provider
 from tradedata.model import Timeframe, frame_from_arrays
 
 if TYPE_CHECKING:
@@ -76,7 +77,11 @@ def runs(opens: Iterable[int], next_open: Callable[[int], int]) -> list[tuple[in
 
 
 class RestSource:
-    """Closed bars of one series from the exchange ``provider`` through ``manager``."""
+    """Closed bars of one series from the exchange ``provider`` through ``manager``.
+
+    The series is the exchange's own (``source`` is its venue id, :mod:`tradedata.identity`):
+    its cache reads, coverage and writes never touch another venue's bars of the symbol.
+    """
 
     def __init__(
         self, manager: DataManager, provider: str, symbol: str, timeframe: Timeframe
@@ -85,6 +90,11 @@ class RestSource:
         self.provider = provider
         self.symbol = symbol
         self.timeframe = timeframe
+
+    @property
+    def source(self) -> str:
+        """The series this exchange fills: its venue (the fetch engine's rule)."""
+        return str(self.manager.engine.resolve_source(self.symbol, self.timeframe, self.provider))
 
     def last_closed_ms(self) -> int:
         """Open time of the newest closed bar by the exchange's clock."""
@@ -117,10 +127,11 @@ class RestSource:
             if result.unfetched:
                 why = "; ".join(result.errors.values()) or result.reasons() or "fetch failed"
         cache = self.manager.cache
-        holes = cache.missing_ranges(self.symbol, tf.name, _ts(start_ms), _ts(want))
+        span = (_ts(start_ms), _ts(want))
+        holes = cache.missing_ranges(self.symbol, tf.name, *span, source=self.source)
         if holes and why:
             raise TemporaryProviderError(why, provider=self.provider)
-        frame = cache.read(self.symbol, tf.name, _ts(start_ms), _ts(want))
+        frame = cache.read(self.symbol, tf.name, *span, source=self.source)
         return bars_from_frame(frame), not holes
 
 
@@ -131,6 +142,9 @@ FLUSH_SETTLE = 0.2
 
 class LiveCacheWriter:
     """Buffers streamed bars and writes them to ``manager``'s cache, with coverage.
+
+    ``source`` is the exchange that streamed them: they go to its series of each symbol
+    (:func:`tradedata.identity.source_of_provider`), labelled as provided by it.
 
     A write happens at most every ``interval`` seconds (0: after each bar), ``FLUSH_SETTLE``
     seconds after the bar that made it due, on the thread ``submit`` runs it on; and on
@@ -205,9 +219,12 @@ class LiveCacheWriter:
         step = timeframe.next_open
         spans = runs((b.open_ms for b in bars), lambda ms: _ms(step(_ts(ms))))
         first = (_ts(spans[0][0]), _ts(spans[0][1]))  # recorded in the write's transaction
+        series = source_of_provider(self.source, symbol, timeframe.name)
         cache.write(
-            symbol, timeframe.name, frame, provider=self.source, quality=quality, coverage=first
-        )
+            symbol, timeframe.name, frame, source=series, provider=self.source,
+            quality=quality, coverage=first,
+        )  # fmt: skip
         for lo, hi in spans[1:]:
-            cache.add_coverage(symbol, timeframe.name, _ts(lo), _ts(hi), self.source)
+            span = (_ts(lo), _ts(hi))
+            cache.add_coverage(symbol, timeframe.name, *span, self.source, source=series)
         self.written += len(bars)

@@ -56,9 +56,11 @@ class TradeDataStore:
     ``silence_timeout=...``, ``max_retries=...``, ``reconnect_delay=...`` ...).
 
     Several stores (exchanges) may run in one process; all feeds of one exchange share one
-    websocket connection. The cache keys bars by symbol, not by exchange: stores of two
-    exchanges that stream the same symbol need different ``cache_dir`` (else each backfills
-    from the other's bars).
+    websocket connection. Bars are cached under this exchange's own series of each symbol
+    (:mod:`tradedata.identity`: the source is the venue), so stores of two exchanges that
+    stream the same symbol share one ``cache_dir`` and never backfill from each other's bars.
+    ``getdata("BYBIT:BTC/USDT")`` accepts the venue-prefixed spelling when the venue is this
+    store's exchange.
     """
 
     #: The feed class :meth:`getdata` makes. As with backtrader's own stores, the data class

@@ -43,6 +43,10 @@ def _bundle_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--end", help="last session (default: yesterday)")
     p.add_argument("--calendar", help="override the calendar, e.g. 24/7 or XNYS")
     p.add_argument(
+        "--exchange",
+        help="crypto venue whose series to read, e.g. bybit (or prefix symbols: BYBIT:BTC/USDT)",
+    )
+    p.add_argument(
         "--cache-dir", help="tradedata cache dir (default: DATA_CACHE_DIR or user cache)"
     )
     p.add_argument(
@@ -96,6 +100,7 @@ def _register_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "start": args.start,
         "end": args.end,
         "calendar": args.calendar,
+        "exchange": args.exchange,
         "cache_dir": args.cache_dir,
         "price_scale": _scales(args.price_scale) or None,
     }

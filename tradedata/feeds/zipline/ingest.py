@@ -42,6 +42,7 @@ from tradedata.feeds.zipline.prepare import (
     volume_problem,
 )
 from tradedata.feeds.zipline.report import AssetReport, gap_rows
+from tradedata.identity import split_source
 from tradedata.model import OHLCV_COLUMNS
 from tradedata.symbols import AssetClass, symbol_info
 
@@ -115,6 +116,10 @@ def _action_series(series: Any, td_calendar: Any) -> pd.Series:
     return pd.Series(s.to_numpy(), index=dates).sort_index()
 
 
+def _is_crypto(symbol: str) -> bool:
+    return symbol_info(symbol).asset_class is AssetClass.CRYPTO
+
+
 class IngestRun:
     """One ingest run: the spec plus what zipline hands the ingest function."""
 
@@ -141,18 +146,30 @@ class IngestRun:
         return self.start.tz_localize("UTC"), self.end.tz_localize("UTC")
 
     def load(self, dm: Any, symbol: str) -> tuple[pd.DataFrame, list[str]]:
+        """The bars of ``symbol`` (maybe venue-prefixed) from its source's series."""
         first, last = self.request_range()
+        venue, bare = split_source(symbol)
+        named: dict[str, Any] = {}
+        if venue is None and self.spec.exchange and _is_crypto(bare):
+            named["exchange"] = self.spec.exchange.lower()  # the crypto venue to read
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             # as traded: zipline applies the splits and dividends written next to the bars
             frame = dm.get_ohlcv(
-                symbol, self.spec.timeframe, first, last, self.spec.provider, adjust="raw"
+                symbol,
+                self.spec.timeframe,
+                first,
+                last,
+                self.spec.provider,
+                adjust="raw",
+                **named,
             )
         return frame, [str(w.message) for w in caught]
 
     def actions(self, dm: Any, symbol: str, report: AssetReport) -> tuple[pd.Series, pd.Series]:
         """Splits and dividends of an equity (empty for crypto and forex)."""
         empty = pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
+        symbol = split_source(symbol)[1]
         info = symbol_info(symbol)
         if info.asset_class in (AssetClass.CRYPTO, AssetClass.FOREX):
             return empty, empty
@@ -215,7 +232,8 @@ class IngestRun:
             bars[list(PRICE_COLUMNS)] = bars[list(PRICE_COLUMNS)].mul(factor, axis=0)
             bars["volume"] = bars["volume"] / factor
             dividends = dividends * split_factors(pd.DatetimeIndex(dividends.index), splits)
-        scale = self.spec.price_scale.get(symbol)
+        scales = self.spec.price_scale
+        scale = scales.get(symbol, scales.get(split_source(symbol)[1]))
         if scale:
             bars[list(PRICE_COLUMNS)] *= scale
             bars["volume"] /= scale
@@ -326,13 +344,15 @@ class IngestRun:
         return moved[moved.index <= self.end]
 
     def asset_row(self, symbol: str, sid: int, daily: pd.DataFrame) -> AssetRow:
-        info = symbol_info(symbol)
+        """The asset's row: a venue-prefixed symbol keeps its spelling and names its exchange."""
+        venue, bare = split_source(symbol)
+        info = symbol_info(bare)
         end = pd.Timestamp(daily.index[-1])
         if end < self.calendar.last_session:
             auto_close = pd.Timestamp(self.calendar.next_session(end))
         else:
             auto_close = end + pd.Timedelta(days=1)
-        exchange = info.exchange
+        exchange = info.exchange if venue is None else venue.upper()
         if exchange is None:
             fallback = "FOREX" if info.asset_class is AssetClass.FOREX else "CRYPTO"
             named = self.spec.provider not in (None, "cache")

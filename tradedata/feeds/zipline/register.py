@@ -72,6 +72,7 @@ from tradedata.feeds.zipline.calendar import (
 )
 from tradedata.feeds.zipline.ingest import BundleSpec, CorporateActions
 from tradedata.feeds.zipline.prepare import PRICE_TOLERANCE
+from tradedata.identity import normalize_source, split_source
 from tradedata.model import parse_timeframe
 from tradedata.symbols import normalize_symbol, symbol_info
 
@@ -94,9 +95,18 @@ def _bundles() -> Any:
     return bundles
 
 
-def _symbols(symbols: Sequence[str] | str) -> tuple[str, ...]:
+def _spelled(symbol: str, exchange: str | None) -> str:
+    """``"bybit:btcusdt"`` -> ``"BYBIT:BTC/USDT"``, ``"btcusdt"`` -> ``"BTC/USDT"``."""
+    venue, bare = split_source(symbol)
+    if venue is not None and exchange and normalize_source(exchange) != venue:
+        raise InputError(f"{symbol!r} names venue {venue!r} but exchange={exchange!r}")
+    bare = normalize_symbol(bare)
+    return bare if venue is None else f"{venue.upper()}:{bare}"
+
+
+def _symbols(symbols: Sequence[str] | str, exchange: str | None = None) -> tuple[str, ...]:
     items = [symbols] if isinstance(symbols, str) else list(symbols)
-    out = tuple(dict.fromkeys(normalize_symbol(s) for s in items))
+    out = tuple(dict.fromkeys(_spelled(s, exchange) for s in items))
     if not out:
         raise InputError("a bundle needs at least one symbol")
     return out
@@ -105,7 +115,9 @@ def _symbols(symbols: Sequence[str] | str) -> tuple[str, ...]:
 def _calendar(symbols: tuple[str, ...], calendar: str | None) -> str:
     if calendar is not None:
         return zipline_calendar_name(calendar)
-    names = {sym: zipline_calendar_name(symbol_info(sym).calendar) for sym in symbols}
+    names = {
+        sym: zipline_calendar_name(symbol_info(split_source(sym)[1]).calendar) for sym in symbols
+    }
     if len(set(names.values())) > 1:
         listed = ", ".join(f"{sym}: {cal}" for sym, cal in names.items())
         raise InputError(
@@ -120,7 +132,7 @@ def _scales(price_scale: Mapping[str, float] | None) -> dict[str, float]:
     for sym, k in (price_scale or {}).items():
         if not isinstance(k, (int, float)) or not k > 0:
             raise InputError(f"price_scale for {sym} must be a positive number, got {k!r}")
-        out[normalize_symbol(sym)] = float(k)
+        out[_spelled(sym, None)] = float(k)
     return out
 
 
@@ -152,10 +164,15 @@ def register_bundle(
     maps a symbol to how many units one zipline share holds; ``split_adjusted`` (with
     ``corporate_actions=`` only) says the cached bars (and dividends) are split-adjusted, as
     Yahoo's files are; ``price_tolerance`` is the largest relative rounding error a stored
-    price may carry; ``exchange`` names crypto assets' exchange in the asset
-    database (default: the provider). Validates everything it can now (raising
-    :class:`~tradedata.errors.InputError`) and returns the :class:`BundleSpec`; the data is
-    read at ingest time. Registering a name again replaces the tradedata bundle of that name.
+    price may carry. Crypto series are per venue (:mod:`tradedata.identity`):
+    ``exchange="bybit"`` reads every crypto symbol from that venue's series and names it as the
+    assets' exchange in the asset database (default: the provider); a venue-prefixed symbol
+    (``"BYBIT:BTC/USDT"``) reads that venue's series and becomes an asset of that spelling on
+    exchange ``BYBIT``, so one bundle may hold the same pair from two venues
+    (``symbol("BINANCE:BTC/USDT")``, ``symbol("BYBIT:BTC/USDT")``). Validates everything it
+    can now (raising :class:`~tradedata.errors.InputError`) and returns the
+    :class:`BundleSpec`; the data is read at ingest time. Registering a name again replaces
+    the tradedata bundle of that name.
     """
     bundles = _bundles()
     if not isinstance(name, str) or not name.strip():
@@ -167,7 +184,7 @@ def register_bundle(
         raise InputError("register_bundle needs start (the first session, e.g. '2024-01-01')")
     if not price_tolerance > 0:
         raise InputError(f"price_tolerance must be positive, got {price_tolerance!r}")
-    syms = _symbols(symbols)
+    syms = _symbols(symbols, exchange)
     zcal = _calendar(syms, calendar)
     if end is None:
         end = pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=1)
