@@ -14,45 +14,48 @@ from tradedata.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _cli(cache: Path, *args: str) -> list[str]:
+def _cli(cache: Path | str, *args: str) -> list[str]:
+    """A command line on a cache folder (a Path) or a store (folder or postgresql:// URL)."""
+    if isinstance(cache, str):
+        return ["--store", cache, *args]
     return ["--cache-dir", str(cache), *args]
 
 
 def test_import_show_validate(
-    cache_dir: Path, data_dir: Path, capsys: pytest.CaptureFixture
+    store_spec: str, data_dir: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    assert main(_cli(cache_dir, "import", str(data_dir / "2006-day-001.txt"), "IDX", "1d")) == 0
+    assert main(_cli(store_spec, "import", str(data_dir / "2006-day-001.txt"), "IDX", "1d")) == 0
     assert "imported 255 bars" in capsys.readouterr().out
-    assert main(_cli(cache_dir, "show", "IDX", "1d", "--json", "--rows", "2")) == 0
+    assert main(_cli(store_spec, "show", "IDX", "1d", "--json", "--rows", "2")) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["bars"] == 255 and len(shown["rows"]) == 4
     assert shown["rows"][0]["close"] == 3604.33
-    assert main(_cli(cache_dir, "validate", "IDX", "1d", "--calendar", "XEUR", "--json")) == 0
+    assert main(_cli(store_spec, "validate", "IDX", "1d", "--calendar", "XEUR", "--json")) == 0
     report = json.loads(capsys.readouterr().out)
     assert 0.0 <= report["score"] <= 1.0 and "gaps" in report
-    assert main(_cli(cache_dir, "show", "IDX", "1d")) == 0
+    assert main(_cli(store_spec, "show", "IDX", "1d")) == 0
     assert "255 bars" in capsys.readouterr().out
 
 
 def test_cache_info_export_import_clear(
-    cache_dir: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+    store_spec: str, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    main(_cli(cache_dir, "import", str(data_dir / "orcl-2014.txt"), "ORCL", "1d"))
+    main(_cli(store_spec, "import", str(data_dir / "orcl-2014.txt"), "ORCL", "1d"))
     capsys.readouterr()
-    assert main(_cli(cache_dir, "cache", "info", "--json")) == 0
+    assert main(_cli(store_spec, "cache", "info", "--json")) == 0
     info = json.loads(capsys.readouterr().out)
     assert any(s["symbol"] == "ORCL" for s in info["series"])
-    assert main(_cli(cache_dir, "cache", "verify")) == 0
+    assert main(_cli(store_spec, "cache", "verify")) == 0
     tree = tmp_path / "tree"
-    assert main(_cli(cache_dir, "cache", "export", str(tree))) == 0
+    assert main(_cli(store_spec, "cache", "export", str(tree))) == 0
     assert (tree / "ohlcv" / "ORCL" / "1d" / "2014.csv.gz").exists()
     other = tmp_path / "other-cache"
     assert main(_cli(other, "cache", "import", str(tree))) == 0
     capsys.readouterr()
     assert main(_cli(other, "show", "ORCL", "1d", "--json")) == 0
     assert json.loads(capsys.readouterr().out)["bars"] == 252
-    assert main(_cli(cache_dir, "cache", "clear")) == 2  # needs --yes
-    assert main(_cli(cache_dir, "cache", "clear", "--yes")) == 0
+    assert main(_cli(store_spec, "cache", "clear")) == 2  # needs --yes
+    assert main(_cli(store_spec, "cache", "clear", "--yes")) == 0
 
 
 def test_verify_reports_damage(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -22,17 +23,25 @@ from tradedata.manager import DataManager, get_data_manager
 RULES = {"rules": {"crypto": {"primary": "memA", "backup": ["memB"]}}}
 
 
-def _dm(cache_dir: Path, *providers: MemoryProvider) -> DataManager:
-    dm = DataManager(cache_dir=cache_dir, config=RULES)
+@pytest.fixture
+def manager(store_spec: str) -> Iterator[DataManager]:
+    """A DataManager over an empty store of each kind (embedded folder, PostgreSQL URL)."""
+    dm = DataManager(store=store_spec)
+    yield dm
+    dm.close()
+
+
+def _dm(store_spec: str, *providers: MemoryProvider) -> DataManager:
+    dm = DataManager(store=store_spec, config=RULES)
     for prov in providers:
         dm.add_provider(prov)
     return dm
 
 
-def test_fetches_only_the_holes(cache_dir: Path) -> None:
+def test_fetches_only_the_holes(store_spec: str) -> None:
     data = synthetic("2024-01-01", 1000)
     prov = MemoryProvider(data, now="2024-01-02", name="memA")
-    dm = _dm(cache_dir, prov)
+    dm = _dm(store_spec, prov)
     first = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01 05:00", "2024-01-01 08:19")
     assert len(first) == 200
     pages_before = prov.pages
@@ -47,9 +56,9 @@ def test_fetches_only_the_holes(cache_dir: Path) -> None:
     assert full.attrs["quality"].score == 1.0
 
 
-def test_open_candle_is_not_stored(cache_dir: Path) -> None:
+def test_open_candle_is_not_stored(store_spec: str) -> None:
     data = synthetic("2024-01-01", 100)
-    dm = _dm(cache_dir, MemoryProvider(data, now="2024-01-01 01:00:30", name="memA"))
+    dm = _dm(store_spec, MemoryProvider(data, now="2024-01-01 01:00:30", name="memA"))
     frame = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 02:00")
     assert frame.index[-1] == pd.Timestamp("2024-01-01 00:59", tz="UTC")
     stored = dm.cache.read("BTC/USDT", "1m", source="memA")  # memA's bars are its own series
@@ -65,11 +74,11 @@ def _dead_after_3(data: pd.DataFrame) -> MemoryProvider:
     )
 
 
-def test_failover_to_another_venue_is_opt_in(cache_dir: Path) -> None:
+def test_failover_to_another_venue_is_opt_in(store_spec: str) -> None:
     """memA and memB are two venues: memB's bars never continue memA's series unasked."""
     data = synthetic("2024-01-01", 1000)
     backup = MemoryProvider(data, now="2024-01-02", name="memB")
-    dm = _dm(cache_dir, _dead_after_3(data), backup)
+    dm = _dm(store_spec, _dead_after_3(data), backup)
     with pytest.warns(UserWarning, match="could not fetch"):
         frame = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 16:39")
     assert frame.attrs["source"] == "mema" and frame.attrs["provider"] == "memA"
@@ -80,10 +89,10 @@ def test_failover_to_another_venue_is_opt_in(cache_dir: Path) -> None:
 
 
 def test_failover_mid_request_with_fallback_venues_labels_and_keeps_series_apart(
-    cache_dir: Path,
+    store_spec: str, cache_dir: Path
 ) -> None:
     data = synthetic("2024-01-01", 1000)
-    dm = _dm(cache_dir, _dead_after_3(data), MemoryProvider(data, now="2024-01-02", name="memB"))
+    dm = _dm(store_spec, _dead_after_3(data), MemoryProvider(data, now="2024-01-02", name="memB"))
     frame = dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 16:39", fallback="venues")
     pd.testing.assert_frame_equal(frame, data, check_freq=False)
     assert frame.attrs["provider"] == "memA+memB" and frame.attrs["unfetched"] == []
@@ -111,9 +120,9 @@ def test_failover_mid_request_with_fallback_venues_labels_and_keeps_series_apart
     assert [s["source"] for s in again.attrs["sources"]] == ["mema", "memb"]
 
 
-def test_unfetchable_part_is_reported_not_filled(cache_dir: Path) -> None:
+def test_unfetchable_part_is_reported_not_filled(store_spec: str) -> None:
     data = synthetic("2024-01-01", 300)
-    dm = _dm(cache_dir, MemoryProvider(data, now="2024-01-02", name="memA"))
+    dm = _dm(store_spec, MemoryProvider(data, now="2024-01-02", name="memA"))
     dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 04:59")
     failing = MemoryProvider(data, now="2024-01-02", name="memA",
                              fail=lambda n: SymbolNotFoundError("gone"))  # fmt: skip
@@ -126,10 +135,10 @@ def test_unfetchable_part_is_reported_not_filled(cache_dir: Path) -> None:
     assert frame.attrs["unfetched"]
 
 
-def test_nothing_anywhere_raises(cache_dir: Path) -> None:
+def test_nothing_anywhere_raises(store_spec: str) -> None:
     data = synthetic("2024-01-01", 10)
     dm = _dm(
-        cache_dir,
+        store_spec,
         MemoryProvider(
             data, now="2024-01-02", name="memA", fail=lambda n: SymbolNotFoundError("x")
         ),
@@ -141,10 +150,10 @@ def test_nothing_anywhere_raises(cache_dir: Path) -> None:
         dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 01:00")
 
 
-def test_recent_bars_are_rechecked_on_update(cache_dir: Path) -> None:
+def test_recent_bars_are_rechecked_on_update(store_spec: str) -> None:
     data = synthetic("2024-01-01", 200)
     prov = MemoryProvider(data, now="2024-01-01 02:00:00", name="memA")
-    dm = _dm(cache_dir, prov)
+    dm = _dm(store_spec, prov)
     dm.get_ohlcv("BTC/USDT", "1m", "2024-01-01", "2024-01-01 03:19")
     last = pd.Timestamp("2024-01-01 01:59", tz="UTC")
     corrected = data.copy()

@@ -9,20 +9,27 @@ each bar.
 from __future__ import annotations
 
 import itertools
-import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.memory_provider import MemoryProvider, synthetic
-from tradedata.cache import Cache
+from tradedata.cache.opening import open_store
 from tradedata.errors import SymbolNotFoundError, TemporaryProviderError
 from tradedata.manager import DataManager
 
 DATA = synthetic("2024-01-01", 600)
 RULES = {"rules": {"crypto": {"primary": "memA", "backup": ["memB"]}}}
-PROPS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+#: a fresh store per example: an embedded folder, or a PostgreSQL database (tests/conftest.py)
+NewStore = Callable[[], AbstractContextManager[str]]
 
 
 def _failing(pages: frozenset[int], permanent: bool):  # type: ignore[no-untyped-def]
@@ -43,9 +50,14 @@ def _failing(pages: frozenset[int], permanent: bool):  # type: ignore[no-untyped
     length=st.integers(1, 399),
 )
 def test_stitched_series_equals_source(
-    a_fails: frozenset[int], b_fails: frozenset[int], permanent: bool, start: int, length: int
+    new_store_spec: NewStore,
+    a_fails: frozenset[int],
+    b_fails: frozenset[int],
+    permanent: bool,
+    start: int,
+    length: int,
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp, DataManager(cache_dir=tmp, config=RULES) as dm:
+    with new_store_spec() as spec, DataManager(store=spec, config=RULES) as dm:
         dm.add_provider(
             MemoryProvider(DATA, now="2024-01-02", name="memA", fail=_failing(a_fails, permanent))
         )
@@ -81,10 +93,11 @@ def test_stitched_series_equals_source(
     )
 )
 def test_overlapping_writes_keep_the_last_value_of_each_bar(
+    new_store_spec: NewStore,
     writes: list[tuple[int, int, float]],
 ) -> None:
     model: pd.Series | None = None
-    with tempfile.TemporaryDirectory() as tmp, Cache(tmp) as cache:
+    with new_store_spec() as spec, open_store(spec) as cache:
         for i, (start, length, shift) in enumerate(writes):
             part = DATA.iloc[start : start + length].copy()
             part[["open", "high", "low", "close"]] += shift

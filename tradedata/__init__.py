@@ -36,6 +36,10 @@ _LAZY: dict[str, str] = {
     "symbol_info": "tradedata.symbols",
     "ProviderSelector": "tradedata.selection",
     "Cache": "tradedata.cache",
+    "PostgresStore": "tradedata.cache.postgres",
+    "Store": "tradedata.cache.interface",
+    "open_store": "tradedata.cache.opening",
+    "sync_stores": "tradedata.cache.sync",
     "read_csv": "tradedata.csvio",
     "load_config": "tradedata.config",
     "download": "tradedata.download",
@@ -54,9 +58,11 @@ __all__ = [
     "FetchResult",
     "Fundamentals",
     "Gap",
+    "PostgresStore",
     "ProviderSelector",
     "QualityReport",
     "SeriesId",
+    "Store",
     "SymbolInfo",
     "Timeframe",
     "TradeDataError",
@@ -68,17 +74,23 @@ __all__ = [
     "load_config",
     "normalize_frame",
     "normalize_symbol",
+    "open_store",
     "parse_timeframe",
     "read_csv",
     "repair",
     "split_source",
     "symbol_info",
+    "sync_stores",
     "validate",
 ]
 
 if TYPE_CHECKING:
     from tradedata.actions import CorporateActions
     from tradedata.cache import Cache
+    from tradedata.cache.interface import Store
+    from tradedata.cache.opening import open_store
+    from tradedata.cache.postgres import PostgresStore
+    from tradedata.cache.sync import sync_stores
     from tradedata.config import load_config
     from tradedata.csvio import read_csv
     from tradedata.download import download

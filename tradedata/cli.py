@@ -24,7 +24,11 @@ __all__ = ["main"]
 def _manager(args: argparse.Namespace) -> Any:
     from tradedata.manager import DataManager
 
-    return DataManager(cache_dir=args.cache_dir, config=getattr(args, "config", None))
+    return DataManager(
+        cache_dir=args.cache_dir,
+        config=getattr(args, "config", None),
+        store=getattr(args, "store", None),
+    )
 
 
 def _print_json(obj: Any) -> None:
@@ -171,7 +175,7 @@ def _cache_clear(args: argparse.Namespace, cache: Any) -> int:
     if not args.yes:
         raise _usage("cache clear removes everything: add --yes")
     cache.clear()
-    print(f"cleared {cache.directory}")
+    print(f"cleared {cache.location}")
     return 0
 
 
@@ -186,6 +190,23 @@ def cmd_cache(args: argparse.Namespace) -> int:
         "clear": _cache_clear,
     }[args.action]
     return action(args, _manager(args).cache)
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    """Copy what the target store lacks from the source store (resumable)."""
+    from tradedata.cache.opening import open_store
+    from tradedata.cache.sync import sync_stores
+
+    if args.source == args.target:
+        raise _usage("store sync needs two different stores")
+    with open_store(args.source) as src, open_store(args.target) as dst:
+        report = sync_stores(src, dst, progress=_progress("sync"))
+        where = f"{src.location} -> {dst.location}"
+    if args.json:
+        _print_json({"from_to": where, **report.__dict__})
+    else:
+        print(f"synced {where}: {report}")
+    return 0
 
 
 def cmd_fundamentals(args: argparse.Namespace) -> int:
@@ -261,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_global_options(parser)
     parser.add_argument("--cache-dir", help="cache dir (default: DATA_CACHE_DIR or user cache)")
     parser.add_argument("--config", help="YAML config file (default: TRADEDATA_CONFIG)")
+    parser.add_argument(
+        "--store", help="postgresql://user@host/db or a cache folder (default: TRADEDATA_STORE)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("import", help="import a backtrader, Yahoo or generic CSV file")
@@ -313,6 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _exchange_arg(p)
     p.set_defaults(func=cmd_cache)
+
+    p = sub.add_parser("store", help="store sync --from DIR|URL --to DIR|URL")
+    p.add_argument("action", choices=["sync"])
+    p.add_argument("--from", dest="source", required=True, metavar="DIR|URL")
+    p.add_argument("--to", dest="target", required=True, metavar="DIR|URL")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_store)
 
     p = sub.add_parser("fundamentals", help="company fundamentals merged across providers")
     p.add_argument("symbol")

@@ -6,6 +6,8 @@ the config dict or YAML file, built-in defaults. The file is read from ``TRADEDA
 
     cache_dir: /data/tradedata          # DATA_CACHE_DIR
     cache_max_size_gb: 20               # CACHE_MAX_SIZE_GB
+    store: postgresql://me@db.example/market   # TRADEDATA_STORE: a shared PostgreSQL store
+    #   or {url: postgresql://me@db.example/market, password: ...} (else PGPASSWORD, ~/.pgpass)
     deadline: 600                       # TRADEDATA_DEADLINE: seconds per get_ohlcv/download
     providers:
       binance: {url: "http://127.0.0.1:8765", ws_url: "ws://127.0.0.1:8765", sandbox: false}
@@ -30,13 +32,24 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradedata.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from tradedata.redact import Secret
+
 __all__ = ["Config", "load_config", "provider_settings"]
 
-_KNOWN_TOP = {"cache_dir", "cache_max_size_gb", "deadline", "providers", "rules", "fundamentals"}
+_KNOWN_TOP = {
+    "cache_dir",
+    "cache_max_size_gb",
+    "deadline",
+    "providers",
+    "rules",
+    "fundamentals",
+    "store",
+}
 
 _KNOWN_PROVIDER_KEYS = {"url", "ws_url", "api_key", "secret", "sandbox", "timeout", "options"}
 _KNOWN_FUNDAMENTALS_KEYS = {"providers", "ttl"}
@@ -61,12 +74,30 @@ class Config:
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     rules: Mapping[str, Mapping[str, Any]] | None = None
     fundamentals: Mapping[str, Any] = field(default_factory=dict)
+    #: the store: a cache folder or a ``postgresql://`` URL (None: the embedded cache)
+    store: str | None = None
+    #: the store's password when the config gives it apart from the URL (never shown)
+    store_password: Secret | None = field(default=None, repr=False)
     #: seconds one get_ohlcv/download may take (see :mod:`tradedata.deadline`); None: no limit
     deadline: float | None = None
 
     def __repr__(self) -> str:
         names = ", ".join(sorted(self.providers))
         return f"Config(cache_dir={self.cache_dir!r}, providers=[{names}])"
+
+
+def _store_setting(value: Any) -> tuple[str | None, Secret | None]:
+    """``store:`` as ``(url or folder, password)``: a string, or ``{url:, password:}``."""
+    from tradedata.redact import Secret
+
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return (None if value is None else os.fspath(value)), None
+    if isinstance(value, Mapping) and set(value) <= {"url", "password"} and "url" in value:
+        password = value.get("password")
+        if password is None or isinstance(password, Secret):
+            return str(value["url"]), password
+        return str(value["url"]), Secret(str(password))
+    raise ConfigurationError("config 'store' must be a folder, a URL, or {url:, password:}")
 
 
 def _wrap_secrets(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -214,6 +245,9 @@ def load_config(
             "providers": dict(config.providers),
             "rules": config.rules,
             "fundamentals": dict(config.fundamentals),
+            "store": {"url": config.store, "password": config.store_password}
+            if config.store
+            else None,
             "deadline": config.deadline,
         }
     elif isinstance(config, Mapping):
@@ -237,7 +271,10 @@ def load_config(
         raise ConfigurationError(f"cache_max_size_gb must be a number, got {size!r}") from exc
     if size is not None and not (math.isfinite(size) and size > 0):
         raise ConfigurationError(f"cache_max_size_gb must be a positive number, got {size!r}")
+    store, password = _store_setting(data.get("store"))
     return Config(
+        store=store,
+        store_password=password,
         cache_dir=data.get("cache_dir"),
         cache_max_size_gb=size,
         providers=merged,

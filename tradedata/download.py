@@ -398,7 +398,9 @@ def download_cli_main(args: argparse.Namespace) -> int:
     from tradedata.manager import DataManager
 
     dm = DataManager(
-        cache_dir=getattr(args, "cache_dir", None), config=getattr(args, "config", None)
+        cache_dir=getattr(args, "cache_dir", None),
+        config=getattr(args, "config", None),
+        store=getattr(args, "store", None),
     )
     try:
         report = download(

@@ -44,7 +44,7 @@ from tradedata.symbols import normalize_symbol
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
-    from tradedata.cache import Cache
+    from tradedata.cache.interface import Store
     from tradedata.selection import ProviderSelector
 
 __all__ = [
@@ -124,7 +124,7 @@ class FetchEngine:
 
     def __init__(
         self,
-        cache: Cache,
+        cache: Store,
         selector: Callable[[], ProviderSelector],
         provider_lookup: Callable[[str], Provider],
         quality_fn: QualityFn,
@@ -391,12 +391,8 @@ class FetchEngine:
         stopped: DeadlineExceededError | None = None
         try:
             for i, (h_start, h_end) in enumerate(holes):
-                fresh = None
-                if i == len(holes) - 1:
-                    recheck = self._recheck_start(sym, tf, h_start, src)
-                    fresh, h_start = h_start, max(s, recheck)
-                hole = Span(h_start, h_end)
-                self._fetch_hole(sym, tf, hole, names, result, on_chunk, fresh, src)
+                self._fetch_locked(sym, tf, (h_start, h_end), s, i == len(holes) - 1, refresh,
+                                   names, result, on_chunk, src)  # fmt: skip
         except DeadlineExceededError as exc:
             stopped = exc
         if stopped is not None:  # what arrived is stored; the rest is named in the error
@@ -465,6 +461,34 @@ class FetchEngine:
             seconds=exc.seconds,
             unfetched=gone,
         )
+
+    def _fetch_locked(
+        self,
+        sym: str,
+        tf: Timeframe,
+        hole: tuple[pd.Timestamp, pd.Timestamp],
+        start: pd.Timestamp,
+        last: bool,
+        refresh: bool,
+        names: list[str],
+        result: FetchResult,
+        on_chunk: Callable[[Chunk], None] | None,
+        src: str,
+    ) -> None:
+        """Fetch one hole of the ``src`` series holding its lock: one fetcher per hole among
+        every process sharing the store; the others wait, then fetch only what is still missing
+        (usually nothing)."""
+        with self.cache.hole_lock(sym, tf.name, *hole, source=src):
+            parts = [hole]
+            if not refresh:
+                parts = self.cache.missing_ranges(sym, tf.name, *hole, source=src)
+            for j, (p_start, p_end) in enumerate(parts):
+                fresh = None
+                if last and j == len(parts) - 1:
+                    recheck = self._recheck_start(sym, tf, p_start, src)
+                    fresh, p_start = p_start, max(start, recheck)
+                span = Span(p_start, p_end)
+                self._fetch_hole(sym, tf, span, names, result, on_chunk, fresh, src)
 
     def update(
         self,

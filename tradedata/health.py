@@ -166,6 +166,9 @@ def check_integrity(dm: DataManager, full: bool = False) -> Check:
         damaged = cache.verify()
         problems = [f"{d}" for d in damaged[before:]]
         partitions = sum(len(s.years) for s in cache.series())
+    elif hasattr(cache, "quick_check"):  # a database store: metadata against row counts
+        problems = cache.quick_check()
+        partitions = sum(len(s.years) for s in cache.series())
     else:
         for series in cache.series():
             for year in series.years:
@@ -198,6 +201,10 @@ def check_integrity(dm: DataManager, full: bool = False) -> Check:
 def check_disk(dm: DataManager) -> Check:
     """The cache's size against its limit and the disk's free space."""
     info = dm.cache.info()
+    if info.get("max_size_bytes") is None:  # a database store: its server owns the disk
+        used = int(info["size_bytes"])
+        text = f"{human_bytes(used)} in {info.get('location')} (no size limit)"
+        return Check("cache:disk", "ok", text, {"used_bytes": used})
     used, limit = int(info["size_bytes"]), int(info["max_size_bytes"])
     free = shutil.disk_usage(dm.cache.directory).free
     data = {"used_bytes": used, "limit_bytes": limit, "free_bytes": free}

@@ -45,7 +45,7 @@ from tradedata.venues import check_fallback, labelled_frame, score_mix
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
-    from tradedata.cache import Cache
+    from tradedata.cache.interface import Store
     from tradedata.feeds.live.plain import LiveFeed
     from tradedata.fundamentals import Fundamentals
     from tradedata.selection import ProviderSelector
@@ -69,7 +69,10 @@ class DataManager:
     ``cache_dir`` defaults to ``DATA_CACHE_DIR`` or the platform's user cache directory;
     ``config`` is a :class:`~tradedata.config.Config`, a dict, or a YAML path (default: the
     user's config file, if any); ``providers`` overrides per-provider settings, e.g.
-    ``{"binance": {"url": "http://127.0.0.1:8765"}}``.
+    ``{"binance": {"url": "http://127.0.0.1:8765"}}``. ``store`` selects where bars live: a
+    ``postgresql://user@host/db`` URL (a store shared by a fleet), a cache folder, or a store
+    object; else ``TRADEDATA_STORE``, else the config's ``store:``, else the embedded cache in
+    ``cache_dir``.
     """
 
     def __init__(
@@ -78,14 +81,11 @@ class DataManager:
         config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         providers: Mapping[str, Mapping[str, Any]] | None = None,
         max_size_gb: float | None = None,
+        store: str | os.PathLike[str] | Store | None = None,
     ) -> None:
-        from tradedata.cache import Cache
-
         self.config = load_config(config, providers=providers)
-        self.cache: Cache = Cache(
-            cache_dir or self.config.cache_dir,
-            max_size_gb=max_size_gb or self.config.cache_max_size_gb,
-        )
+        #: the store (embedded :class:`~tradedata.cache.Cache` or a PostgreSQL store)
+        self.cache: Store = self._open_store(store, cache_dir, max_size_gb)
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
@@ -104,7 +104,31 @@ class DataManager:
         stats.track(self.cache.directory)
         logs.configure_from_env()
 
+    def _open_store(self, store: Any, cache_dir: Any, max_size_gb: float | None) -> Any:
+        from tradedata.cache.opening import is_url, open_store
+
+        if store is not None and not isinstance(store, (str, os.PathLike)):
+            return store  # a store object
+        spec = store
+        if spec is None and cache_dir is None:
+            spec = os.environ.get("TRADEDATA_STORE") or self.config.store
+        local = cache_dir or self.config.cache_dir
+        if is_url(spec):
+            from tradedata.cache.postgres.store import PostgresStore
+
+            return PostgresStore(str(spec), password=self.config.store_password, local_dir=local)
+        return open_store(spec or local, max_size_gb=max_size_gb or self.config.cache_max_size_gb)
+
+    @property
+    def store(self) -> Store:
+        """The store bars, coverage and fundamentals live in (same as :attr:`cache`)."""
+        return self.cache
+
     def __repr__(self) -> str:
+        from tradedata.cache.opening import is_url
+
+        if is_url(getattr(self.cache, "location", None)):
+            return f"<DataManager store={self.cache.location!r}>"
         return f"<DataManager cache_dir={str(self.cache_dir)!r}>"
 
     @property

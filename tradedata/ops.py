@@ -257,7 +257,11 @@ def cache_delete(args: argparse.Namespace, cache: Any) -> int:
 def _manager(args: argparse.Namespace) -> Any:
     from tradedata.manager import DataManager
 
-    return DataManager(cache_dir=args.cache_dir, config=getattr(args, "config", None))
+    return DataManager(
+        cache_dir=args.cache_dir,
+        config=getattr(args, "config", None),
+        store=getattr(args, "store", None),
+    )
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from tradedata.validation import QualityReport
 from tradedata.validation.combine import Piece, combine
 
 if TYPE_CHECKING:
-    from tradedata.cache import Cache
+    from tradedata.cache.interface import Store
 
 __all__ = ["STORED_ENTRIES", "quality_summary", "range_report"]
 
@@ -76,7 +76,7 @@ def _year_start(year: int) -> int:
 
 
 def range_report(
-    cache: Cache,
+    cache: Store,
     frame: pd.DataFrame,
     symbol: str,
     tf: Timeframe,

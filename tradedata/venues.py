@@ -28,7 +28,7 @@ from tradedata.identity import default_source, is_crypto, normalize_source
 from tradedata.model import Timeframe
 
 if TYPE_CHECKING:
-    from tradedata.cache import Cache
+    from tradedata.cache.interface import Store
     from tradedata.selection import ProviderSelector
     from tradedata.validation import QualityReport
 
@@ -128,7 +128,7 @@ def other_sources(
 
 
 def fill_from_other_sources(
-    cache: Cache,
+    cache: Store,
     selector: ProviderSelector,
     symbol: str,
     tf: Timeframe,
@@ -166,7 +166,7 @@ def fill_from_other_sources(
     result.unfetched = unfilled(result.unfetched, todo)
 
 
-def covered_parts(cache: Cache, symbol: str, tf: Timeframe, span: Span, source: str) -> list[Span]:
+def covered_parts(cache: Store, symbol: str, tf: Timeframe, span: Span, source: str) -> list[Span]:
     """The parts of ``span`` the ``source`` series' coverage record holds."""
     return [
         Span(max(c.start, span.start), min(c.end, span.end))
@@ -185,7 +185,7 @@ def unfilled(unfetched: list[Unfetched], todo: list[Span]) -> list[Unfetched]:
 
 
 def labelled_frame(
-    cache: Cache,
+    cache: Store,
     symbol: str,
     tf: Timeframe,
     own: pd.DataFrame,

@@ -1,8 +1,10 @@
 """Worker processes for the multi-process cache tests (run as scripts, never imported by tests).
 
-python cacheworkers.py rewrite DIR           rewrite a big partition forever (to be killed)
-python cacheworkers.py chunks DIR ID COUNT   write COUNT one-day chunks owned by writer ID
-python cacheworkers.py reader DIR SECONDS    read and check the series until time runs out
+STORE is a cache folder or a ``postgresql://`` URL (either store).
+
+python cacheworkers.py rewrite STORE          rewrite a big partition forever (to be killed)
+python cacheworkers.py chunks STORE ID COUNT  write COUNT one-day chunks owned by writer ID
+python cacheworkers.py reader STORE SECONDS    read and check the series until time runs out
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tradedata.cache import Cache
+from tradedata.cache.opening import open_store as Cache  # a folder or a postgresql:// URL
 
 SYMBOL, TF = "BTC/USDT", "1m"
 BIG_ROWS = 150_000

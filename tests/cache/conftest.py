@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pandas as pd
 import pytest
@@ -19,8 +18,6 @@ def bars() -> Callable[..., pd.DataFrame]:
 
 
 @pytest.fixture
-def cache(tmp_path: Path) -> Iterator[Cache]:
-    """A Cache over an empty temporary directory."""
-    store = Cache(tmp_path / "cache")
-    yield store
-    store.close()
+def cache(store: Cache) -> Cache:
+    """An empty store: the embedded Cache, and the PostgreSQL store (see tests/conftest.py)."""
+    return store

@@ -31,6 +31,7 @@ def test_a_record_is_kept_per_symbol(cache: Cache) -> None:
     assert cache.delete_actions("NVDA") and cache.get_actions("NVDA") is None
 
 
+@pytest.mark.embedded_only  # damages the embedded store's own record
 def test_a_damaged_record_is_dropped_so_it_is_fetched_again(cache: Cache) -> None:
     cache.set_actions("NVDA", _nvda())
     cache._db.dc.set(cache._db.actions_key("NVDA"), '{"splits": [["not a date", 2]]}')

@@ -28,6 +28,8 @@ from tradedata.manager import DataManager
 
 ROOT = Path(__file__).resolve().parents[2]
 SYM, TF = "BTC/USDT", "1h"
+#: damage to the embedded store's files, rows and limits (the PostgreSQL store has none of them)
+pytestmark = pytest.mark.embedded_only
 #: the in-memory provider stands in for Binance, the default venue: its series is SYM's default
 VENUE = "binance"
 RULES = {"rules": {"crypto": {"primary": VENUE}}}

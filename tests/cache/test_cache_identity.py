@@ -3,6 +3,7 @@ of a cache written by the version before sources existed (run from its own sourc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tradedata.cache import Cache
+from tradedata.cache.layout import SeriesInfo
 from tradedata.errors import CacheError, InputError, InvalidSymbolError
 from tradedata.identity import SeriesId, default_source, identify, split_source
 
@@ -123,6 +125,10 @@ def _fill_sources(cache: Cache) -> dict[tuple[str | None, str, str], pd.DataFram
     return frames
 
 
+def _no_bytes(found: list[SeriesInfo]) -> list[SeriesInfo]:
+    return [dataclasses.replace(info, bytes=0) for info in found]
+
+
 def test_tree_round_trips_every_source(cache: Cache, tmp_path: Path) -> None:
     frames = _fill_sources(cache)
     assert cache.export_tree(tmp_path / "tree") == 8
@@ -144,7 +150,8 @@ def test_tree_round_trips_every_source(cache: Cache, tmp_path: Path) -> None:
                 symbol, tf, source=source
             )
         assert copy.sources("AAPL") == ["consolidated", "iex"]
-        assert copy.series() == cache.series()
+        # the same series; bytes are each store's own encoding (embedded file vs database row)
+        assert _no_bytes(copy.series()) == _no_bytes(cache.series())
         for info in cache.series():
             for year in info.years:
                 assert (
@@ -327,6 +334,7 @@ def test_a_tree_exported_before_sources_imports_split_by_source(
         assert cache.verify() == []
 
 
+@pytest.mark.embedded_only  # damages a partition file: the PostgreSQL store keeps none
 def test_damage_names_the_series_as_users_spell_it(cache: Cache) -> None:
     frame = make_bars("2024-01-01", periods=30, freq="1h")
     cache.write("BTC/USDT", "1h", frame, source="bybit")

@@ -13,6 +13,9 @@ from cachehelpers import assert_same_bits, make_bars
 from tradedata.cache import Cache, CacheCorruptionWarning
 
 SYM, TF = "BTC/USDT", "1h"
+#: damage to partition files and the size limit are the embedded store's (PostgreSQL keeps rows
+#: in pages it checks itself, and has no size limit)
+pytestmark = pytest.mark.embedded_only
 
 
 def _three_years(cache: Cache) -> pd.DataFrame:

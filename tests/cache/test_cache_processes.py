@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from cacheworkers import BIG_ROWS, START, SYMBOL, TF, WRITERS, chunk, version_frame
 
-from tradedata.cache import Cache, CacheCorruptionWarning
+from tradedata.cache import CacheCorruptionWarning
+from tradedata.cache.opening import open_store as Cache  # a folder or a postgresql:// URL
 
 WORKER = Path(__file__).with_name("cacheworkers.py")
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -31,7 +32,7 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def _check_consistent(directory: Path) -> int:
+def _check_consistent(directory: Path | str) -> int:
     """The stored state is one whole version: data, metadata and coverage agree."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheCorruptionWarning)
@@ -82,19 +83,19 @@ def test_a_writer_killed_mid_write_leaves_the_previous_state(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_concurrent_writers_and_readers_lose_nothing(tmp_path: Path) -> None:
+def test_concurrent_writers_and_readers_lose_nothing(store_spec: str) -> None:
     count = 8
-    with Cache(tmp_path) as cache:
+    with Cache(store_spec) as cache:
         cache.write(SYMBOL, TF, chunk(0, 0), provider="w0")  # readers never see an empty cache
 
-    procs = [_spawn("chunks", str(tmp_path), str(w), str(count)) for w in range(WRITERS)]
-    procs.append(_spawn("reader", str(tmp_path), "4"))
+    procs = [_spawn("chunks", store_spec, str(w), str(count)) for w in range(WRITERS)]
+    procs.append(_spawn("reader", store_spec, "4"))
     outs = [p.communicate(timeout=240) for p in procs]
 
     for proc, (_, err) in zip(procs, outs, strict=True):
         assert proc.returncode == 0, err
     assert int(outs[-1][0].split()[-1]) > 0  # the reader did read
-    with Cache(tmp_path) as cache:
+    with Cache(store_spec) as cache:
         frame = cache.read(SYMBOL, TF)
         expected = pd.concat([chunk(w, n) for n in range(count) for w in range(WRITERS)])
         pd.testing.assert_frame_equal(frame, expected.sort_index(), check_freq=False)

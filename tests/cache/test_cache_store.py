@@ -132,6 +132,7 @@ def test_range_read_bounds_are_inclusive(cache: Cache) -> None:
     assert_same_bits(cache.read("BTC/USDT", "1h", end=frame.index[5]), frame.iloc[:6])
 
 
+@pytest.mark.embedded_only  # the embedded store's files and limits
 def test_range_read_inflates_only_overlapping_months(
     cache: Cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -159,6 +160,7 @@ def test_range_read_inflates_only_overlapping_months(
     assert len(calls) == 36
 
 
+@pytest.mark.embedded_only  # the embedded store's files and limits
 def test_range_read_opens_only_overlapping_partitions(cache: Cache) -> None:
     frame = make_bars("2021-01-01", periods=3 * 365, freq="1D")
     cache.write("BTC/USDT", "1d", frame, provider="p")
@@ -233,6 +235,7 @@ def test_bad_inputs_raise_input_errors(cache: Cache) -> None:
         cache.read("BTC/USDT", "1h", "2024-02-01", "2024-01-01")
 
 
+@pytest.mark.embedded_only  # the embedded store's files and limits
 def test_info_and_clear(cache: Cache) -> None:
     cache.write("BTC/USDT", "1h", make_bars(periods=5, freq="1h"), provider="a")
     cache.set_fundamentals("AAPL", {"pe": 30}, ttl=60)
@@ -282,6 +285,7 @@ def test_two_instances_share_one_directory(tmp_path: Path) -> None:
         assert_same_bits(reader.read("BTC/USDT", "1m"), frame)
 
 
+@pytest.mark.embedded_only  # the embedded store's files and limits
 def test_a_write_reencodes_only_the_months_it_touches(cache: Cache) -> None:
     frame = make_bars("2023-01-01", periods=8760, freq="1h")
     cache.write("BTC/USDT", "1h", frame, provider="a")
@@ -313,6 +317,7 @@ def test_bars_outside_the_nanosecond_range_are_refused(cache: Cache) -> None:
         cache.write("BTC/USDT", "1d", frame, provider="a")
 
 
+@pytest.mark.embedded_only  # the embedded store's files and limits
 def test_partition_file_points_at_the_data(cache: Cache) -> None:
     cache.write("BTC/USDT", "1h", make_bars(periods=5, freq="1h"), provider="a")
 

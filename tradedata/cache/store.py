@@ -17,7 +17,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -43,6 +43,7 @@ from tradedata.cache.layout import (
     store_name,
     years_of,
 )
+from tradedata.cache.locks import file_lock, lock_name
 from tradedata.cache.migrate import migrate
 from tradedata.cache.partitions import QualityFn, Rows
 from tradedata.cache.reader import Reader
@@ -154,6 +155,19 @@ class Cache:
 
     def __repr__(self) -> str:
         return f"<Cache {str(self.directory)!r} limit={self.max_size_bytes / 1e9:g} GB>"
+
+    @property
+    def location(self) -> str:
+        """The cache folder, as text."""
+        return str(self.directory)
+
+    def hole_lock(
+        self, symbol: str, timeframe: str, start: Any, end: Any, *, source: str | None = None
+    ) -> AbstractContextManager[None]:
+        """A machine-wide lock for fetching ``[start, end]`` of a series (a file lock)."""
+        name = store_name(symbol, source)
+        key = lock_name(name, timeframe, pd.Timestamp(start).value, pd.Timestamp(end).value)
+        return file_lock(self.directory / "locks" / f"{key}.lock")
 
     # -- writing -------------------------------------------------------------------------------
     def write(
@@ -343,6 +357,14 @@ class Cache:
         """Every stored series with its range, bars, size, score, providers and years."""
         return self._catalog.series()
 
+    def covered_series(self) -> list[tuple[str, str, str]]:
+        """``(source, symbol, timeframe)`` of every series with a coverage record."""
+        found = []
+        for key in self._db.keys("c|"):
+            _, name, tf = key.split("|", 2)
+            found.append((*split_store_name(name), tf))
+        return sorted(found)
+
     # -- coverage -------------------------------------------------------------------------------
     def coverage(
         self, symbol: str, timeframe: str, *, source: str | None = None
@@ -422,6 +444,7 @@ class Cache:
         """Directory, bytes used, limit, and counts of series, partitions and quarantined items."""
         partitions = sum(1 for _ in self._db.keys("p|"))
         return {
+            "location": self.location,
             "directory": str(self.directory),
             "size_bytes": self._db.used_bytes(),
             "max_size_bytes": self.max_size_bytes,

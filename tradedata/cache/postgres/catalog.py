@@ -1,0 +1,160 @@
+"""What the PostgreSQL store holds: series rows, providers, per-year metadata, counts.
+
+Plain functions of an open cursor (the caller owns the transaction), so that
+:class:`~tradedata.cache.postgres.store.PostgresStore` stays the one place that decides what
+runs together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradedata.cache.postgres.schema import SCHEMA
+
+__all__ = [
+    "count_mismatches",
+    "covered",
+    "drop",
+    "listing",
+    "provider_id",
+    "series_row",
+    "sizes",
+    "sources",
+    "truncate",
+    "year_meta_of",
+    "years_of_series",
+]
+
+_KEY = "s.source = %s AND s.symbol = %s AND s.timeframe = %s"
+
+#: a series: ``(source, symbol, timeframe)`` (see :mod:`tradedata.identity`)
+Key = tuple[str, str, str]
+
+
+def series_row(cur: Any, key: Key, *, create: bool = False) -> Any:
+    """``(id, has_adj)`` of a series, or None; ``create`` adds it and locks its row."""
+    if create:
+        cur.execute(
+            f"INSERT INTO {SCHEMA}.series (source, symbol, timeframe) VALUES (%s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            key,
+        )
+    lock = " FOR UPDATE" if create else ""
+    cur.execute(f"SELECT id, has_adj FROM {SCHEMA}.series s WHERE {_KEY}{lock}", key)
+    return cur.fetchone()
+
+
+def provider_id(cur: Any, name: str) -> int:
+    """The id of a provider name (added on first use)."""
+    cur.execute(
+        f"INSERT INTO {SCHEMA}.providers (name) VALUES (%s) ON CONFLICT (name) DO NOTHING",
+        (name,),
+    )
+    cur.execute(f"SELECT id FROM {SCHEMA}.providers WHERE name = %s", (name,))
+    return int(cur.fetchone()[0])
+
+
+def years_of_series(cur: Any, key: Key) -> list[int]:
+    """The years holding bars of a series, ascending."""
+    cur.execute(
+        f"SELECT m.year FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id = m.series_id"
+        f" WHERE {_KEY} ORDER BY m.year",
+        key,
+    )
+    return [int(r[0]) for r in cur.fetchall()]
+
+
+def year_meta_of(cur: Any, key: Key, year: int) -> dict | None:
+    """The metadata of one year of a series."""
+    cur.execute(
+        f"SELECT m.meta FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id = m.series_id"
+        f" WHERE {_KEY} AND m.year = %s",
+        (*key, int(year)),
+    )
+    row = cur.fetchone()
+    return dict(row[0]) if row else None
+
+
+def listing(cur: Any) -> dict[Key, list[dict]]:
+    """Every series with bars: its metadata records, oldest year first."""
+    cur.execute(
+        f"SELECT s.source, s.symbol, s.timeframe, m.meta FROM {SCHEMA}.series s JOIN"
+        f" {SCHEMA}.metadata m ON m.series_id = s.id ORDER BY s.id, m.year"
+    )
+    grouped: dict[Key, list[dict]] = {}
+    for source, symbol, tf, meta in cur.fetchall():
+        grouped.setdefault((source, symbol, tf), []).append(meta)
+    return grouped
+
+
+def covered(cur: Any) -> list[Key]:
+    """``(source, symbol, timeframe)`` of every series with coverage recorded."""
+    cur.execute(
+        f"SELECT source, symbol, timeframe FROM {SCHEMA}.series s WHERE EXISTS (SELECT 1 FROM"
+        f" {SCHEMA}.coverage c WHERE c.series_id = s.id) ORDER BY source, symbol, timeframe"
+    )
+    return [(str(a), str(b), str(c)) for a, b, c in cur.fetchall()]
+
+
+def sources(cur: Any, symbol: str, tf: str | None) -> list[str]:
+    """The sources with bars or coverage of ``symbol`` (at ``tf``) stored, sorted."""
+    cur.execute(
+        f"SELECT DISTINCT source FROM {SCHEMA}.series s WHERE symbol = %s"
+        " AND (%s::text IS NULL OR timeframe = %s) AND (EXISTS (SELECT 1 FROM"
+        f" {SCHEMA}.metadata m WHERE m.series_id = s.id) OR EXISTS (SELECT 1 FROM"
+        f" {SCHEMA}.coverage c WHERE c.series_id = s.id)) ORDER BY source",
+        (symbol, tf, tf),
+    )
+    return [str(r[0]) for r in cur.fetchall()]
+
+
+def sizes(cur: Any) -> tuple[int, int, int]:
+    """``(series with bars, years stored, bytes of our tables)``."""
+    cur.execute(
+        f"SELECT (SELECT count(DISTINCT series_id) FROM {SCHEMA}.metadata),"
+        f" (SELECT count(*) FROM {SCHEMA}.metadata),"
+        " (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
+        " AND c.relkind = 'r')",
+        (SCHEMA,),
+    )
+    a, b, c = cur.fetchone()
+    return int(a), int(b), int(c)
+
+
+def drop(cur: Any, source: str, symbol: str, tf: str | None) -> int:
+    """Remove a series' bars, metadata and coverage (every timeframe when ``tf`` is None);
+    returns the years removed."""
+    cur.execute(
+        f"SELECT id FROM {SCHEMA}.series WHERE source = %s AND symbol = %s"
+        " AND (%s::text IS NULL OR timeframe = %s) FOR UPDATE",
+        (source, symbol, tf, tf),
+    )
+    ids = [int(r[0]) for r in cur.fetchall()]
+    cur.execute(f"DELETE FROM {SCHEMA}.metadata WHERE series_id = ANY(%s)", (ids,))
+    removed = int(cur.rowcount)
+    for table in ("bars", "coverage"):
+        cur.execute(f"DELETE FROM {SCHEMA}.{table} WHERE series_id = ANY(%s)", (ids,))
+    return removed
+
+
+def truncate(cur: Any) -> None:
+    """Remove every bar, metadata record, span, action and fundamentals entry."""
+    tables = ("bars", "coverage", "metadata", "actions", "fundamentals")
+    cur.execute("TRUNCATE " + ", ".join(f"{SCHEMA}.{t}" for t in tables))
+
+
+def count_mismatches(cur: Any) -> list[str]:
+    """Years whose metadata's bar count differs from the rows stored, as readable lines."""
+    cur.execute(
+        f"SELECT s.source, s.symbol, s.timeframe, m.year, (m.meta->>'bars')::bigint,"
+        f" (SELECT count(*) FROM {SCHEMA}.bars b WHERE b.series_id = m.series_id"
+        " AND b.open_time >= make_timestamptz(m.year, 1, 1, 0, 0, 0, 'UTC')"
+        " AND b.open_time < make_timestamptz(m.year + 1, 1, 1, 0, 0, 0, 'UTC'))"
+        f" FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id = m.series_id"
+    )
+    return [
+        f"{symbol} {tf} {year} ({source}): metadata says {said} bars, the table holds {held}"
+        for source, symbol, tf, year, said, held in cur.fetchall()
+        if said != held
+    ]

@@ -1,0 +1,83 @@
+"""The metadata of one year of a series, computed from its rows inside a write."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from tradedata.cache.codec import checksum
+from tradedata.cache.interface import QualityFn
+from tradedata.cache.layout import identity_fields, iso, store_name, year_bounds
+from tradedata.cache.partitions import Rows, column_order, default_quality, runs_of
+from tradedata.cache.postgres.io import read_rows
+from tradedata.cache.postgres.schema import SCHEMA
+from tradedata.errors import InputError
+from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS
+
+__all__ = ["FORMAT", "year_meta"]
+
+FORMAT = "tradedata-postgres-1"
+
+
+def year_meta(
+    cur: Any,
+    series_id: int,
+    key: tuple[str, str, str],
+    year: int,
+    has_adj: bool,
+    write: tuple[str, dict | None, QualityFn | None, int],
+) -> dict[str, Any]:
+    """The metadata of one stored year, computed from its rows (inside the write)."""
+    series_source, symbol, tf = key
+    source, provider_info, quality, dupes = write
+    columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if has_adj else [])])
+    first, after = year_bounds(year)
+    ts, values, ids = read_rows(cur, series_id, columns, first, after - 1, providers=True)
+    assert ids is not None
+    cur.execute(f"SELECT id, name FROM {SCHEMA}.providers")
+    names = dict(cur.fetchall())
+    used = list(dict.fromkeys(ids.tolist()))
+    codes = np.searchsorted(np.array(sorted(used)), ids) if ids.size else ids
+    order = sorted(used)
+    rows = Rows(ts, values, columns, [names[i] for i in order], codes.astype(np.int32))
+    if quality is not None:
+        report = quality(rows.frame())
+        if not isinstance(report, dict):
+            raise InputError(f"quality() must return a dict, got {type(report).__name__}")
+    else:
+        report = default_quality(rows, dupes)
+    cur.execute(
+        f"SELECT meta FROM {SCHEMA}.metadata WHERE series_id = %s AND year = %s",
+        (series_id, year),
+    )
+    found = cur.fetchone()
+    previous = found[0] if found else {}
+    info = dict(previous.get("provider_info") or {})
+    if provider_info is not None:
+        info[source] = provider_info
+    runs = runs_of(rows)
+    counts: dict[str, int] = {}
+    for name, count in runs:
+        counts[name] = counts.get(name, 0) + count
+    now = iso(time.time_ns())
+    return identity_fields(store_name(symbol, series_source)) | {
+        "format": FORMAT,
+        "symbol": symbol,
+        "timeframe": tf,
+        "year": year,
+        "data_source": next(iter(counts)) if len(counts) == 1 else "mixed",
+        "providers": [{"provider": k, "bars": v} for k, v in counts.items()],
+        "source_runs": runs,
+        "created_at": previous.get("created_at", now),
+        "updated_at": now,
+        "data_quality": report,
+        "provider_info": {k: v for k, v in info.items() if k in counts},
+        "bars": rows.size,
+        "first": iso(int(ts[0])) if ts.size else None,
+        "last": iso(int(ts[-1])) if ts.size else None,
+        "columns": list(columns),
+        "bytes": int(ts.size * (12 + 8 * len(columns))),
+        "checksum": checksum(ts.tobytes() + values.tobytes()),
+    }
