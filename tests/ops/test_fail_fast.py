@@ -50,4 +50,4 @@ def test_real_ccxt_client_on_a_dead_local_port_fails_fast() -> None:
 
 def test_loopback_urls() -> None:
     assert is_loopback_url("http://127.0.0.1:8765") and is_loopback_url("ws://[::1]:80")
-    assert not is_loopback_url("https://api.binance.com") and not is_loopback_url(None)
+    assert not is_loopback_url("https://exchange.example") and not is_loopback_url(None)

@@ -31,7 +31,7 @@ from tradedata.calendars import ExchangeTradingCalendar, TradingCalendar
 from tradedata.model import Timeframe
 from tradedata.validation.checks import long_run_mask, outlier_mask, stale_mask
 from tradedata.validation.report import CHECKS, Gap, QualityReport, compute_score
-from tradedata.validation.validator import ValidationOptions, _describe, _Findings
+from tradedata.validation.validator import ValidationOptions, _describe, _Findings, _report
 
 __all__ = ["SEAM_BARS", "Piece", "combine"]
 
@@ -94,24 +94,8 @@ def combine(
     found.checks["gaps"] = len(found.gaps)
     found.checks["missing_bars"] = sum(g.missing for g in found.gaps)
     errors = _describe(found, calendar.name, timeframe, opts)
-    symbol = frame.attrs.get("symbol")
-    return QualityReport(
-        score=compute_score(found.checks, found.expected_bars),
-        timeframe=timeframe.name,
-        calendar=calendar.name,
-        bars=len(frame),
-        expected_bars=found.expected_bars,
-        start=found.start,
-        end=found.end,
-        checks=found.checks,
-        gaps=found.gaps,
-        outliers=found.outliers,
-        duplicates=found.duplicates,
-        ohlc_violations=found.ohlc_violations,
-        validation_errors=errors,
-        notes=found.notes,
-        symbol=symbol if isinstance(symbol, str) else None,
-    )
+    score = compute_score(found.checks, found.expected_bars)
+    return _report(found, frame, timeframe, calendar.name, errors, score)
 
 
 def _seam(

@@ -118,10 +118,23 @@ def validate(
     if len(prep.times) == 0 and req_start is None and req_end is None:
         errors.append("the frame has no bars")
         score = 0.0
+    return _report(found, frame, tf, cal.name, errors, score)
+
+
+def _report(
+    found: _Findings,
+    frame: pd.DataFrame,
+    tf: Timeframe,
+    calendar: str,
+    errors: list[str],
+    score: float,
+) -> QualityReport:
+    """The :class:`QualityReport` of ``frame`` from what the checks found."""
+    symbol = frame.attrs.get("symbol")
     return QualityReport(
         score=score,
         timeframe=tf.name,
-        calendar=cal.name,
+        calendar=calendar,
         bars=len(frame),
         expected_bars=found.expected_bars,
         start=found.start,
