@@ -404,3 +404,17 @@ def test_a_read_only_cache_can_be_read(read_only_cache: tuple[Path, pd.DataFrame
     assert written.returncode == 2 and len(written.stderr.splitlines()) == 1
     assert "can only be read" in written.stderr
     assert {p: p.read_bytes() for p in cache_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_store_another_process_is_still_creating_opens(tmp_path):
+    """Two processes opening a fresh cache at once: one has created the database file but not
+    yet its tables when the other opens it; the second sets the store up instead of failing."""
+    import sqlite3
+
+    from tradedata.cache import Cache
+
+    store = tmp_path / "cache" / "store"
+    store.mkdir(parents=True)
+    sqlite3.connect(store / "cache.db").close()  # the file exists, no Settings table yet
+    cache = Cache(tmp_path / "cache")
+    assert cache.series() == []

@@ -103,7 +103,12 @@ class _ExistingStore(diskcache.Cache):  # type: ignore[misc]
         self._mode = mode
         self._local = threading.local()
         self._txn_id = None
-        settings = dict(self._sql("SELECT key, value FROM Settings").fetchall())
+        try:
+            settings = dict(self._sql("SELECT key, value FROM Settings").fetchall())
+        except sqlite3.OperationalError as exc:
+            if mode is None and "no such table" in str(exc):
+                raise _NeedsSetup from None  # another process is creating the store right now
+            raise
         wanted = {**diskcache.core.DEFAULT_SETTINGS, **_SETTINGS}
         stale = any(settings.get(k) != v for k, v in wanted.items())
         if mode is None and (stale or not set(diskcache.core.METADATA) <= set(settings)):
