@@ -32,7 +32,7 @@ Key = tuple[str, str, str]
 
 
 def series_row(cur: Any, key: Key, *, create: bool = False) -> Any:
-    """``(id, has_adj)`` of a series, or None; ``create`` adds it and locks its row."""
+    """``(id, has_adj, has_oi)`` of a series, or None; ``create`` adds it and locks its row."""
     if create:
         cur.execute(
             f"INSERT INTO {SCHEMA}.series (source, symbol, timeframe) VALUES (%s, %s, %s)"
@@ -40,7 +40,7 @@ def series_row(cur: Any, key: Key, *, create: bool = False) -> Any:
             key,
         )
     lock = " FOR UPDATE" if create else ""
-    cur.execute(f"SELECT id, has_adj FROM {SCHEMA}.series s WHERE {_KEY}{lock}", key)
+    cur.execute(f"SELECT id, has_adj, has_oi FROM {SCHEMA}.series s WHERE {_KEY}{lock}", key)
     return cur.fetchone()
 
 
@@ -133,14 +133,22 @@ def drop(cur: Any, source: str, symbol: str, tf: str | None) -> int:
     ids = [int(r[0]) for r in cur.fetchall()]
     cur.execute(f"DELETE FROM {SCHEMA}.metadata WHERE series_id = ANY(%s)", (ids,))
     removed = int(cur.rowcount)
-    for table in ("bars", "coverage"):
+    for table in ("bars", "coverage", "bar_blocks", "block_years"):
         cur.execute(f"DELETE FROM {SCHEMA}.{table} WHERE series_id = ANY(%s)", (ids,))
     return removed
 
 
 def truncate(cur: Any) -> None:
     """Remove every bar, metadata record, span, action and fundamentals entry."""
-    tables = ("bars", "coverage", "metadata", "actions", "fundamentals")
+    tables = (
+        "bars",
+        "bar_blocks",
+        "block_years",
+        "coverage",
+        "metadata",
+        "actions",
+        "fundamentals",
+    )
     cur.execute("TRUNCATE " + ", ".join(f"{SCHEMA}.{t}" for t in tables))
 
 

@@ -16,14 +16,14 @@ import numpy as np
 
 from tradedata.cache.postgres.binary import decode_rows, encode_rows, ns_to_pg, pg_to_ns
 from tradedata.cache.postgres.schema import SCHEMA
-from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS
+from tradedata.model import OHLCV_COLUMNS, OPTIONAL_COLUMNS
 
 __all__ = ["BAR_FIELDS", "pg_time", "put_bars", "read_rows"]
 
 BAR_FIELDS = [
     ("series_id", ">i4"),
     ("open_time", ">i8"),
-    *[(name, ">f8") for name in (*OHLCV_COLUMNS, ADJ_CLOSE)],
+    *[(name, ">f8") for name in (*OHLCV_COLUMNS, *OPTIONAL_COLUMNS)],
     ("provider_id", ">i4"),
 ]
 _COLUMNS = ", ".join(name for name, _ in BAR_FIELDS)
@@ -89,7 +89,7 @@ def put_bars(
         "open_time": ns_to_pg(ts),
         "provider_id": np.full(n, provider_id, dtype=np.int32),
     }
-    for name in (*OHLCV_COLUMNS, ADJ_CLOSE):
+    for name in (*OHLCV_COLUMNS, *OPTIONAL_COLUMNS):
         cols[name] = values.get(name, np.full(n, np.nan))
     stream = encode_rows(cols, BAR_FIELDS)
     cur.execute(

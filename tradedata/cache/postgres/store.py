@@ -31,15 +31,16 @@ from tradedata.cache.layout import (
     years_of,
 )
 from tradedata.cache.partitions import Rows, column_order
-from tradedata.cache.postgres import catalog
-from tradedata.cache.postgres.io import put_bars, read_rows
-from tradedata.cache.postgres.meta import year_meta
+from tradedata.cache.postgres import blocks, catalog
+from tradedata.cache.postgres.io import put_bars
+from tradedata.cache.postgres.meta import year_meta, year_rows
 from tradedata.cache.postgres.records import Actions, Fundamentals, load_spans, update_spans
 from tradedata.cache.postgres.schema import SCHEMA, migrate
 from tradedata.cache.postgres.session import Session
 from tradedata.cache.postgres.transfer import export_tree, import_tree
 from tradedata.errors import DataValidationError
 from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, normalize_frame, parse_range, parse_timeframe
+from tradedata.model import OPEN_INTEREST as OI
 from tradedata.redact import Secret
 
 __all__ = ["PostgresStore"]
@@ -119,18 +120,21 @@ class PostgresStore:
         values = {c: np.ascontiguousarray(data[c].to_numpy(np.float64)) for c in data.columns}
 
         def work(cur: Any) -> None:
-            series_id, has_adj = catalog.series_row(cur, key, create=True)
+            series_id, *flags = catalog.series_row(cur, key, create=True)
             if ts.size:
                 put_bars(cur, series_id, ts, values, catalog.provider_id(cur, source))
-                if ADJ_CLOSE in values and not has_adj:
-                    cur.execute(
-                        f"UPDATE {SCHEMA}.series SET has_adj = true WHERE id = %s", (series_id,)
-                    )
-                    has_adj = True
+                for i, (column, flag) in enumerate(((ADJ_CLOSE, "has_adj"), (OI, "has_oi"))):
+                    if column in values and not flags[i]:
+                        cur.execute(
+                            f"UPDATE {SCHEMA}.series SET {flag} = true WHERE id = %s",
+                            (series_id,),
+                        )
+                        flags[i] = True
                 for year in touched:
+                    rows = year_rows(cur, series_id, year, (flags[0], flags[1]))
                     dropped = int((dupes == year).sum())
                     meta = year_meta(
-                        cur, series_id, key, year, has_adj,
+                        cur, series_id, key, year, rows,
                         (source, provider_info, quality, dropped),
                     )  # fmt: skip
                     cur.execute(
@@ -138,6 +142,9 @@ class PostgresStore:
                         " (%s, %s, %s::jsonb) ON CONFLICT (series_id, year) DO UPDATE"
                         " SET meta = EXCLUDED.meta",
                         (series_id, year, _json(meta)),
+                    )
+                    blocks.save_year(
+                        cur, series_id, year, (rows.timestamps, rows.values, rows.columns), ts
                     )
             if span is not None:
                 update_spans(cur, series_id, tf, span[0], span[1], source)
@@ -166,10 +173,10 @@ class PostgresStore:
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
             )
             found = catalog.series_row(cur, key)
-            columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if found and found[1] else [])])
+            columns = _columns(found)
             if found is None:
                 return np.zeros(0, np.int64), np.zeros((len(columns), 0)), columns
-            ts, values, _ = read_rows(cur, int(found[0]), columns, lo, hi)
+            ts, values = blocks.read_series(cur, int(found[0]), columns, lo, hi)
             return ts, values, columns
 
         ts, values, columns = self._run(fetch, "reading bars")
@@ -371,6 +378,22 @@ class PostgresStore:
 
         return verify(self, progress)
 
+    def check_blocks(
+        self, symbol: str, timeframe: str, year: int, *, source: str | None = None
+    ) -> str | None:
+        """Compare one year's read blocks with its rows; rebuild them from the rows when they
+        differ and say how (None: they agree, or the year has none)."""
+        key = _key(symbol, source, parse_timeframe(timeframe).name)
+
+        def work(cur: Any) -> str | None:
+            found = catalog.series_row(cur, key, create=False)
+            if found is None:
+                return None
+            cur.execute(f"SELECT 1 FROM {SCHEMA}.series WHERE id = %s FOR UPDATE", found[:1])
+            return blocks.check_year(cur, int(found[0]), int(year), _columns(found))
+
+        return self._run(work, "checking blocks")  # type: ignore[no-any-return]
+
     # -- fundamentals -----------------------------------------------------------------------
     def get_fundamentals(self, key: str) -> dict | None:
         """The stored dict for ``key``, or None when missing or expired."""
@@ -436,6 +459,15 @@ class PostgresStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _columns(found: Any) -> tuple[str, ...]:
+    """The columns a series holds, from its row ``(id, has_adj, has_oi)`` (None: OHLCV)."""
+    if found is None:
+        return OHLCV_COLUMNS
+    flags = zip((ADJ_CLOSE, OI), found[1:3], strict=True)
+    optional = [name for name, flag in flags if flag]
+    return column_order([*OHLCV_COLUMNS, *optional])
 
 
 def _key(symbol: str, source: str | None, tf: str) -> catalog.Key:
