@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tradedata.cache.codec import block_columns, decode_block, deflate, encode_block, inflate
 from tradedata.cache.postgres import PostgresStore
 from tradedata.cache.postgres.io import read_rows
 from tradedata.cache.postgres.schema import SCHEMA, migrate
@@ -62,6 +63,23 @@ def _blocks(url: str) -> tuple[int, int, list[int]]:
     return int(count), int(rows), years
 
 
+def _tamper_last_block(url: str) -> None:
+    """Re-encode the newest block with every close 1.0 higher (same rows, a valid block)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        month, n, block = conn.execute(
+            f"SELECT month_ns, rows, block FROM {SCHEMA}.bar_blocks ORDER BY month_ns DESC LIMIT 1"
+        ).fetchone()
+        raw = inflate(bytes(block))
+        names = block_columns(raw)
+        ts, values = np.empty(n, np.int64), np.empty((len(names), n))
+        decode_block(raw, ts, values)
+        values[names.index("close")] += 1.0
+        forged = deflate(encode_block(ts, dict(zip(names, values, strict=True))))
+        conn.execute(
+            f"UPDATE {SCHEMA}.bar_blocks SET block = %s WHERE month_ns = %s", (forged, month)
+        )
+
+
 def test_every_month_written_has_its_block_and_reads_come_from_them(pg_url: str) -> None:
     frame = _bars("2021-11-20", 60 * 24 * 50, "1min", 1)  # two years, three months
     with PostgresStore(pg_url) as store:
@@ -69,13 +87,7 @@ def test_every_month_written_has_its_block_and_reads_come_from_them(pg_url: str)
         assert _blocks(pg_url) == (3, len(frame), [2021, 2022])
         assert store.read("BTC/USDT", "1m").equals(frame)
         # a block that says something else is what a read returns: reads use the blocks
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(
-                f"UPDATE {SCHEMA}.bar_blocks SET block = (SELECT block FROM {SCHEMA}.bar_blocks"
-                " ORDER BY month_ns LIMIT 1), rows = (SELECT rows FROM"
-                f" {SCHEMA}.bar_blocks ORDER BY month_ns LIMIT 1)"
-                f" WHERE month_ns = (SELECT max(month_ns) FROM {SCHEMA}.bar_blocks)"
-            )
+        _tamper_last_block(pg_url)
         assert not store.read("BTC/USDT", "1m").equals(frame)
         damage = store.verify()
         assert [(d.year, "blocks" in d.reason) for d in damage] == [(2022, True)]
@@ -159,3 +171,27 @@ def test_reads_equal_the_rows_after_any_writes(
         lo, hi = sorted(base + pd.Timedelta(hours=h) for h in bounds)
         part = store.read("X/Y", "1h", lo, hi)
         assert part.equals(_table(store, "X/Y", "1h", lo.value, hi.value))
+
+
+def test_health_reports_read_blocks_that_disagree_with_the_metadata(pg_url: str) -> None:
+    with PostgresStore(pg_url) as store:
+        store.write("BTC/USDT", "1h", _bars("2024-01-30", 100, "1h", 8), provider="binance")
+        assert store.quick_check() == []
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"DELETE FROM {SCHEMA}.bar_blocks WHERE rows < 50")  # February's
+        said = store.quick_check()
+    assert said == ["BTC/USDT 1h 2024 (binance): metadata says 100 bars, its read blocks 52"]
+
+
+def test_a_year_whose_blocks_lost_a_month_is_read_from_its_rows(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame = _bars("2024-01-30", 100, "1h", 9)
+    with PostgresStore(pg_url) as store:
+        store.write("BTC/USDT", "1h", frame, provider="binance")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"DELETE FROM {SCHEMA}.bar_blocks WHERE rows < 50")
+        with caplog.at_level("WARNING", logger="tradedata"):
+            got = store.read("BTC/USDT", "1h")
+    assert got.equals(frame)
+    assert "hold 52 bars, its metadata says 100" in caplog.text

@@ -19,6 +19,7 @@ can only ever be missing, never stale:
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ from tradedata.cache.postgres.io import read_rows
 from tradedata.cache.postgres.schema import SCHEMA
 
 __all__ = ["check_year", "month_starts", "read_series", "save_year"]
+
+log = logging.getLogger("tradedata")
 
 
 def month_starts(year: int) -> np.ndarray:
@@ -136,16 +139,29 @@ def read_series(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(ns timestamps, values (len(columns), n))`` of the bars with ``lo <= t <= hi``:
     whole years from their blocks, any other part of the range from ``bars``."""
-    cur.execute(
-        f"SELECT year FROM {SCHEMA}.block_years WHERE series_id = %s ORDER BY year",
+    cur.execute(  # per stored year: its bar count, and the rows its blocks hold if whole
+        f"SELECT m.year, (m.meta->>'bars')::bigint, y.year IS NOT NULL, (SELECT"
+        f" coalesce(sum(k.rows), 0) FROM {SCHEMA}.bar_blocks k WHERE k.series_id = m.series_id"
+        " AND k.month_ns >= (extract(epoch FROM make_timestamptz(m.year, 1, 1, 0, 0, 0, 'UTC'))"
+        " * 1e9)::bigint AND k.month_ns < (extract(epoch FROM make_timestamptz(m.year + 1, 1, 1,"
+        f" 0, 0, 0, 'UTC')) * 1e9)::bigint) FROM {SCHEMA}.metadata m LEFT JOIN"
+        f" {SCHEMA}.block_years y ON y.series_id = m.series_id AND y.year = m.year"
+        " WHERE m.series_id = %s ORDER BY m.year",
         (series_id,),
     )
-    whole = {int(r[0]) for r in cur.fetchall()}
-    cur.execute(
-        f"SELECT min(year), max(year) FROM {SCHEMA}.metadata WHERE series_id = %s",
-        (series_id,),
-    )
-    low, high = cur.fetchone()
+    stored = cur.fetchall()
+    whole = set()
+    for year, bars, marked, held in stored:
+        if marked and bars == held:
+            whole.add(int(year))
+        elif marked:  # never through the store; read the rows and say so
+            log.warning(
+                "PostgreSQL store: the read blocks of series %s, %s hold %s bars, its metadata"
+                " says %s: reading its rows (tradedata cache verify rebuilds them)",
+                series_id, year, held, bars,
+            )  # fmt: skip
+    low = stored[0][0] if stored else None
+    high = stored[-1][0] if stored else None
     first = 0 if low is None else int(low) if lo is None else max(int(low), _year(lo))
     last = 0 if high is None else int(high) if hi is None else min(int(high), _year(hi))
     if not whole or low is None or first > last:

@@ -153,7 +153,8 @@ def truncate(cur: Any) -> None:
 
 
 def count_mismatches(cur: Any) -> list[str]:
-    """Years whose metadata's bar count differs from the rows stored, as readable lines."""
+    """Years whose metadata's bar count differs from the rows stored or from their read
+    blocks, as readable lines."""
     cur.execute(
         f"SELECT s.source, s.symbol, s.timeframe, m.year, (m.meta->>'bars')::bigint,"
         f" (SELECT count(*) FROM {SCHEMA}.bars b WHERE b.series_id = m.series_id"
@@ -161,8 +162,23 @@ def count_mismatches(cur: Any) -> list[str]:
         " AND b.open_time < make_timestamptz(m.year + 1, 1, 1, 0, 0, 0, 'UTC'))"
         f" FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id = m.series_id"
     )
-    return [
+    found = [
         f"{symbol} {tf} {year} ({source}): metadata says {said} bars, the table holds {held}"
         for source, symbol, tf, year, said, held in cur.fetchall()
         if said != held
     ]
+    cur.execute(  # whole years' read blocks against the metadata (tradedata.cache.postgres.blocks)
+        f"SELECT s.source, s.symbol, s.timeframe, y.year, (m.meta->>'bars')::bigint,"
+        f" (SELECT coalesce(sum(k.rows), 0) FROM {SCHEMA}.bar_blocks k WHERE"
+        " k.series_id = y.series_id AND k.month_ns >= (extract(epoch FROM"
+        " make_timestamptz(y.year, 1, 1, 0, 0, 0, 'UTC')) * 1e9)::bigint AND k.month_ns <"
+        " (extract(epoch FROM make_timestamptz(y.year + 1, 1, 1, 0, 0, 0, 'UTC')) * 1e9)::bigint)"
+        f" FROM {SCHEMA}.block_years y JOIN {SCHEMA}.series s ON s.id = y.series_id"
+        f" LEFT JOIN {SCHEMA}.metadata m ON m.series_id = y.series_id AND m.year = y.year"
+    )
+    found += [
+        f"{symbol} {tf} {year} ({source}): metadata says {said} bars, its read blocks {held}"
+        for source, symbol, tf, year, said, held in cur.fetchall()
+        if said != held
+    ]
+    return found
