@@ -28,18 +28,15 @@ from tradedata.cache.layout import (
     check_name,
     split_store_name,
     store_name,
-    years_of,
 )
 from tradedata.cache.partitions import Rows, column_order
 from tradedata.cache.postgres import blocks, catalog
-from tradedata.cache.postgres.io import put_bars
-from tradedata.cache.postgres.meta import year_meta, year_rows
 from tradedata.cache.postgres.records import Actions, Fundamentals, load_spans, update_spans
 from tradedata.cache.postgres.schema import SCHEMA, migrate
 from tradedata.cache.postgres.session import Session
 from tradedata.cache.postgres.transfer import export_tree, import_tree
-from tradedata.errors import DataValidationError
-from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, normalize_frame, parse_range, parse_timeframe
+from tradedata.cache.postgres.writes import Batch, write_batch
+from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, parse_range, parse_timeframe
 from tradedata.model import OPEN_INTEREST as OI
 from tradedata.redact import Secret
 
@@ -102,55 +99,15 @@ class PostgresStore:
         """
         tf = parse_timeframe(timeframe)
         key = _key(symbol, source, tf.name)
-        source = check_name(provider if provider is not None else key[0], "provider")
-        data = normalize_frame(frame)
-        ts = data.index.asi8
-        dupes = np.zeros(0, dtype=np.int64)
-        if ts.size > 1 and not (np.diff(ts) > 0).all():
-            last = np.concatenate((ts[1:] != ts[:-1], [True]))
-            dupes = years_of(ts[~last])
-            data, ts = data[last], ts[last]
-        years = years_of(ts)
-        if ts.size and (years[0] < _FIRST_YEAR or years[-1] > _LAST_YEAR):
-            raise DataValidationError(f"bar times must lie in {_FIRST_YEAR}..{_LAST_YEAR}")
-        if ts.size and (ts % 1000).any():
-            raise DataValidationError("the PostgreSQL store keeps bar times to the microsecond")
-        span = _span(coverage) if coverage is not None else None
-        touched = sorted({int(y) for y in years})
-        values = {c: np.ascontiguousarray(data[c].to_numpy(np.float64)) for c in data.columns}
-
-        def work(cur: Any) -> None:
-            series_id, *flags = catalog.series_row(cur, key, create=True)
-            if ts.size:
-                put_bars(cur, series_id, ts, values, catalog.provider_id(cur, source))
-                for i, (column, flag) in enumerate(((ADJ_CLOSE, "has_adj"), (OI, "has_oi"))):
-                    if column in values and not flags[i]:
-                        cur.execute(
-                            f"UPDATE {SCHEMA}.series SET {flag} = true WHERE id = %s",
-                            (series_id,),
-                        )
-                        flags[i] = True
-                for year in touched:
-                    rows = year_rows(cur, series_id, year, (flags[0], flags[1]))
-                    dropped = int((dupes == year).sum())
-                    meta = year_meta(
-                        cur, series_id, key, year, rows,
-                        (source, provider_info, quality, dropped),
-                    )  # fmt: skip
-                    cur.execute(
-                        f"INSERT INTO {SCHEMA}.metadata (series_id, year, meta) VALUES"
-                        " (%s, %s, %s::jsonb) ON CONFLICT (series_id, year) DO UPDATE"
-                        " SET meta = EXCLUDED.meta",
-                        (series_id, year, _json(meta)),
-                    )
-                    blocks.save_year(
-                        cur, series_id, year, (rows.timestamps, rows.values, rows.columns), ts
-                    )
-            if span is not None:
-                update_spans(cur, series_id, tf, span[0], span[1], source)
-
-        self._run(work, "writing bars")
-        return touched
+        batch = Batch.of(
+            frame,
+            provider=check_name(provider if provider is not None else key[0], "provider"),
+            provider_info=provider_info,
+            quality=quality,
+            span=_span(coverage) if coverage is not None else None,
+        )
+        self._run(lambda cur: write_batch(cur, key, tf, batch), "writing bars")
+        return batch.touched
 
     # -- reading ----------------------------------------------------------------------------
     def read(
@@ -302,17 +259,8 @@ class PostgresStore:
         """
         src, sym, tf = _key(symbol, source, parse_timeframe(timeframe).name)
         span = f"{pd.Timestamp(start).value}|{pd.Timestamp(end).value}"
-        with self._session.guard("taking a fetch lock"):
-            conn = self._session.connect()
-        try:
-            with self._session.guard("taking a fetch lock"):
-                conn.execute(
-                    "SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))",
-                    (f"tradedata|{src}|{sym}|{tf}", span),
-                )
+        with self._session.advisory_lock(f"tradedata|{src}|{sym}|{tf}", span):
             yield
-        finally:
-            conn.close()  # closing the session releases its advisory locks
 
     @contextmanager
     def pinned(
@@ -485,9 +433,3 @@ def _span(pair: tuple[Any, Any]) -> tuple[int, int]:
     s, e = parse_range(start, end)
     assert s is not None and e is not None
     return int(s.value), int(e.value)
-
-
-def _json(value: Any) -> str:
-    from tradedata.cache.layout import dumps
-
-    return dumps(value)
