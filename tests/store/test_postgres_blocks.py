@@ -195,3 +195,17 @@ def test_a_year_whose_blocks_lost_a_month_is_read_from_its_rows(
             got = store.read("BTC/USDT", "1h")
     assert got.equals(frame)
     assert "hold 52 bars, its metadata says 100" in caplog.text
+
+
+def test_variable_width_copy_rows_are_parsed_and_cut_streams_refused() -> None:
+    from tradedata.cache.postgres.binary import HEADER, TRAILER, decode_fields
+
+    row = b"\x00\x02" + b"\x00\x00\x00\x04" + (7).to_bytes(4, "big") + b"\x00\x00\x00\x03abc"
+    rows = decode_fields(HEADER + row + row + TRAILER)
+    assert [[bytes(f) for f in r] for r in rows] == [[(7).to_bytes(4, "big"), b"abc"]] * 2
+    for broken in (HEADER + row, HEADER + row[:-1] + TRAILER, HEADER + row + TRAILER + b"x"):
+        with pytest.raises(ValueError):
+            decode_fields(broken)
+    null = b"\x00\x01\xff\xff\xff\xff"
+    with pytest.raises(ValueError, match="NULL"):
+        decode_fields(HEADER + null + TRAILER)

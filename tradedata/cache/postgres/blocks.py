@@ -26,7 +26,8 @@ import numpy as np
 
 from tradedata.cache.codec import block_columns, decode_block, deflate, encode_block, inflate
 from tradedata.cache.layout import year_bounds
-from tradedata.cache.postgres.io import read_rows
+from tradedata.cache.postgres.binary import decode_fields
+from tradedata.cache.postgres.io import copy_out, read_rows
 from tradedata.cache.postgres.schema import SCHEMA
 
 __all__ = ["check_year", "month_starts", "read_series", "save_year"]
@@ -89,7 +90,9 @@ def save_year(
     )
 
 
-def _decode(payload: bytes, rows: int, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _decode(
+    payload: bytes | memoryview, rows: int, columns: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """One block as ``(ts, values (len(columns), rows))``; a column the block lacks is NaN."""
     raw = inflate(payload)
     ts = np.empty(rows, dtype=np.int64)
@@ -110,13 +113,15 @@ def _blocks(
 ) -> tuple[np.ndarray, np.ndarray]:
     first, _ = year_bounds(years[0])
     _, after = year_bounds(years[-1])
-    cur.execute(
-        f"SELECT rows, block FROM {SCHEMA}.bar_blocks WHERE series_id = %s"
-        " AND month_ns >= %s AND month_ns < %s ORDER BY month_ns",
+    stream = copy_out(
+        cur,
+        f"COPY (SELECT rows, block FROM {SCHEMA}.bar_blocks WHERE series_id = %s"
+        " AND month_ns >= %s AND month_ns < %s ORDER BY month_ns) TO STDOUT (FORMAT BINARY)",
         (series_id, first, after),
-        binary=True,
     )
-    parts = [_decode(bytes(block), int(n), columns) for n, block in cur.fetchall()]
+    parts = [
+        _decode(block, int.from_bytes(n, "big"), columns) for n, block in decode_fields(stream)
+    ]
     if not parts:
         return np.zeros(0, np.int64), np.zeros((len(columns), 0))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts], axis=1)

@@ -18,7 +18,7 @@ from tradedata.cache.postgres.binary import decode_rows, encode_rows, ns_to_pg, 
 from tradedata.cache.postgres.schema import SCHEMA
 from tradedata.model import OHLCV_COLUMNS, OPTIONAL_COLUMNS
 
-__all__ = ["BAR_FIELDS", "pg_time", "put_bars", "read_rows"]
+__all__ = ["BAR_FIELDS", "copy_out", "pg_time", "put_bars", "read_rows"]
 
 BAR_FIELDS = [
     ("series_id", ">i4"),
@@ -36,7 +36,8 @@ def pg_time(ns: int, *, up: bool = False) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
-def _copy_out(cur: Any, statement: Any, params: Any) -> bytes:
+def copy_out(cur: Any, statement: Any, params: Any) -> bytes:
+    """The whole output of a ``COPY ... TO STDOUT`` statement."""
     out = bytearray()
     with cur.copy(statement, params) as copy:
         for block in copy:
@@ -70,7 +71,7 @@ def read_rows(
         f"COPY (SELECT {select} FROM {SCHEMA}.bars WHERE {' AND '.join(where)}"
         " ORDER BY open_time) TO STDOUT (FORMAT BINARY)"
     )
-    rows = decode_rows(_copy_out(cur, statement, params), fields)
+    rows = decode_rows(copy_out(cur, statement, params), fields)
     ts = pg_to_ns(rows["open_time"])
     values = np.empty((len(columns), rows.size), dtype=np.float64)
     for i, name in enumerate(columns):
