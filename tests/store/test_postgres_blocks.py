@@ -163,14 +163,26 @@ def test_reads_equal_the_rows_after_any_writes(
     base = pd.Timestamp("2021-11-01", tz="UTC")
     with PostgresStore(pg_url) as store:
         store.clear()
-        for start, n, seed, extra in writes:
+        for i, (start, n, seed, extra) in enumerate(writes):
             when = (base + pd.Timedelta(hours=start)).isoformat()
-            store.write("X/Y", "1h", _bars(when, n, "1h", seed, extra), provider="p")
+            store.write("X/Y", "1h", _bars(when, n, "1h", seed, extra), provider=f"p{i % 2}")
         whole = store.read("X/Y", "1h")
         assert whole.equals(_table(store, "X/Y", "1h", None, None))
         lo, hi = sorted(base + pd.Timedelta(hours=h) for h in bounds)
         part = store.read("X/Y", "1h", lo, hi)
         assert part.equals(_table(store, "X/Y", "1h", lo.value, hi.value))
+        # the metadata written through the blocks counts each provider's rows as the table does
+        with psycopg.connect(pg_url) as conn:
+            counted = conn.execute(
+                "SELECT extract(year FROM b.open_time AT TIME ZONE 'UTC')::int, p.name, count(*)"
+                f" FROM {SCHEMA}.bars b JOIN {SCHEMA}.providers p ON p.id = b.provider_id"
+                " GROUP BY 1, 2"
+            ).fetchall()
+        for year in store.years("X/Y", "1h"):
+            runs = store.metadata("X/Y", "1h", year)["providers"]
+            said = {r["provider"]: r["bars"] for r in runs}
+            assert said == {name: n for y, name, n in counted if y == year}
+        assert store.quick_check() == [] and store.verify() == []
 
 
 def test_health_reports_read_blocks_that_disagree_with_the_metadata(pg_url: str) -> None:
@@ -209,3 +221,27 @@ def test_variable_width_copy_rows_are_parsed_and_cut_streams_refused() -> None:
     null = b"\x00\x01\xff\xff\xff\xff"
     with pytest.raises(ValueError, match="NULL"):
         decode_fields(HEADER + null + TRAILER)
+
+
+def test_a_block_that_does_not_decode_is_read_around_and_rebuilt_by_the_next_write(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame = _bars("2024-01-01", 24 * 60, "1h", 10)  # January and February
+    with PostgresStore(pg_url) as store:
+        store.write("BTC/USDT", "1h", frame.iloc[:-1], provider="binance")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(
+                f"UPDATE {SCHEMA}.bar_blocks SET block = 'not a gzip member'::bytea"
+                f" WHERE month_ns = (SELECT min(month_ns) FROM {SCHEMA}.bar_blocks)"
+            )
+        with caplog.at_level("WARNING", logger="tradedata"):
+            assert store.read("BTC/USDT", "1h").equals(frame.iloc[:-1])
+            assert "does not decode" in caplog.text
+            store.write("BTC/USDT", "1h", frame.iloc[-1:], provider="bybit")  # February
+        assert store.read("BTC/USDT", "1h").equals(frame)
+        assert store.verify() == [] and store.quick_check() == []
+        runs = store.metadata("BTC/USDT", "1h", 2024)["providers"]
+    assert runs == [
+        {"provider": "binance", "bars": len(frame) - 1},
+        {"provider": "bybit", "bars": 1},
+    ]

@@ -30,7 +30,10 @@ from tradedata.cache.postgres.binary import decode_fields
 from tradedata.cache.postgres.io import copy_out, read_rows
 from tradedata.cache.postgres.schema import SCHEMA
 
-__all__ = ["check_year", "month_starts", "read_series", "save_year"]
+__all__ = ["PROVIDER", "check_year", "month_starts", "read_series", "save_year", "year_from_blocks"]
+
+#: the block column holding each row's provider id (``tradedata.providers``)
+PROVIDER = "_provider"
 
 log = logging.getLogger("tradedata")
 
@@ -46,13 +49,13 @@ def save_year(
     cur: Any,
     series_id: int,
     year: int,
-    rows: tuple[np.ndarray, np.ndarray, tuple[str, ...]],
+    rows: tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray],
     touched: np.ndarray,
 ) -> None:
-    """Store the blocks of ``year`` from its rows ``(ts, values, columns)`` (all of them,
-    as they are now in ``bars``): the months holding a ``touched`` timestamp and any month
-    still without a block; then mark the year as whole."""
-    ts, values, columns = rows
+    """Store the blocks of ``year`` from its rows ``(ts, values, columns, provider ids)``
+    (all of them, as they are now in ``bars``): the months holding a ``touched`` timestamp and
+    any month still without a block; then mark the year as whole."""
+    ts, values, columns, ids = rows
     edges = month_starts(year)
     cur.execute(
         f"SELECT month_ns FROM {SCHEMA}.bar_blocks WHERE series_id = %s"
@@ -75,6 +78,7 @@ def save_year(
             continue
         if month in hit or start not in have:
             part = {name: values[i, lo:hi] for i, name in enumerate(columns)}
+            part[PROVIDER] = ids[lo:hi].astype(np.float64)
             batch.append((series_id, start, hi - lo, deflate(encode_block(ts[lo:hi], part))))
     if batch:
         cur.executemany(
@@ -127,6 +131,73 @@ def _blocks(
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts], axis=1)
 
 
+def year_from_blocks(
+    cur: Any, series_id: int, year: int, columns: tuple[str, ...], touched: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Inside a write: every row of a whole ``year`` as ``(ts, values, provider ids)``, the
+    months holding a ``touched`` timestamp from ``bars`` (the write just changed them), every
+    other month from its block (unchanged since it was built); None when the year is not whole
+    (read it from ``bars``)."""
+    cur.execute(
+        f"SELECT 1 FROM {SCHEMA}.block_years WHERE series_id = %s AND year = %s",
+        (series_id, year),
+    )
+    if cur.fetchone() is None:
+        return None
+    edges = month_starts(year)
+    hit = set(np.unique(np.searchsorted(edges, touched, side="right") - 1).tolist())
+    stream = copy_out(
+        cur,
+        f"COPY (SELECT month_ns, rows, block FROM {SCHEMA}.bar_blocks WHERE series_id = %s"
+        " AND month_ns >= %s AND month_ns < %s) TO STDOUT (FORMAT BINARY)",
+        (series_id, int(edges[0]), int(edges[-1])),
+    )
+    stored = {
+        int.from_bytes(m, "big", signed=True): (int.from_bytes(n, "big"), block)
+        for m, n, block in decode_fields(stream)
+    }
+    wanted = (*columns, PROVIDER)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    for month in range(12):
+        start, after = int(edges[month]), int(edges[month + 1])
+        found = stored.get(start)
+        if month not in hit and found is not None:
+            try:
+                ts, values = _decode(found[1], found[0], wanted)
+            except Exception as exc:  # damage: drop the year's blocks, rebuilt by this write
+                log.warning(
+                    "PostgreSQL store: a read block of series %s in %s does not decode (%s: %s):"
+                    " rebuilding the year's blocks from its rows",
+                    series_id, year, type(exc).__name__, exc,
+                )  # fmt: skip
+                _forget_year(cur, series_id, year)
+                return None
+            if not np.isnan(values[-1]).any():  # a block without provider ids: use the rows
+                parts.append((ts, values))
+                continue
+        if month in hit or found is not None:
+            ts, values, ids = read_rows(cur, series_id, columns, start, after - 1, providers=True)
+            assert ids is not None
+            parts.append((ts, np.vstack((values, ids.astype(np.float64)[None, :]))))
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros((len(columns), 0)), np.zeros(0, np.int32)
+    ts = np.concatenate([p[0] for p in parts])
+    values = np.concatenate([p[1] for p in parts], axis=1)
+    return ts, values[:-1], values[-1].astype(np.int32)
+
+
+def _forget_year(cur: Any, series_id: int, year: int) -> None:
+    first, after = year_bounds(year)
+    cur.execute(
+        f"DELETE FROM {SCHEMA}.bar_blocks WHERE series_id = %s AND month_ns >= %s"
+        " AND month_ns < %s",
+        (series_id, first, after),
+    )
+    cur.execute(
+        f"DELETE FROM {SCHEMA}.block_years WHERE series_id = %s AND year = %s", (series_id, year)
+    )
+
+
 def _runs(years: list[int], whole: set[int]) -> list[tuple[bool, list[int]]]:
     """``years`` (consecutive) cut into runs of the same wholeness, in order."""
     runs: list[tuple[bool, list[int]]] = []
@@ -176,11 +247,18 @@ def read_series(
         parts.append(_rows(cur, series_id, columns, lo, year_bounds(first)[0] - 1))
     for is_whole, run in _runs(list(range(first, last + 1)), whole):
         if is_whole:
-            parts.append(_blocks(cur, series_id, run, columns))
-        else:
-            start, _ = year_bounds(run[0])
-            _, after = year_bounds(run[-1])
-            parts.append(_rows(cur, series_id, columns, start, after - 1))
+            try:
+                parts.append(_blocks(cur, series_id, run, columns))
+                continue
+            except Exception as exc:  # zlib/isal/struct/codec errors: damage, not a crash
+                log.warning(
+                    "PostgreSQL store: a read block of series %s in %s..%s does not decode"
+                    " (%s: %s): reading its rows (tradedata cache verify rebuilds it)",
+                    series_id, run[0], run[-1], type(exc).__name__, exc,
+                )  # fmt: skip
+        start, _ = year_bounds(run[0])
+        _, after = year_bounds(run[-1])
+        parts.append(_rows(cur, series_id, columns, start, after - 1))
     if hi is None or last < _year(hi):  # bars after the metadata's years
         parts.append(_rows(cur, series_id, columns, year_bounds(last)[1], hi))
     ts = np.concatenate([p[0] for p in parts])
@@ -215,23 +293,22 @@ def check_year(cur: Any, series_id: int, year: int, columns: tuple[str, ...]) ->
     if cur.fetchone() is None:
         return None
     first, after = year_bounds(year)
-    ts, values, _ = read_rows(cur, series_id, columns, first, after - 1)
+    ts, values, ids = read_rows(cur, series_id, columns, first, after - 1, providers=True)
+    assert ids is not None
     try:
-        got_ts, got = _blocks(cur, series_id, [year], columns)
-        same = np.array_equal(got_ts, ts) and np.array_equal(got, values, equal_nan=True)
-    except ValueError as exc:  # a block that does not decode
+        got_ts, got = _blocks(cur, series_id, [year], (*columns, PROVIDER))
+        same = np.array_equal(got_ts, ts) and np.array_equal(
+            got, np.vstack((values, ids[None, :])), equal_nan=True
+        )
+    except Exception as exc:  # a block that does not decode (zlib/isal/struct/codec errors)
         same, got_ts = False, np.zeros(0, np.int64)
         reason = f"a block does not decode ({exc})"
     else:
         reason = f"the blocks hold {got_ts.size} bars, the table {ts.size}"
         if got_ts.size == ts.size:
-            reason = "the blocks' values differ from the table's"
+            reason = "the blocks' values or providers differ from the table's"
     if same:
         return None
-    cur.execute(
-        f"DELETE FROM {SCHEMA}.bar_blocks WHERE series_id = %s AND month_ns >= %s"
-        " AND month_ns < %s",
-        (series_id, first, after),
-    )
-    save_year(cur, series_id, year, (ts, values, columns), ts)
+    _forget_year(cur, series_id, year)
+    save_year(cur, series_id, year, (ts, values, columns, ids), ts)
     return reason

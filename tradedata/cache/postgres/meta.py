@@ -11,6 +11,7 @@ from tradedata.cache.codec import checksum
 from tradedata.cache.interface import QualityFn
 from tradedata.cache.layout import identity_fields, iso, store_name, year_bounds
 from tradedata.cache.partitions import Rows, column_order, default_quality, runs_of
+from tradedata.cache.postgres.blocks import year_from_blocks
 from tradedata.cache.postgres.io import read_rows
 from tradedata.cache.postgres.schema import SCHEMA
 from tradedata.errors import InputError
@@ -21,21 +22,30 @@ __all__ = ["FORMAT", "year_meta", "year_rows"]
 FORMAT = "tradedata-postgres-1"
 
 
-def year_rows(cur: Any, series_id: int, year: int, flags: tuple[bool, bool]) -> Rows:
-    """Every row of one stored year (with who delivered each); ``flags`` are the series'
-    ``(has_adj, has_oi)``."""
+def year_rows(
+    cur: Any, series_id: int, year: int, flags: tuple[bool, bool], touched: np.ndarray
+) -> tuple[Rows, np.ndarray]:
+    """Every row of one stored year, inside a write that changed the bars at ``touched``
+    times, and each row's provider id; ``flags`` are the series' ``(has_adj, has_oi)``.
+    The months the write left alone come from their read blocks when the year has them."""
     has_adj, has_oi = flags
     optional = [*([ADJ_CLOSE] if has_adj else []), *([OPEN_INTEREST] if has_oi else [])]
     columns = column_order([*OHLCV_COLUMNS, *optional])
-    first, after = year_bounds(year)
-    ts, values, ids = read_rows(cur, series_id, columns, first, after - 1, providers=True)
-    assert ids is not None
+    got = year_from_blocks(cur, series_id, year, columns, touched)
+    if got is not None:
+        ts, values, ids = got
+    else:
+        first, after = year_bounds(year)
+        ts, values, read = read_rows(cur, series_id, columns, first, after - 1, providers=True)
+        assert read is not None
+        ids = read
     cur.execute(f"SELECT id, name FROM {SCHEMA}.providers")
     names = dict(cur.fetchall())
     used = list(dict.fromkeys(ids.tolist()))
     codes = np.searchsorted(np.array(sorted(used)), ids) if ids.size else ids
     order = sorted(used)
-    return Rows(ts, values, columns, [names[i] for i in order], codes.astype(np.int32))
+    rows = Rows(ts, values, columns, [names[i] for i in order], codes.astype(np.int32))
+    return rows, ids
 
 
 def year_meta(

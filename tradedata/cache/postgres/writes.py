@@ -85,7 +85,7 @@ def write_batch(cur: Any, key: catalog.Key, tf: Timeframe, batch: Batch) -> None
                 cur.execute(f"UPDATE {SCHEMA}.series SET {flag} = true WHERE id = %s", (series_id,))
                 flags[i] = True
         for year in batch.touched:
-            rows = year_rows(cur, series_id, year, (flags[0], flags[1]))
+            rows, ids = year_rows(cur, series_id, year, (flags[0], flags[1]), batch.ts)
             dropped = int((batch.dupes == year).sum())
             meta = year_meta(
                 cur, series_id, key, year, rows,
@@ -98,7 +98,7 @@ def write_batch(cur: Any, key: catalog.Key, tf: Timeframe, batch: Batch) -> None
                 (series_id, year, dumps(meta)),
             )
             blocks.save_year(
-                cur, series_id, year, (rows.timestamps, rows.values, rows.columns), batch.ts
+                cur, series_id, year, (rows.timestamps, rows.values, rows.columns, ids), batch.ts
             )
     if batch.span is not None:
         update_spans(cur, series_id, tf, batch.span[0], batch.span[1], batch.provider)
