@@ -6,13 +6,18 @@ one session at a time, so each test closes the store before it inspects the data
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.support.timescale import timescale_url  # noqa: F401
+from tradedata.cache import Cache
 from tradedata.cache.postgres import PostgresStore
 from tradedata.cache.postgres.schema import LATEST, SCHEMA, migrate
+from tradedata.cli import main
 
 psycopg = pytest.importorskip(
     "psycopg", reason="psycopg not installed: pip install 'tradedata[postgresql]'"
@@ -129,3 +134,31 @@ def test_delete_and_clear_on_the_hypertable(timescale_url: str) -> None:  # noqa
         assert store.read("ETH/USDT", "1m", source="binance").empty
         assert store.info()["series"] == 0
     assert _hypertables(timescale_url)[0][:2] == (SCHEMA, "bars")
+
+
+def test_store_sync_both_ways_and_verify_on_the_hypertable(
+    timescale_url: str,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    with Cache(tmp_path / "a") as local:
+        local.write("BTC/USDT", "1m", _bars("2023-12-25", 20_000), provider="binance")
+        local.add_coverage("BTC/USDT", "1m", "2023-12-25", "2024-01-07 21:19", "binance")
+        expected = local.read("BTC/USDT", "1m")
+        spans = local.coverage("BTC/USDT", "1m")
+
+    sync = ["store", "sync", "--from", str(tmp_path / "a"), "--to", timescale_url, "--json"]
+    assert main(sync) == 0
+    copied = json.loads(capsys.readouterr().out)
+    assert main(["store", "sync", "--from", timescale_url, "--to", str(tmp_path / "b")]) == 0
+
+    assert copied["partitions_copied"] == 2  # 2023 and 2024
+    with PostgresStore(timescale_url) as shared:
+        pd.testing.assert_frame_equal(shared.read("BTC/USDT", "1m"), expected)
+        assert shared.coverage("BTC/USDT", "1m") == spans
+        assert shared.quick_check() == [] and shared.verify() == []
+        (info,) = shared.series()
+    with Cache(tmp_path / "b") as back:
+        pd.testing.assert_frame_equal(back.read("BTC/USDT", "1m"), expected)
+    assert (info.symbol, info.bars) == ("BTC/USDT", 20_000)
+    assert _hypertables(timescale_url)[0][3] >= 2
