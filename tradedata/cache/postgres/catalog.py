@@ -109,13 +109,18 @@ def sources(cur: Any, symbol: str, tf: str | None) -> list[str]:
 
 
 def sizes(cur: Any) -> tuple[int, int, int]:
-    """``(series with bars, years stored, bytes of our tables)``."""
+    """``(series with bars, years stored, bytes of our tables)``.
+
+    The bytes include every table inheriting from ours: a TimescaleDB hypertable keeps its
+    rows in chunk tables of another schema, which inherit from it.
+    """
     cur.execute(
-        f"SELECT (SELECT count(DISTINCT series_id) FROM {SCHEMA}.metadata),"
+        "WITH RECURSIVE rel(oid) AS (SELECT c.oid FROM pg_class c JOIN pg_namespace n"
+        " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'"
+        " UNION SELECT i.inhrelid FROM pg_inherits i JOIN rel ON i.inhparent = rel.oid)"
+        f" SELECT (SELECT count(DISTINCT series_id) FROM {SCHEMA}.metadata),"
         f" (SELECT count(*) FROM {SCHEMA}.metadata),"
-        " (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
-        " AND c.relkind = 'r')",
+        " (SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM rel)",
         (SCHEMA,),
     )
     a, b, c = cur.fetchone()
