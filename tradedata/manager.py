@@ -100,7 +100,10 @@ class DataManager:
             as_traded=self.adjuster.as_traded,
         )
         from tradedata import logs, stats
+        from tradedata.open_interest import OpenInterestFiller
 
+        #: open interest from derivatives venues onto stored bars (``get_ohlcv(open_interest=)``)
+        self.open_interest = OpenInterestFiller(self.cache, self.provider, self._quality_fn)
         stats.track(self.cache.directory)
         logs.configure_from_env()
 
@@ -265,6 +268,7 @@ class DataManager:
         exchange: str | None = None,
         fallback: str | None = None,
         adjust: str = DEFAULT_ADJUST,
+        open_interest: bool = False,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
 
@@ -298,6 +302,15 @@ class DataManager:
         ``TRADEDATA_DEADLINE``, else the config's ``deadline``, else none); when it passes,
         :class:`~tradedata.errors.DeadlineExceededError` names the ranges not fetched
         (``unfetched``) and what arrived before is stored. See :mod:`tradedata.deadline`.
+
+        ``open_interest=True`` (contracts only, e.g. ``"BTC/USDT:USDT"``) also fetches the
+        venue's open interest for the series' bars that lack it and stores it in the
+        ``open_interest`` column, each bar getting the record stamped at its open time; bars
+        the venue has none for (Binance keeps 30 days) keep NaN and are listed in
+        ``attrs["open_interest_unfetched"]`` with the reason (and a warning). A spot symbol, or
+        a timeframe the venue publishes no open interest for (finer than 5m), raises
+        :class:`~tradedata.errors.OpenInterestUnavailableError` before anything is fetched.
+        See :mod:`tradedata.open_interest`.
         """
         named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
@@ -305,6 +318,8 @@ class DataManager:
         s, e = storable_range(*parse_range(start, end))
         fallback = check_fallback(fallback)
         src = self.engine.resolve_source(sym, tf, provider, named)
+        oi_source = self._open_interest_source(sym, tf, provider, src) if open_interest else None
+        oi_missing: list[Any] = []
         seconds = resolve_seconds(deadline, self.config.deadline)
         result = FetchResult(source=src)
         with self.cache.pinned(sym, tf.name, s, e, source=src), deadline_scope(seconds):
@@ -317,6 +332,8 @@ class DataManager:
                     exchange=src, fallback=fallback,
                 )  # fmt: skip
             own = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result, src)
+            if oi_source is not None and len(own):
+                own, oi_missing = self.open_interest.fill(own, sym, tf, src, oi_source)
         frame, spans = labelled_frame(self.cache, sym, tf, own, src, result.filled)
         if result.unfetched:
             if frame.empty:
@@ -325,7 +342,24 @@ class DataManager:
         frame = self.adjuster.apply(frame, sym, tf, adjust, fetch=provider != CACHE_ONLY)
         for note in frame.attrs.get("adjust_notes", []):
             warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
-        return self._decorate(frame, sym, tf, result, src, spans)
+        frame = self._decorate(frame, sym, tf, result, src, spans)
+        if open_interest:
+            frame.attrs["open_interest_unfetched"] = oi_missing
+            if oi_missing:
+                shown = "; ".join(str(u) for u in oi_missing)
+                warnings.warn(f"{sym} {tf.name}: no open interest for {shown}", stacklevel=2)
+        return frame
+
+    def _open_interest_source(self, sym: str, tf: Timeframe, provider: str | None, src: str) -> Any:
+        """The provider :meth:`get_ohlcv` asks for open interest (None: ``provider="cache"``,
+        only what is stored); raises OpenInterestUnavailableError before anything is fetched."""
+        from tradedata.open_interest import check_contract
+
+        check_contract(sym)
+        if provider == CACHE_ONLY:
+            return None
+        names = self.engine.candidates(sym, tf, provider, src)
+        return self.open_interest.source_for(sym, tf, names)
 
     def corporate_actions(self, symbol: str, refresh: bool = False) -> CorporateActions | None:
         """The splits and dividends of ``symbol`` as stored (asked for again when older than a
