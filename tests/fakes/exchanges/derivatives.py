@@ -56,6 +56,9 @@ class DerivativesFake(ExchangeFake):
         self.oi_gaps: set[int] = set()
         #: first stamps (ms) of request windows answered with HTTP 500
         self.oi_failing: set[int] = set()
+        #: Binance's openInterestHist ends, which its docs leave open: inclusive (default) or
+        #: exclusive; the client must get the same records either way
+        self.binance_inclusive_ends = True
         self._oi_lock = threading.Lock()
         super().__init__(dialect, listing_bars=listing_bars)
 
@@ -122,7 +125,9 @@ def _binance_oi(fake: DerivativesFake, request: FakeRequest) -> Any:
         # ends: the docs do not say whether they are inclusive; the client asks windows whose
         # answer is the same either way, and this fake serves them inclusive (as Binance's
         # kline endpoints document); an over-full window is undocumented
-        stamps = fake.oi_stamps(step, start, end, oldest)
+        inclusive = fake.binance_inclusive_ends
+        stamps = fake.oi_stamps(step, start if inclusive else start + 1,
+                                end if inclusive else end - 1, oldest)  # fmt: skip
         if len(stamps) > limit:
             return fake.refuse(f"over-full openInterestHist window ({len(stamps)} > {limit})")
     # row shape: the docs' response example and ccxt binance.fetch_open_interest_history's
@@ -265,7 +270,8 @@ def _bybit_oi(fake: DerivativesFake, request: FakeRequest) -> Any:
     lo = start if start is not None and end is not None else 0  # a lone startTime is ignored
     cursor = q.get("cursor") or ""
     if cursor:
-        hi = min(hi, int(cursor.removeprefix("lastid%3D")) - 1)
+        oldest_served = cursor.replace("lastid%3D", "").replace("lastid=", "")  # sent encoded
+        hi = min(hi, int(oldest_served) - 1)
     stamps = fake.oi_stamps(step, lo, hi)
     page = stamps[-limit:][::-1]  # newest first
     more = len(stamps) > limit
