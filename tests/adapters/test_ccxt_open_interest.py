@@ -250,3 +250,28 @@ def test_the_bybit_fake_answers_an_over_full_window_as_the_live_endpoint_did(
         second = json.load(a)["result"]
     assert [int(r["timestamp"]) for r in second["list"]] == [ms]
     assert second["nextPageCursor"] == ""
+
+
+def test_cli_fetch_open_interest_reports_counts_and_reasons(
+    binance: DerivativesFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from tradedata.cli import main
+
+    monkeypatch.setenv("TRADEDATA_BINANCE_URL", binance.url)
+    end = _last_closed()
+    start = end - pd.Timedelta(days=31)
+    base = ["--cache-dir", str(tmp_path / "cache"), "fetch", SYMBOL, "1h"]
+    span = ["--start", start.isoformat(), "--end", end.isoformat(), "--json"]
+
+    assert main([*base, *span, "--open-interest"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["bars"] == 31 * 24 + 1
+    (gone,) = summary["open_interest_unfetched"]
+    assert "last 30 days" in gone["reason"] and pd.Timestamp(gone["start"]) == start
+    missing = pd.Timestamp(gone["end"]) - start
+    assert summary["open_interest_bars"] == summary["bars"] - missing // pd.Timedelta(hours=1) - 1
+
+    assert main(["--cache-dir", str(tmp_path / "cache"), "fetch", "BTC/USDT", "1h", *span,
+                 "--open-interest"]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert "BTC/USDT:USDT" in err and len(err.splitlines()) == 1
