@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
@@ -38,7 +39,13 @@ from tradedata.fetching import (
     storable_range,
 )
 from tradedata.identity import identify
-from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
+from tradedata.model import (
+    OPEN_INTEREST,
+    Timeframe,
+    normalize_frame,
+    parse_range,
+    parse_timeframe,
+)
 from tradedata.range_quality import quality_summary, range_report
 from tradedata.symbols import normalize_symbol, symbol_info
 from tradedata.venues import check_fallback, labelled_frame, score_mix
@@ -319,7 +326,7 @@ class DataManager:
         fallback = check_fallback(fallback)
         src = self.engine.resolve_source(sym, tf, provider, named)
         oi_source = self._open_interest_source(sym, tf, provider, src) if open_interest else None
-        oi_missing: list[Any] = []
+        oi_reasons: dict[pd.Timestamp, str] = {}
         seconds = resolve_seconds(deadline, self.config.deadline)
         result = FetchResult(source=src)
         with self.cache.pinned(sym, tf.name, s, e, source=src), deadline_scope(seconds):
@@ -333,7 +340,7 @@ class DataManager:
                 )  # fmt: skip
             own = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result, src)
             if oi_source is not None and len(own):
-                own, oi_missing = self.open_interest.fill(own, sym, tf, src, oi_source)
+                own, oi_reasons = self.open_interest.fill(own, sym, tf, src, oi_source)
         frame, spans = labelled_frame(self.cache, sym, tf, own, src, result.filled)
         if result.unfetched:
             if frame.empty:
@@ -344,11 +351,33 @@ class DataManager:
             warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
         frame = self._decorate(frame, sym, tf, result, src, spans)
         if open_interest:
-            frame.attrs["open_interest_unfetched"] = oi_missing
-            if oi_missing:
-                shown = "; ".join(str(u) for u in oi_missing)
-                warnings.warn(f"{sym} {tf.name}: no open interest for {shown}", stacklevel=2)
+            self._report_open_interest(frame, sym, tf, oi_reasons, fetched=oi_source is not None)
         return frame
+
+    def _report_open_interest(
+        self,
+        frame: pd.DataFrame,
+        sym: str,
+        tf: Timeframe,
+        reasons: dict[pd.Timestamp, str],
+        *,
+        fetched: bool,
+    ) -> None:
+        """Name every bar of ``frame`` without open interest in
+        ``attrs["open_interest_unfetched"]`` (and a warning), with its reason; the frame has
+        the ``open_interest`` column even when no bar has any."""
+        if OPEN_INTEREST not in frame.columns:
+            frame[OPEN_INTEREST] = np.nan
+        other = (
+            "a bar of another source's series (fallback): its open interest is not fetched"
+            if fetched
+            else "not fetched: provider='cache' fetches nothing"
+        )
+        missing = self.open_interest.report(frame, tf, reasons, other)
+        frame.attrs["open_interest_unfetched"] = missing
+        if missing:
+            shown = "; ".join(str(u) for u in missing)
+            warnings.warn(f"{sym} {tf.name}: no open interest for {shown}", stacklevel=3)
 
     def _open_interest_source(self, sym: str, tf: Timeframe, provider: str | None, src: str) -> Any:
         """The provider :meth:`get_ohlcv` asks for open interest (None: ``provider="cache"``,

@@ -149,19 +149,29 @@ class OpenInterestFiller:
         tf: Timeframe,
         source: str,
         prov: OpenInterestSource,
-    ) -> tuple[pd.DataFrame, list[Unfetched]]:
+    ) -> tuple[pd.DataFrame, dict[pd.Timestamp, str]]:
         """``frame`` (bars of the ``source`` series as stored) with the open interest ``prov``
-        has for its bars that lack it, which is also stored; and the bars still without it."""
+        has for its bars that lack it, which is also stored; and why each bar still without
+        it is (``{bar open: reason}``)."""
         opens = lacking_open_interest(frame)
         if not len(opens):
-            return frame, []
+            return frame, {}
         answer = prov.fetch_open_interest(symbol, tf, list(opens))
         values = answer.series()
         if len(values):
             self._store(symbol, tf, source, values)
         merged = merge_open_interest(frame, values)
         merged.attrs = dict(frame.attrs)
-        return merged, missing_runs(answer.missing, tf)
+        return merged, dict(answer.missing)
+
+    @staticmethod
+    def report(
+        frame: pd.DataFrame, tf: Timeframe, reasons: dict[pd.Timestamp, str], other: str
+    ) -> list[Unfetched]:
+        """Every bar of ``frame`` without open interest, in runs, each with its reason from
+        ``reasons`` (else ``other``): what a returned frame lacks is always named."""
+        lacking = lacking_open_interest(frame)
+        return missing_runs([(t, reasons.get(t, other)) for t in lacking], tf)
 
     def _store(self, symbol: str, tf: Timeframe, source: str, values: pd.Series) -> None:
         """Write ``values`` into the stored rows at those opens (prices, volumes and each row's

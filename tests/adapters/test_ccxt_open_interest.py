@@ -275,3 +275,25 @@ def test_cli_fetch_open_interest_reports_counts_and_reasons(
                  "--open-interest"]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip()
     assert "BTC/USDT:USDT" in err and len(err.splitlines()) == 1
+
+
+def test_cache_only_reads_report_the_bars_without_open_interest(
+    bybit: DerivativesFake, tmp_path: Path
+) -> None:
+    end = _last_closed()
+    start = end - pd.Timedelta(hours=47)
+    with _manager(bybit, tmp_path) as dm:
+        _get(dm, bybit, start, end)  # bars only
+        bybit.reset()
+        frame, said = _get(dm, bybit, start, end, provider="cache", open_interest=True)
+        assert bybit.requests == [] and frame[OPEN_INTEREST].isna().all()
+        (gone,) = frame.attrs["open_interest_unfetched"]
+        assert (gone.start, gone.end) == (start, end) and "provider='cache'" in gone.reason
+        assert said
+
+        _get(dm, bybit, start + pd.Timedelta(hours=24), end, open_interest=True)  # half of it
+        frame, _ = _get(dm, bybit, start, end, provider="cache", open_interest=True)
+        (gone,) = frame.attrs["open_interest_unfetched"]
+        assert (gone.start, gone.end) == (start, start + pd.Timedelta(hours=23))
+        known = frame[OPEN_INTEREST].dropna()
+        assert len(known) == 24 and known.tolist() == _truth(known.index)
