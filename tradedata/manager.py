@@ -52,6 +52,7 @@ from tradedata.venues import check_fallback, labelled_frame, score_mix
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
+    from tradedata.adapters.paging import Unfetched
     from tradedata.cache.interface import Store
     from tradedata.feeds.live.plain import LiveFeed
     from tradedata.fundamentals import Fundamentals
@@ -353,6 +354,33 @@ class DataManager:
         if open_interest:
             self._report_open_interest(frame, sym, tf, oi_reasons, fetched=oi_source is not None)
         return frame
+
+    def fetch_open_interest(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        exchange: str | None = None,
+        provider: str | None = None,
+    ) -> list[Unfetched]:
+        """Fetch and store the venue's open interest of the stored bars of a contract's series
+        in ``[start, end]`` (what :meth:`get_ohlcv` does with ``open_interest=True``, without
+        fetching bars); returns the bars still without it, as runs with their reason."""
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
+        s, e = storable_range(*parse_range(start, end))
+        src = self.engine.resolve_source(sym, tf, provider, named)
+        oi_source = self._open_interest_source(sym, tf, provider, src)
+        reasons: dict[pd.Timestamp, str] = {}
+        with self.cache.pinned(sym, tf.name, s, e, source=src):
+            own = self.cache.read(sym, tf.name, s, e, source=src)
+            own.attrs.pop("damaged", None)
+            if oi_source is not None and len(own):
+                own, reasons = self.open_interest.fill(own, sym, tf, src, oi_source)
+        cached = "not fetched: provider='cache' fetches nothing"
+        return self.open_interest.report(own, tf, reasons, cached)
 
     def _report_open_interest(
         self,

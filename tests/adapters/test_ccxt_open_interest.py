@@ -297,3 +297,33 @@ def test_cache_only_reads_report_the_bars_without_open_interest(
         assert (gone.start, gone.end) == (start, start + pd.Timedelta(hours=23))
         known = frame[OPEN_INTEREST].dropna()
         assert len(known) == 24 and known.tolist() == _truth(known.index)
+
+
+def test_download_open_interest_fills_each_series_and_lists_what_it_could_not(
+    binance: DerivativesFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from tradedata.cli import main
+
+    monkeypatch.setenv("TRADEDATA_BINANCE_URL", binance.url)
+    end = _last_closed(hours=4).floor("4h")  # a closed 4h bar
+    start = end - pd.Timedelta(days=32)
+    base = ["--cache-dir", str(tmp_path / "cache"), "download", "--exchange", "binance",
+            "--timeframes", "1h,4h", "--start", start.isoformat(), "--end", end.isoformat(),
+            "--no-progress", "--json"]  # fmt: skip
+
+    assert main([*base, "--symbols", SYMBOL, "--open-interest"]) == 0  # OI gaps: not failures
+    report = json.loads(capsys.readouterr().out)
+    for series in report["series"]:
+        (gone,) = series["open_interest_unfetched"]
+        assert "last 30 days" in gone and series["status"] == "ok"
+    with DataManager(cache_dir=tmp_path / "cache") as dm:
+        for tf in ("1h", "4h"):
+            frame = dm.get_ohlcv(SYMBOL, tf, start, end, provider="cache")
+            known = frame[OPEN_INTEREST].dropna()
+            assert len(known) > 0.9 * 30 * 24 / (1 if tf == "1h" else 4)
+            assert known.tolist() == _truth(known.index)
+    assert binance.undocumented == []
+
+    binance.reset()
+    assert main([*base, "--symbols", "BTC/USDT", "--open-interest"]) == 2
+    assert "BTC/USDT:USDT" in capsys.readouterr().err and binance.candle_requests() == 0
