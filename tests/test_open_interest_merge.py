@@ -190,3 +190,78 @@ def test_records_with_bad_values_are_an_invalid_response() -> None:
                 [{"timestamp": 1, "openInterestAmount": float("nan")}], {"x": 1}):  # fmt: skip
         with pytest.raises(InvalidResponseError):
             parse_records(bad, "x")
+
+
+class _Venue:
+    """A provider of open interest for the filler (tradedata's own protocol, not a library's):
+    records at the given stamps; every other asked open is reported with a reason."""
+
+    name = "venue"
+
+    def __init__(self, records: pd.Series) -> None:
+        self.records = records
+        self.asked: list[pd.Timestamp] = []
+
+    def open_interest_period(self, symbol: str, timeframe: object) -> str:
+        return "1h"
+
+    def fetch_open_interest(self, symbol: str, timeframe: object, opens: list[pd.Timestamp]):
+        from tradedata.adapters.ccxt_.open_interest import OpenInterestAnswer
+
+        self.asked += opens
+        found = self.records[self.records.index.isin(opens)]
+        gone = [(t, "none") for t in opens if t not in found.index]
+        return OpenInterestAnswer(values=[found], missing=gone, requests=1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    hours=st.lists(st.integers(0, 120), min_size=1, max_size=40, unique=True).map(sorted),
+    data=st.data(),
+)
+def test_filling_a_stored_series_keeps_bars_and_provenance_and_names_every_gap(
+    tmp_path_factory: pytest.TempPathFactory, hours: list[int], data: st.DataObject
+) -> None:
+    from tradedata.cache.store import Cache
+    from tradedata.open_interest import OpenInterestFiller
+
+    tf = parse_timeframe("1h")
+    stored = data.draw(st.lists(st.none() | st.floats(0, 1e6), min_size=len(hours),
+                                max_size=len(hours)))  # fmt: skip
+    bars = _bars(hours, stored)
+    on = data.draw(st.lists(st.integers(-3, 125), max_size=60, unique=True))
+    odd = data.draw(st.lists(st.integers(0, 120), max_size=10))  # stamps between bar opens
+    stamps = [T0 + h * HOUR for h in on] + [T0 + h * HOUR + pd.Timedelta(minutes=30) for h in odd]
+    records = pd.Series(np.arange(len(stamps), dtype="float64") + 0.25,
+                        index=pd.DatetimeIndex(stamps, name="timestamp")).sort_index()  # fmt: skip
+    records = records[~records.index.duplicated()]
+    cache = Cache(tmp_path_factory.mktemp("oi"))
+    try:
+        cache.write("BTC/USDT:USDT", "1h", bars, source="venue", provider="csv:a",
+                    coverage=(bars.index[0], bars.index[-1]))  # fmt: skip
+        venue = _Venue(records)
+        filler = OpenInterestFiller(cache, lambda name: venue, lambda s, t: lambda f: {})
+        own = cache.read("BTC/USDT:USDT", "1h", source="venue")
+
+        frame, reasons = filler.fill(own, "BTC/USDT:USDT", tf, "venue", venue)
+        report = filler.report(frame, tf, reasons, "other")
+
+        again = cache.read("BTC/USDT:USDT", "1h", source="venue")
+        assert again[OPEN_INTEREST].equals(frame[OPEN_INTEREST])  # what is shown is stored
+        cols = ["open", "high", "low", "close", "volume"]
+        assert again[cols].equals(bars[cols])  # prices and volumes untouched
+        assert {cache.provider_at("BTC/USDT:USDT", "1h", t, source="venue") for t in again.index} \
+            == {"csv:a"}  # fmt: skip
+        had = bars[OPEN_INTEREST].notna()
+        assert set(venue.asked) == set(bars.index[~had.to_numpy()])  # only the unknown bars
+        for ts, value in frame[OPEN_INTEREST].items():
+            if had[ts]:
+                assert value == bars.at[ts, OPEN_INTEREST]
+            elif ts in records.index:
+                assert value == records[ts]
+            else:
+                assert math.isnan(value)
+        named = {t for u in report for t in pd.date_range(u.start, u.end, freq="1h")}
+        assert named == set(frame.index[frame[OPEN_INTEREST].isna().to_numpy()])
+    finally:
+        cache.close()
