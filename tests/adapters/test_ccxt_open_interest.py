@@ -327,3 +327,24 @@ def test_download_open_interest_fills_each_series_and_lists_what_it_could_not(
     binance.reset()
     assert main([*base, "--symbols", "BTC/USDT", "--open-interest"]) == 2
     assert "BTC/USDT:USDT" in capsys.readouterr().err and binance.candle_requests() == 0
+
+
+def test_a_contract_the_venue_does_not_list_is_a_typed_error(
+    bybit: DerivativesFake, tmp_path: Path
+) -> None:
+    from tradedata.errors import SymbolNotFoundError
+
+    end = _last_closed()
+    with _manager(bybit, tmp_path) as dm:
+        nothing = dm.fetch_open_interest("ETH/USDT:USDT", "1h", end - pd.Timedelta(hours=3),
+                                         end, exchange="bybit")  # fmt: skip
+        assert nothing == [] and bybit.requests == []  # no stored bars: nothing to fill
+        dm.cache.write("ETH/USDT:USDT", "1h", _bars_frame(end), source="bybit", provider="x")
+        with pytest.raises(SymbolNotFoundError):
+            dm.fetch_open_interest("ETH/USDT:USDT", "1h", end - pd.Timedelta(hours=3), end,
+                                   exchange="bybit")  # fmt: skip
+
+
+def _bars_frame(end: pd.Timestamp) -> pd.DataFrame:
+    index = pd.date_range(end - pd.Timedelta(hours=3), end, freq="1h", name="timestamp")
+    return pd.DataFrame({c: 1.0 for c in ("open", "high", "low", "close", "volume")}, index=index)

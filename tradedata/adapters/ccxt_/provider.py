@@ -333,7 +333,7 @@ class CcxtProvider(Provider):
         if not asked:
             return answer
         pool = self._markets_for(symbol)
-        market = pool.client().market(symbol)
+        market = pool.run(lambda c: c.market(symbol), expect_json=False)  # BadSymbol: ours
         if not market.get("contract"):
             raise OpenInterestUnavailableError(f"{symbol} on {self.name} is not a contract")
         for window in plan_windows(asked, period, traits.max_records):
