@@ -13,7 +13,7 @@ over-full Binance window keeps, a lone ``startTime``, a limit above the maximum)
 invented: such a request is answered 400 and recorded in :attr:`DerivativesFake.undocumented`,
 and the tests assert that list stays empty. Adversarial knobs: :attr:`DerivativesFake.oi_gaps`
 (stamps the venue has no record for: it answers fewer rows than asked) and
-:attr:`DerivativesFake.oi_failing` (request windows, by their first stamp, answered with a 500).
+:attr:`DerivativesFake.oi_failing` (request windows, by their ``startTime``, answered 503).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class DerivativesFake(ExchangeFake):
         self.undocumented: list[str] = []
         #: 5-minute stamps (ms) the venue has no open-interest record for
         self.oi_gaps: set[int] = set()
-        #: first stamps (ms) of request windows answered with HTTP 500
+        #: ``startTime`` values (ms) of request windows answered with an HTTP 503 outage
         self.oi_failing: set[int] = set()
         #: Binance's openInterestHist ends, which its docs leave open: inclusive (default) or
         #: exclusive; the client must get the same records either way
@@ -86,6 +86,13 @@ class DerivativesFake(ExchangeFake):
 _OI_PATHS = frozenset({"/futures/data/openInterestHist", "/v5/market/open-interest"})
 
 
+def _outage() -> FakeResponse:
+    """An injected outage of one request window (:attr:`DerivativesFake.oi_failing`): not a
+    documented answer but the adversarial case, a bare HTTP 503 as any gateway in front of a
+    venue sends it (ccxt's ``httpExceptions`` map 503 to ExchangeNotAvailable)."""
+    return FakeResponse(503, "Service Unavailable", content_type="text/plain")
+
+
 # -- binance USDⓈ-M ------------------------------------------------------------------------
 # "Open Interest Statistics", GET /futures/data/openInterestHist (developers.binance.com/docs/
 # derivatives/usds-margined-futures/market-data/rest-api/Open-Interest-Statistics): period
@@ -108,17 +115,19 @@ def _binance_oi(fake: DerivativesFake, request: FakeRequest) -> Any:
     start, end = _int(request, "startTime"), _int(request, "endTime")
     oldest = fake.now_ms() - BINANCE_OI_DAYS * DAY_MS
     if start is not None and start < oldest:
-        # ccxt issue 23712 (a ccxt maintainer): "the underlying openInterestHist endpoint only
-        # serves roughly the most recent 30 days - any since older than that is refused
-        # server-side"; the refusal is Binance's -1130 INVALID_PARAMETER, "Data sent for
-        # parameter '%s' is not valid." (developers.binance.com/docs/derivatives/
-        # usds-margined-futures/error-code), mapped by ccxt binance's exceptions to BadRequest
+        # ccxt issue 23712 (a ccxt maintainer): "The `invalid startTime` rejection comes from
+        # binance itself: the underlying openInterestHist endpoint only serves roughly the
+        # most recent 30 days - any since older than that is refused server-side". The exact
+        # code is not recorded there: this is -1130 INVALID_PARAMETER of the USDⓈ-M error-code
+        # list (developers.binance.com/docs/derivatives/usds-margined-futures/error-code,
+        # "Data sent for parameter '%s' is not valid."). The client never relies on it: it
+        # asks nothing older than the 30 days, and any error answer is reported as such
         body = {"code": -1130, "msg": "Data sent for parameter 'startTime' is not valid."}
         return json_response(body, 400)
     if (start is None) != (end is None):
         return fake.refuse("openInterestHist with only one of startTime/endTime")
     if start is not None and start in fake.oi_failing:
-        return json_response({"code": -1001, "msg": "Internal error; unable to process."}, 500)
+        return _outage()
     if start is None or end is None:
         stamps = fake.oi_stamps(step, 0, fake.now_ms(), oldest)[-limit:]  # "most recent"
     else:
@@ -130,10 +139,11 @@ def _binance_oi(fake: DerivativesFake, request: FakeRequest) -> Any:
                                 end if inclusive else end - 1, oldest)  # fmt: skip
         if len(stamps) > limit:
             return fake.refuse(f"over-full openInterestHist window ({len(stamps)} > {limit})")
-    # row shape: the docs' response example and ccxt binance.fetch_open_interest_history's
-    # recorded comment ({"symbol":"BTCUSDT","sumOpenInterest":"75375.61700000",
-    # "sumOpenInterestValue":"3248828883.71251440","timestamp":1642179900000}): numbers as
-    # decimal strings, the timestamp an integer of epoch ms
+    # row shape: ccxt binance.fetch_open_interest_history's recorded comment
+    # ({"symbol":"BTCUSDT","sumOpenInterest":"75375.61700000","sumOpenInterestValue":
+    # "3248828883.71251440","timestamp":1642179900000}) and the live answer in hexdocs.pm
+    # binance_futures' open_interest_hist example: amounts as decimal strings, the timestamp
+    # an integer of epoch ms (the docs' own example prints it as a string; ccxt reads either)
     return [
         {
             "symbol": "BTCUSDT",
@@ -265,7 +275,7 @@ def _bybit_oi(fake: DerivativesFake, request: FakeRequest) -> Any:
         return fake.refuse(f"open-interest limit {limit} outside [1, 200]")
     start, end = _int(request, "startTime"), _int(request, "endTime")
     if start is not None and start in fake.oi_failing:
-        return json_response({"retCode": 10016, "retMsg": "Internal server error"}, 500)
+        return _outage()
     hi = end if end is not None else fake.now_ms()
     lo = start if start is not None and end is not None else 0  # a lone startTime is ignored
     cursor = q.get("cursor") or ""
