@@ -212,8 +212,8 @@ def _binance_fapi_info(fake: DerivativesFake, request: FakeRequest) -> Any:
         "orderTypes": ["LIMIT", "MARKET", "STOP"],
         "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
     }
-    limits = [
-        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400}
+    limits = [  # as in ccxt's fapi sample
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 1200}
     ]
     return {
         "timezone": "UTC",
