@@ -265,3 +265,12 @@ def test_filling_a_stored_series_keeps_bars_and_provenance_and_names_every_gap(
         assert named == set(frame.index[frame[OPEN_INTEREST].isna().to_numpy()])
     finally:
         cache.close()
+
+
+def test_one_side_is_read_where_the_venue_says_it_is() -> None:
+    bybit = OI_TRAITS["bybit"]
+    both = {"timestamp": 1, "openInterestAmount": 10.0, "info": {"openInterest": "10"}}
+    single = {**both, "info": {"openInterest": "10", "singleOpenInterest": "5.5"}}
+    assert parse_records([single], "bybit", bybit).tolist() == [5.5]  # the venue's own figure
+    assert parse_records([both], "bybit", bybit).tolist() == [5.0]  # "the sum of both sides"
+    assert parse_records([both], "binance", OI_TRAITS["binance"]).tolist() == [10.0]

@@ -348,3 +348,17 @@ def test_a_contract_the_venue_does_not_list_is_a_typed_error(
 def _bars_frame(end: pd.Timestamp) -> pd.DataFrame:
     index = pd.date_range(end - pd.Timedelta(hours=3), end, freq="1h", name="timestamp")
     return pd.DataFrame({c: 1.0 for c in ("open", "high", "low", "close", "volume")}, index=index)
+
+
+@pytest.mark.parametrize("single_side_sent", [True, False])
+def test_bybit_open_interest_is_stored_for_one_side_like_binances(
+    bybit: DerivativesFake, tmp_path: Path, single_side_sent: bool
+) -> None:
+    # Bybit's openInterest is "the sum of both sides", singleOpenInterest "the single side";
+    # Binance's sumOpenInterest counts one side: the stored figure is one side on both venues
+    bybit.bybit_single_side = single_side_sent
+    end = _last_closed()
+    start = end - pd.Timedelta(hours=30)
+    with _manager(bybit, tmp_path) as dm:
+        frame, said = _get(dm, bybit, start, end, open_interest=True)
+    assert frame[OPEN_INTEREST].tolist() == _truth(frame.index) and said == []

@@ -40,8 +40,8 @@ DAY_MS = 24 * HOUR_MS
 
 
 def oi_value(stamp_ms: int) -> float:
-    """The open interest at ``stamp_ms`` (a 5-minute stamp): three decimals, exact in every
-    wire format."""
+    """The open interest (one side) at ``stamp_ms`` (a 5-minute stamp): three decimals, exact
+    in every wire format."""
     k = stamp_ms // FIVE_MIN_MS
     return round(70000 + (k * 7919) % 20000 / 1000 + (k % 13) * 0.125, 3)
 
@@ -59,6 +59,9 @@ class DerivativesFake(ExchangeFake):
         #: Binance's openInterestHist ends, which its docs leave open: inclusive (default) or
         #: exclusive; the client must get the same records either way
         self.binance_inclusive_ends = True
+        #: Bybit's rows carry singleOpenInterest (today's docs) or not (the docs' older
+        #: examples, before the field was added)
+        self.bybit_single_side = True
         self._oi_lock = threading.Lock()
         super().__init__(dialect, listing_bars=listing_bars)
 
@@ -290,8 +293,8 @@ def _bybit_oi(fake: DerivativesFake, request: FakeRequest) -> Any:
         "category": q["category"],
         "list": [
             {
-                "openInterest": f"{oi_value(t):.8f}",
-                "singleOpenInterest": f"{oi_value(t) / 2:.4f}",
+                "openInterest": f"{2 * oi_value(t):.8f}",  # both sides
+                **({"singleOpenInterest": f"{oi_value(t):.3f}"} if fake.bybit_single_side else {}),
                 "timestamp": str(t),
             }
             for t in page

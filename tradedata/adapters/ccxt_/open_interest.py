@@ -44,13 +44,18 @@ class OpenInterestTraits:
 
     ``periods``: the ccxt timeframes it publishes records for; ``max_records`` per request;
     ``history_days``: how far back from now it serves (None: back to the contract's launch);
-    ``source``: where this was read.
+    ``source``: where this was read. The value kept is the open interest of *one side* (the
+    contracts open, as futures exchanges and backtrader's files count it):
+    ``single_side_field`` names the raw field holding it, and ``both_sides`` says the
+    unified amount counts both sides (halved when the raw field is absent).
     """
 
     periods: tuple[str, ...]
     max_records: int
     history_days: int | None
     source: str
+    single_side_field: str | None = None
+    both_sides: bool = False
 
 
 _BINANCE_OI = OpenInterestTraits(
@@ -81,8 +86,12 @@ OI_TRAITS: Mapping[str, OpenInterestTraits] = {
             "/docs/v5/market/open-interest): intervalTime 5min,15min,30min,1h,4h,1d; limit "
             "[1, 200] default 50; 'The upper limit time you can query is the launch time of "
             "the symbol'; rows newest first; ccxt bybit.fetch_derivatives_open_interest_history "
-            "(startTime=since, endTime=until; ccxt PR 30016: end-anchored, newest first)"
+            "(startTime=since, endTime=until; ccxt PR 30016: end-anchored, newest first); "
+            "openInterest 'The value is the sum of both sides', singleOpenInterest 'The value "
+            "is the single side' (the same docs; both in ccxt issue 30014's recorded row)"
         ),
+        single_side_field="singleOpenInterest",
+        both_sides=True,
     ),
 }
 
@@ -161,15 +170,25 @@ def plan_windows(opens: Sequence[pd.Timestamp], period: Timeframe, limit: int) -
     return out
 
 
-def _value(record: Mapping[str, Any]) -> Any:
-    """The open interest of one ccxt structure: ``openInterestAmount`` (base currency or
-    contracts), else ``openInterestValue`` (Bybit's inverse contracts, counted in USD)."""
+def _value(record: Mapping[str, Any], traits: OpenInterestTraits | None) -> float:
+    """One side's open interest in one ccxt structure: the raw ``single_side_field``, else
+    ``openInterestAmount`` (base currency or contracts), else ``openInterestValue`` (Bybit's
+    inverse contracts, counted in USD), halved where it counts ``both_sides``."""
+    info = record.get("info")
+    field_name = traits.single_side_field if traits else None
+    if field_name and isinstance(info, Mapping) and info.get(field_name) not in (None, ""):
+        return float(info[field_name])
     amount = record.get("openInterestAmount")
-    return record.get("openInterestValue") if amount is None else amount
+    raw: Any = record.get("openInterestValue") if amount is None else amount
+    value = float(raw)
+    return value / 2 if traits is not None and traits.both_sides else value
 
 
-def parse_records(records: Any, exchange: str) -> pd.Series:
-    """``{timestamp: open interest}`` of ccxt open-interest structures, ascending.
+def parse_records(
+    records: Any, exchange: str, traits: OpenInterestTraits | None = None
+) -> pd.Series:
+    """``{timestamp: open interest of one side}`` of ccxt open-interest structures, ascending
+    (``traits``: the exchange's row, which says where one side's figure is).
 
     Raises :class:`InvalidResponseError` for anything that is not a list of structures with
     an integer timestamp and a finite, non-negative number.
@@ -184,7 +203,7 @@ def parse_records(records: Any, exchange: str) -> pd.Series:
     for record in records:
         try:
             stamp = int(record["timestamp"])
-            value = float(_value(record))
+            value = _value(record, traits)
         except (TypeError, ValueError, KeyError, OverflowError) as exc:
             raise InvalidResponseError(
                 f"{exchange} sent an open-interest record without a time or a value: {exc}",

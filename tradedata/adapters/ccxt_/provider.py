@@ -363,7 +363,7 @@ class CcxtProvider(Provider):
             )
 
         records = self.call(lambda: pool.run(request), weight=self.traits.page_weight)
-        return parse_records(records, self.name)
+        return parse_records(records, self.name, OI_TRAITS[self.exchange_id])
 
     def close(self) -> None:
         """Close the HTTP sessions of this provider's ccxt clients."""
