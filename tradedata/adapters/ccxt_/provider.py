@@ -78,7 +78,8 @@ class CcxtProvider(Provider):
 
     ``settings.url``/``ws_url`` redirect the exchange (e.g. to the simulator), ``sandbox`` turns
     on ccxt's sandbox mode, ``api_key``/``secret`` are handed to ccxt only. ``settings.options``
-    may hold ``market_types`` (default ``["spot"]``), ``max_candles``, ``rate_limit`` with
+    may hold ``market_types`` (default ``["spot"]``; a contract such as ``BTC/USDT:USDT`` then
+    loads the exchange's derivatives markets on first use), ``max_candles``, ``rate_limit`` with
     ``rate_period`` (weight per seconds to pace by, overriding the published limit),
     ``time_ttl`` (seconds a server-time reading is trusted), ``max_clock_skew`` (seconds the
     exchange's clock may lead ours and still close a candle, default 5; null trusts the
