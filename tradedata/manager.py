@@ -341,7 +341,7 @@ class DataManager:
                 )  # fmt: skip
             own = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result, src)
             if oi_source is not None and len(own):
-                own, oi_reasons = self.open_interest.fill(own, sym, tf, src, oi_source)
+                own, oi_reasons = self.open_interest.fill(own, sym, tf, src, oi_source, refresh)
         frame, spans = labelled_frame(self.cache, sym, tf, own, src, result.filled)
         if result.unfetched:
             if frame.empty:

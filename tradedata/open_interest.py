@@ -149,11 +149,13 @@ class OpenInterestFiller:
         tf: Timeframe,
         source: str,
         prov: OpenInterestSource,
+        refresh: bool = False,
     ) -> tuple[pd.DataFrame, dict[pd.Timestamp, str]]:
         """``frame`` (bars of the ``source`` series as stored) with the open interest ``prov``
-        has for its bars that lack it, which is also stored; and why each bar still without
+        has for its bars that lack it (``refresh``: for every bar; a bar the venue no longer
+        serves keeps its stored figure), which is also stored; and why each bar still without
         it is (``{bar open: reason}``)."""
-        opens = lacking_open_interest(frame)
+        opens = pd.DatetimeIndex(frame.index) if refresh else lacking_open_interest(frame)
         if not len(opens):
             return frame, {}
         answer = prov.fetch_open_interest(symbol, tf, list(opens))

@@ -362,3 +362,14 @@ def test_bybit_open_interest_is_stored_for_one_side_like_binances(
     with _manager(bybit, tmp_path) as dm:
         frame, said = _get(dm, bybit, start, end, open_interest=True)
     assert frame[OPEN_INTEREST].tolist() == _truth(frame.index) and said == []
+
+
+def test_refresh_asks_the_venue_again_for_every_bar(bybit: DerivativesFake, tmp_path: Path) -> None:
+    end = _last_closed()
+    start = end - pd.Timedelta(hours=30)
+    with _manager(bybit, tmp_path) as dm:
+        _get(dm, bybit, start, end, open_interest=True)
+        bybit.reset()
+        frame, said = _get(dm, bybit, start, end, open_interest=True, refresh=True)
+        assert bybit.oi_requests() == 1 and bybit.candle_requests() >= 1
+        assert frame[OPEN_INTEREST].tolist() == _truth(frame.index) and said == []
