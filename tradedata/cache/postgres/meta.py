@@ -14,25 +14,19 @@ from tradedata.cache.partitions import Rows, column_order, default_quality, runs
 from tradedata.cache.postgres.io import read_rows
 from tradedata.cache.postgres.schema import SCHEMA
 from tradedata.errors import InputError
-from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS
+from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, OPEN_INTEREST
 
-__all__ = ["FORMAT", "year_meta"]
+__all__ = ["FORMAT", "year_meta", "year_rows"]
 
 FORMAT = "tradedata-postgres-1"
 
 
-def year_meta(
-    cur: Any,
-    series_id: int,
-    key: tuple[str, str, str],
-    year: int,
-    has_adj: bool,
-    write: tuple[str, dict | None, QualityFn | None, int],
-) -> dict[str, Any]:
-    """The metadata of one stored year, computed from its rows (inside the write)."""
-    series_source, symbol, tf = key
-    source, provider_info, quality, dupes = write
-    columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if has_adj else [])])
+def year_rows(cur: Any, series_id: int, year: int, flags: tuple[bool, bool]) -> Rows:
+    """Every row of one stored year (with who delivered each); ``flags`` are the series'
+    ``(has_adj, has_oi)``."""
+    has_adj, has_oi = flags
+    optional = [*([ADJ_CLOSE] if has_adj else []), *([OPEN_INTEREST] if has_oi else [])]
+    columns = column_order([*OHLCV_COLUMNS, *optional])
     first, after = year_bounds(year)
     ts, values, ids = read_rows(cur, series_id, columns, first, after - 1, providers=True)
     assert ids is not None
@@ -41,7 +35,21 @@ def year_meta(
     used = list(dict.fromkeys(ids.tolist()))
     codes = np.searchsorted(np.array(sorted(used)), ids) if ids.size else ids
     order = sorted(used)
-    rows = Rows(ts, values, columns, [names[i] for i in order], codes.astype(np.int32))
+    return Rows(ts, values, columns, [names[i] for i in order], codes.astype(np.int32))
+
+
+def year_meta(
+    cur: Any,
+    series_id: int,
+    key: tuple[str, str, str],
+    year: int,
+    rows: Rows,
+    write: tuple[str, dict | None, QualityFn | None, int],
+) -> dict[str, Any]:
+    """The metadata of one stored year, computed from its ``rows`` (inside the write)."""
+    series_source, symbol, tf = key
+    source, provider_info, quality, dupes = write
+    ts, values, columns = rows.timestamps, rows.values, rows.columns
     if quality is not None:
         report = quality(rows.frame())
         if not isinstance(report, dict):
