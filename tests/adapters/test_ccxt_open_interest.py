@@ -373,3 +373,17 @@ def test_refresh_asks_the_venue_again_for_every_bar(bybit: DerivativesFake, tmp_
         frame, said = _get(dm, bybit, start, end, open_interest=True, refresh=True)
         assert bybit.oi_requests() == 1 and bybit.candle_requests() >= 1
         assert frame[OPEN_INTEREST].tolist() == _truth(frame.index) and said == []
+
+
+def test_open_interest_is_stored_in_either_store(bybit: DerivativesFake, store) -> None:
+    end = _last_closed()
+    start = end - pd.Timedelta(hours=30)
+    with DataManager(store=store, providers={"bybit": {"url": bybit.url}}) as dm:
+        frame, said = _get(dm, bybit, start, end, open_interest=True)
+        assert frame[OPEN_INTEREST].tolist() == _truth(frame.index) and said == []
+        stored = dm.get_ohlcv(SYMBOL, "1h", start, end, exchange="bybit", provider="cache")
+        assert stored[OPEN_INTEREST].tolist() == _truth(stored.index)
+        assert stored.attrs["provider"] == "bybit"  # each row's provider kept
+        bybit.reset()
+        again, _ = _get(dm, bybit, start, end, open_interest=True, refresh=True)
+        assert again[OPEN_INTEREST].tolist() == _truth(again.index)
