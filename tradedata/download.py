@@ -198,11 +198,7 @@ def _run_one(
             res.error = "; ".join(f"{k}: {v}" for k, v in got.errors.items()) or None
             res.unfetched = [str(u) for u in got.unfetched]
         if open_interest and not stop.is_set():
-            with deadline_scope(deadline.limit if deadline else None):
-                gone = manager.fetch_open_interest(
-                    res.symbol, tf.name, *span, exchange=res.source or None, provider=exchange
-                )
-            res.open_interest_unfetched = [str(u) for u in gone]
+            _open_interest(manager, exchange, res, span, deadline)
     except _Stopped:
         res.complete, res.error = False, "interrupted"
     except DeadlineExceededError as exc:
@@ -232,6 +228,27 @@ def _check_open_interest(provider: Provider, names: Sequence[str], tfs: Sequence
             raise OpenInterestUnavailableError(f"{provider.name} publishes no open interest")
         for tf in tfs:
             period(name, parse_timeframe(tf))
+
+
+def _open_interest(
+    manager: DataManager,
+    exchange: str,
+    res: SeriesResult,
+    span: tuple[pd.Timestamp, pd.Timestamp],
+    deadline: _DeadlineWatch | None,
+) -> None:
+    """Fill the open interest of ``res``'s stored bars; what is left (or the error that
+    stopped it) goes to ``res.open_interest_unfetched``, never to the bars' status."""
+    try:
+        with deadline_scope(deadline.limit if deadline else None):
+            gone = manager.fetch_open_interest(
+                res.symbol, res.timeframe, *span, exchange=res.source or None, provider=exchange
+            )
+        res.open_interest_unfetched = [str(u) for u in gone]
+    except TradeDataError as exc:
+        res.open_interest_unfetched = [
+            f"{span[0]:%Y-%m-%d %H:%M}..{span[1]:%Y-%m-%d %H:%M} ({exc})"
+        ]
 
 
 def _resolve_range(
