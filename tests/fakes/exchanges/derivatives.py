@@ -257,7 +257,10 @@ def binance_usdm() -> Dialect:
 # back from now), an over-full [startTime, endTime] gives its newest `limit` rows (start
 # 00:00, end 05:00, limit 5 -> 05:00 .. 01:00) and the cursor pages on to older rows inside
 # the window until nextPageCursor is "". singleOpenInterest: one side (ccxt issue 30014's
-# recorded row carries it, and the docs list it).
+# recorded row carries it, and the docs list it). Stamps fall on period boundaries: the docs'
+# 1d example rows are 1780963200000 and 1780876800000 (00:00 UTC), the 5min ones
+# 1669571400000 and 1669571100000, ccxt issue 30014's 1h row 1787248800000 (18:00 UTC); Binance's
+# 5m examples likewise (1583127900000, 1642179900000). So is every record this fake serves.
 BYBIT_OI_INTERVALS = {
     "5min": FIVE_MIN_MS,
     "15min": 3 * FIVE_MIN_MS,
