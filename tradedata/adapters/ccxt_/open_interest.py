@@ -97,7 +97,9 @@ OI_TRAITS: Mapping[str, OpenInterestTraits] = {
 
 
 def _fits(period: Timeframe, tf: Timeframe) -> bool:
-    """True when every bar open of ``tf`` is a stamp of ``period`` (both epoch-aligned)."""
+    """True when every bar open of ``tf`` is a stamp of ``period`` (both epoch-aligned: the
+    venues stamp records on period boundaries, e.g. Bybit's docs' 1d rows at 00:00 UTC,
+    1780963200000, and Binance's 5m rows at 1583127900000, a multiple of 5 minutes)."""
     if period.is_calendar:
         return False
     if tf.unit in ("w", "M"):  # weeks and months open at 00:00 UTC of a day
