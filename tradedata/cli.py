@@ -110,10 +110,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Fetch a range into the cache (only what is missing) and print a summary."""
     dm = _manager(args)
+    extra = {"open_interest": True} if args.open_interest else {}
     frame = dm.get_ohlcv(
         args.symbol, args.timeframe, args.start, args.end, provider=args.provider,
         deadline=args.deadline, exchange=args.exchange, fallback=args.fallback,
-        adjust=args.adjust,
+        adjust=args.adjust, **extra,
     )  # fmt: skip
     ops.check_provider(args, frame)
     report = frame.attrs["quality"]
@@ -128,6 +129,13 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         "quality": report.score,
         "unfetched": frame.attrs.get("unfetched"),
     }
+    if args.open_interest:
+        known = frame["open_interest"].notna() if "open_interest" in frame.columns else []
+        summary["open_interest_bars"] = int(sum(known))
+        summary["open_interest_unfetched"] = [
+            {"start": u.start, "end": u.end, "reason": u.reason}
+            for u in frame.attrs.get("open_interest_unfetched", [])
+        ]
     if args.json:
         _print_json(summary)
     else:
@@ -321,6 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fetch", help="fetch a range into the cache (only what is missing)")
     _series_args(p)
+    p.add_argument(
+        "--open-interest",
+        action="store_true",
+        help="contracts (BTC/USDT:USDT): also fetch and store the venue's open interest",
+    )
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser(

@@ -34,7 +34,12 @@ import pandas as pd
 from tradedata.adapters.paging import Unfetched
 from tradedata.deadline import Deadline, deadline_scope, resolve_seconds
 from tradedata.download_report import DownloadReport, SeriesResult
-from tradedata.errors import DeadlineExceededError, InputError, TradeDataError
+from tradedata.errors import (
+    DeadlineExceededError,
+    InputError,
+    OpenInterestUnavailableError,
+    TradeDataError,
+)
 from tradedata.identity import identify, source_of_provider
 from tradedata.model import Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol, symbol_info
@@ -166,6 +171,7 @@ def _run_one(
     progress: _Progress,
     stop: threading.Event,
     deadline: _DeadlineWatch | None = None,
+    open_interest: bool = False,
 ) -> SeriesResult:
     tf, began = parse_timeframe(res.timeframe), time.monotonic()
     budget = [res.expected]  # planned bars not yet counted on the progress bar
@@ -191,6 +197,8 @@ def _run_one(
             res.bars, res.providers, res.complete = got.bars, list(got.providers), got.complete
             res.error = "; ".join(f"{k}: {v}" for k, v in got.errors.items()) or None
             res.unfetched = [str(u) for u in got.unfetched]
+        if open_interest and not stop.is_set():
+            _open_interest(manager, exchange, res, span, deadline)
     except _Stopped:
         res.complete, res.error = False, "interrupted"
     except DeadlineExceededError as exc:
@@ -206,6 +214,41 @@ def _run_one(
         _score(manager, res, *span)
     res.seconds = time.monotonic() - began
     return res
+
+
+def _check_open_interest(provider: Provider, names: Sequence[str], tfs: Sequence[str]) -> None:
+    """Raise OpenInterestUnavailableError unless ``provider`` has open interest of every
+    symbol at every timeframe (no network request)."""
+    from tradedata.open_interest import check_contract
+
+    for name in names:
+        check_contract(name)
+        period = getattr(provider, "open_interest_period", None)
+        if period is None:
+            raise OpenInterestUnavailableError(f"{provider.name} publishes no open interest")
+        for tf in tfs:
+            period(name, parse_timeframe(tf))
+
+
+def _open_interest(
+    manager: DataManager,
+    exchange: str,
+    res: SeriesResult,
+    span: tuple[pd.Timestamp, pd.Timestamp],
+    deadline: _DeadlineWatch | None,
+) -> None:
+    """Fill the open interest of ``res``'s stored bars; what is left (or the error that
+    stopped it) goes to ``res.open_interest_unfetched``, never to the bars' status."""
+    try:
+        with deadline_scope(deadline.limit if deadline else None):
+            gone = manager.fetch_open_interest(
+                res.symbol, res.timeframe, *span, exchange=res.source or None, provider=exchange
+            )
+        res.open_interest_unfetched = [str(u) for u in gone]
+    except TradeDataError as exc:
+        res.open_interest_unfetched = [
+            f"{span[0]:%Y-%m-%d %H:%M}..{span[1]:%Y-%m-%d %H:%M} ({exc})"
+        ]
 
 
 def _resolve_range(
@@ -267,11 +310,13 @@ def _execute(
     progress: _Progress,
     concurrency: int,
     deadline: _DeadlineWatch | None = None,
+    open_interest: bool = False,
 ) -> None:
     stop = threading.Event()
     pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tradedata-dl")
     futures = [
-        pool.submit(_run_one, manager, exchange, p, span, progress, stop, deadline) for p in plans
+        pool.submit(_run_one, manager, exchange, p, span, progress, stop, deadline, open_interest)
+        for p in plans
     ]
     try:
         pending = set(futures)
@@ -301,6 +346,7 @@ def download(
     progress: bool = True,
     quote: str | None = None,
     deadline: float | None = None,
+    open_interest: bool = False,
 ) -> DownloadReport:
     """Download ``symbols`` x ``timeframes`` from ``exchange`` into the cache; return a report.
 
@@ -316,6 +362,12 @@ def download(
     worker stops and :class:`~tradedata.errors.DeadlineExceededError` is raised: its
     ``unfetched`` lists the ranges not fetched (each ``reason`` names the series), its
     ``report`` is the :class:`DownloadReport` of what was done (all of it stored).
+
+    ``open_interest`` (contracts, e.g. ``BTC/USDT:USDT``) also fetches each series' open
+    interest (:meth:`DataManager.fetch_open_interest`); bars left without it are listed per
+    series in ``open_interest_unfetched`` and do not make a series incomplete. A spot symbol
+    or a timeframe without open interest raises
+    :class:`~tradedata.errors.OpenInterestUnavailableError` before anything is fetched.
     """
     if concurrency < 1:
         raise InputError(f"concurrency must be >= 1, got {concurrency}")
@@ -335,6 +387,8 @@ def download(
                 provider = manager.provider(exchange)
                 s, e = _resolve_range(provider, days, start, end)
                 names = _resolve_symbols(provider, symbols, all_symbols, quote)
+                if open_interest:
+                    _check_open_interest(provider, names, tfs)
                 plans = plan_series(manager, provider, names, tfs, s, e)
         except DeadlineExceededError as exc:
             raise DeadlineExceededError(
@@ -347,7 +401,7 @@ def download(
         bar = _Progress(sum(p.expected for p in plans), exchange, progress)
         try:
             watch = _DeadlineWatch(limit) if limit is not None else None
-            _execute(manager, exchange, plans, (s, e), bar, concurrency, watch)
+            _execute(manager, exchange, plans, (s, e), bar, concurrency, watch, open_interest)
         finally:
             bar.close()
         report = DownloadReport(
@@ -384,6 +438,11 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
+        "--open-interest",
+        action="store_true",
+        help="contracts (BTC/USDT:USDT): also fetch and store their open interest",
+    )
+    parser.add_argument(
         "--deadline", metavar="SECONDS", help="most seconds the download may take "
         "(default: TRADEDATA_DEADLINE, else the config's deadline, else none)",
     )  # fmt: skip
@@ -419,6 +478,7 @@ def download_cli_main(args: argparse.Namespace) -> int:
             and sys.stderr.isatty(),
             quote=args.quote,
             deadline=args.deadline,
+            open_interest=args.open_interest,
         )
     except DeadlineExceededError as exc:
         if exc.report is not None:  # what was done, then the one-line error (main prints it)

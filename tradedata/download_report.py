@@ -36,6 +36,9 @@ class SeriesResult:
     unfetched: list[str] = field(default_factory=list)
     #: the series' source (the exchange's venue, or an equity volume scope)
     source: str = ""
+    #: with ``open_interest``: bars left without open interest, each "start..end (reason)"
+    #: (None: not asked); reported, never counted as incomplete bars
+    open_interest_unfetched: list[str] | None = None
 
     @property
     def status(self) -> str:
@@ -101,6 +104,10 @@ class DownloadReport:
             f"{self.requests} requests, {self.seconds:.1f}s ({rate:,.0f} bars/s), "
             f"{self.rate_limited} rate-limit answers, "
             f"{sum(not s.complete for s in self.series)} incomplete"
+        ) + "".join(
+            f"\nno open interest: {s.symbol} {s.timeframe} {gone}"
+            for s in self.series
+            for gone in s.open_interest_unfetched or []
         )
 
     def to_json(self) -> str:

@@ -14,7 +14,9 @@ API keys or other secrets.
     ├── InputError (also ValueError)  bad arguments from the caller
     │   ├── InvalidTimeframeError     "7x", or a timeframe a provider cannot serve
     │   ├── InvalidSymbolError        an empty or malformed symbol
-    │   └── InvalidDateRangeError     start after end, unparseable, outside 1678..2261, future
+    │   ├── InvalidDateRangeError     start after end, unparseable, outside 1678..2261, future
+    │   └── OpenInterestUnavailableError  open interest asked of a market that has none
+    │                                 (spot, equities) or a venue/timeframe that publishes none
     ├── ProviderError                 anything that went wrong talking to a data source
     │   ├── TemporaryProviderError    5xx, timeouts, dropped connections: retry later
     │   │   ├── RateLimitError        429 / provider's "slow down" answer (``retry_after`` seconds)
@@ -61,6 +63,7 @@ __all__ = [
     "LocalTimeError",
     "MissingAPIKeyError",
     "MissingExtraError",
+    "OpenInterestUnavailableError",
     "PriceBasisError",
     "ProviderError",
     "ProviderUnavailableError",
@@ -103,6 +106,14 @@ class InvalidSymbolError(InputError):
 
 class InvalidDateRangeError(InputError):
     """A date cannot be parsed, or the range is empty (start after end)."""
+
+
+class OpenInterestUnavailableError(InputError):
+    """Open interest was asked for where none is published: a spot market or an equity (only
+    derivatives have open interest: ask for the contract, e.g. ``BTC/USDT:USDT``), a venue
+    tradedata reads no open-interest history from, or a timeframe no period of the venue's
+    open-interest history lines up with (Binance and Bybit publish none finer than 5m).
+    Nothing was fetched or written."""
 
 
 class ProviderError(TradeDataError):

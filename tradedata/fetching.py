@@ -39,7 +39,7 @@ from tradedata.errors import (
     ProviderUnavailableError,
 )
 from tradedata.identity import normalize_source
-from tradedata.model import Timeframe, parse_range, parse_timeframe
+from tradedata.model import OPEN_INTEREST, Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol
 
 if TYPE_CHECKING:
@@ -295,6 +295,7 @@ class FetchEngine:
             data = pd.concat(frames) if len(frames) > 1 else frames[0]
             if not data.index.is_monotonic_increasing:
                 data = data.sort_index(kind="stable")
+            data = self._keep_open_interest(symbol, tf, data, series)
             first = spans[0]
             self.cache.write(
                 symbol,
@@ -312,6 +313,26 @@ class FetchEngine:
         for span in rest:  # recorded after the data: a crash leaves less coverage, never more
             self.cache.add_coverage(symbol, tf.name, span.start, span.end, source, source=series)
         return spans
+
+    def _keep_open_interest(
+        self, symbol: str, tf: Timeframe, data: pd.DataFrame, series: str | None
+    ) -> pd.DataFrame:
+        """``data`` with the open interest stored for the same bars: bars fetched again (the
+        re-checked newest ones, a refresh) keep it, as it comes from another endpoint
+        (:mod:`tradedata.open_interest`). Only read where the series has coverage."""
+        if OPEN_INTEREST in data.columns or data.empty:
+            return data
+        first, last = data.index[0], data.index[-1]
+        spans = self.cache.coverage(symbol, tf.name, source=series)
+        if not any(s.start <= last and s.end >= first for s in spans):
+            return data
+        stored = self.cache.read(symbol, tf.name, first, last, source=series)
+        stored.attrs.pop("damaged", None)
+        if OPEN_INTEREST not in stored.columns or stored[OPEN_INTEREST].isna().all():
+            return data
+        out = data.copy()
+        out[OPEN_INTEREST] = stored[OPEN_INTEREST].reindex(data.index)
+        return out
 
     def fetch_missing(
         self,

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
@@ -38,13 +39,20 @@ from tradedata.fetching import (
     storable_range,
 )
 from tradedata.identity import identify
-from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
+from tradedata.model import (
+    OPEN_INTEREST,
+    Timeframe,
+    normalize_frame,
+    parse_range,
+    parse_timeframe,
+)
 from tradedata.range_quality import quality_summary, range_report
 from tradedata.symbols import normalize_symbol, symbol_info
 from tradedata.venues import check_fallback, labelled_frame, score_mix
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
+    from tradedata.adapters.paging import Unfetched
     from tradedata.cache.interface import Store
     from tradedata.feeds.live.plain import LiveFeed
     from tradedata.fundamentals import Fundamentals
@@ -102,7 +110,10 @@ class DataManager:
             as_traded=self.adjuster.as_traded,
         )
         from tradedata import logs, stats
+        from tradedata.open_interest import OpenInterestFiller
 
+        #: open interest from derivatives venues onto stored bars (``get_ohlcv(open_interest=)``)
+        self.open_interest = OpenInterestFiller(self.cache, self.provider, self._quality_fn)
         stats.track(self.cache.directory)
         logs.configure_from_env()
 
@@ -268,6 +279,7 @@ class DataManager:
         exchange: str | None = None,
         fallback: str | None = None,
         adjust: str = DEFAULT_ADJUST,
+        open_interest: bool = False,
     ) -> pd.DataFrame:
         """OHLCV bars for ``symbol`` at ``timeframe`` in ``[start, end]`` (inclusive bar opens).
 
@@ -301,6 +313,15 @@ class DataManager:
         ``TRADEDATA_DEADLINE``, else the config's ``deadline``, else none); when it passes,
         :class:`~tradedata.errors.DeadlineExceededError` names the ranges not fetched
         (``unfetched``) and what arrived before is stored. See :mod:`tradedata.deadline`.
+
+        ``open_interest=True`` (contracts only, e.g. ``"BTC/USDT:USDT"``) also fetches the
+        venue's open interest for the series' bars that lack it and stores it in the
+        ``open_interest`` column, each bar getting the record stamped at its open time; bars
+        the venue has none for (Binance keeps 30 days) keep NaN and are listed in
+        ``attrs["open_interest_unfetched"]`` with the reason (and a warning). A spot symbol, or
+        a timeframe the venue publishes no open interest for (finer than 5m), raises
+        :class:`~tradedata.errors.OpenInterestUnavailableError` before anything is fetched.
+        See :mod:`tradedata.open_interest`.
         """
         named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
@@ -308,6 +329,8 @@ class DataManager:
         s, e = storable_range(*parse_range(start, end))
         fallback = check_fallback(fallback)
         src = self.engine.resolve_source(sym, tf, provider, named)
+        oi_source = self._open_interest_source(sym, tf, provider, src) if open_interest else None
+        oi_reasons: dict[pd.Timestamp, str] = {}
         seconds = resolve_seconds(deadline, self.config.deadline)
         result = FetchResult(source=src)
         with self.cache.pinned(sym, tf.name, s, e, source=src), deadline_scope(seconds):
@@ -320,6 +343,8 @@ class DataManager:
                     exchange=src, fallback=fallback,
                 )  # fmt: skip
             own = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result, src)
+            if oi_source is not None and len(own):
+                own, oi_reasons = self.open_interest.fill(own, sym, tf, src, oi_source, refresh)
         frame, spans = labelled_frame(self.cache, sym, tf, own, src, result.filled)
         if result.unfetched:
             if frame.empty:
@@ -328,7 +353,73 @@ class DataManager:
         frame = self.adjuster.apply(frame, sym, tf, adjust, fetch=provider != CACHE_ONLY)
         for note in frame.attrs.get("adjust_notes", []):
             warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
-        return self._decorate(frame, sym, tf, result, src, spans)
+        frame = self._decorate(frame, sym, tf, result, src, spans)
+        if open_interest:
+            self._report_open_interest(frame, sym, tf, oi_reasons, fetched=oi_source is not None)
+        return frame
+
+    def fetch_open_interest(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        exchange: str | None = None,
+        provider: str | None = None,
+    ) -> list[Unfetched]:
+        """Fetch and store the venue's open interest of the stored bars of a contract's series
+        in ``[start, end]`` (what :meth:`get_ohlcv` does with ``open_interest=True``, without
+        fetching bars); returns the bars still without it, as runs with their reason."""
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe)
+        s, e = storable_range(*parse_range(start, end))
+        src = self.engine.resolve_source(sym, tf, provider, named)
+        oi_source = self._open_interest_source(sym, tf, provider, src)
+        reasons: dict[pd.Timestamp, str] = {}
+        with self.cache.pinned(sym, tf.name, s, e, source=src):
+            own = self.cache.read(sym, tf.name, s, e, source=src)
+            own.attrs.pop("damaged", None)
+            if oi_source is not None and len(own):
+                own, reasons = self.open_interest.fill(own, sym, tf, src, oi_source)
+        cached = "not fetched: provider='cache' fetches nothing"
+        return self.open_interest.report(own, tf, reasons, cached)
+
+    def _report_open_interest(
+        self,
+        frame: pd.DataFrame,
+        sym: str,
+        tf: Timeframe,
+        reasons: dict[pd.Timestamp, str],
+        *,
+        fetched: bool,
+    ) -> None:
+        """Name every bar of ``frame`` without open interest in
+        ``attrs["open_interest_unfetched"]`` (and a warning), with its reason; the frame has
+        the ``open_interest`` column even when no bar has any."""
+        if OPEN_INTEREST not in frame.columns:
+            frame[OPEN_INTEREST] = np.nan
+        other = (
+            "a bar of another source's series (fallback): its open interest is not fetched"
+            if fetched
+            else "not fetched: provider='cache' fetches nothing"
+        )
+        missing = self.open_interest.report(frame, tf, reasons, other)
+        frame.attrs["open_interest_unfetched"] = missing
+        if missing:
+            shown = "; ".join(str(u) for u in missing)
+            warnings.warn(f"{sym} {tf.name}: no open interest for {shown}", stacklevel=3)
+
+    def _open_interest_source(self, sym: str, tf: Timeframe, provider: str | None, src: str) -> Any:
+        """The provider :meth:`get_ohlcv` asks for open interest (None: ``provider="cache"``,
+        only what is stored); raises OpenInterestUnavailableError before anything is fetched."""
+        from tradedata.open_interest import check_contract
+
+        check_contract(sym)
+        if provider == CACHE_ONLY:
+            return None
+        names = self.engine.candidates(sym, tf, provider, src)
+        return self.open_interest.source_for(sym, tf, names)
 
     def corporate_actions(self, symbol: str, refresh: bool = False) -> CorporateActions | None:
         """The splits and dividends of ``symbol`` as stored (asked for again when older than a

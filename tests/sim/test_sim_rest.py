@@ -133,9 +133,15 @@ def test_bybit_instruments_info_per_category(frozen_sim: ExchangeSimulator) -> N
     spot = get(frozen_sim, "/v5/market/instruments-info?category=spot")[2]
     linear = get(frozen_sim, "/v5/market/instruments-info?category=linear&limit=1000")[2]
 
+    inverse = get(frozen_sim, "/v5/market/instruments-info?category=inverse&limit=1000")[2]
+
     assert [i["symbol"] for i in spot["result"]["list"]] == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
-    assert linear["result"]["list"] == []
+    perps = linear["result"]["list"]  # the USDT-quoted markets, also as linear perpetuals
+    assert [(i["symbol"], i["contractType"], i["settleCoin"]) for i in perps] == [
+        (s, "LinearPerpetual", "USDT") for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+    ]
     assert linear["result"]["nextPageCursor"] == ""
+    assert inverse["result"]["list"] == []
 
 
 def test_bybit_kline_is_newest_first_and_includes_bar_containing_start(

@@ -2,8 +2,11 @@
 
 Every answer is HTTP 200 with the ``retCode``/``retMsg``/``result``/``retExtInfo``/``time``
 envelope; bad parameters or unknown symbols are ``retCode`` 10001; too many requests ``retCode``
-10006 with ``X-Bapi-Limit*`` headers. Only spot markets are simulated; other categories list
-nothing in instruments-info (the simulated markets answer kline requests as spot and linear).
+10006 with ``X-Bapi-Limit*`` headers. Spot markets are simulated, and each USDT- or USDC-quoted
+one is also listed as a linear perpetual (``BTC/USDT:USDT``; its klines are the spot bars, as
+the simulated markets answer kline requests as spot and linear) with an open-interest history
+(:meth:`BybitRest.open_interest`, values from :func:`open_interest_at`); inverse and option
+categories list nothing.
 
 Kline windows behave as Bybit v5's do (each rule cited where it is applied in :meth:`kline`):
 lists are newest first; a ``start`` inside a bar includes that bar; a window ``[start, end]``
@@ -13,6 +16,7 @@ answers with the oldest ``limit`` bars from it; neither answers with the newest 
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from aiohttp import web
@@ -87,6 +91,59 @@ def instrument_info(market: Market) -> dict[str, Any]:
     }
 
 
+#: quote coins whose spot markets are also listed as linear perpetuals
+LINEAR_SETTLE = ("USDT", "USDC")
+#: v5 "Get Open Interest" intervalTime values (bybit-exchange.github.io/docs/v5/market/
+#: open-interest: "5min,15min,30min,1h,4h,1d") in milliseconds
+OI_INTERVALS = {
+    "5min": 300_000,
+    "15min": 900_000,
+    "30min": 1_800_000,
+    "1h": 3_600_000,
+    "4h": 14_400_000,
+    "1d": 86_400_000,
+}
+
+
+def open_interest_at(market_id: str, stamp_ms: int) -> float:
+    """The simulated open interest (one side) of ``market_id`` at ``stamp_ms``: a pure function
+    of the 5-minute stamp, so every interval shows the same snapshot at the same time."""
+    h = zlib.crc32(f"{market_id}:{stamp_ms // 300_000}".encode())
+    return round(50_000 + (h % 2_000_000) / 100, 2)
+
+
+def linear_instrument_info(market: Market) -> dict[str, Any]:
+    """One ``category=linear`` entry of instruments-info: the fields of the linear sample in
+    ccxt's bybit.fetch_future_markets comment; launched with the market's first bar."""
+    decimals = market.decimals if market.decimals is not None else 2
+    return {
+        "symbol": market.market_id,
+        "contractType": "LinearPerpetual",
+        "status": "Trading",
+        "baseCoin": market.base,
+        "quoteCoin": market.quote,
+        "launchTime": str(market.first_open_ms),
+        "deliveryTime": "0",
+        "deliveryFeeRate": "",
+        "priceScale": str(decimals),
+        "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
+        "priceFilter": {
+            "minPrice": format_plain_one(10.0**-decimals),
+            "maxPrice": "9999999",
+            "tickSize": format_plain_one(10.0**-decimals),
+        },
+        "lotSizeFilter": {
+            "maxOrderQty": "1000.000",
+            "minOrderQty": "0.001",
+            "qtyStep": "0.001",
+            "postOnlyMaxOrderQty": "1000.000",
+        },
+        "unifiedMarginTrade": True,
+        "fundingInterval": 480,
+        "settleCoin": market.quote,
+    }
+
+
 def format_plain_one(value: float) -> str:
     """One number in Bybit's plain decimal style."""
     return f"{value:.8f}".rstrip("0").rstrip(".")
@@ -107,6 +164,7 @@ class BybitRest(RestProtocol):
             web.get("/v5/market/time", self.time),
             web.get("/v5/market/instruments-info", self.instruments_info),
             web.get("/v5/market/kline", self.kline),
+            web.get("/v5/market/open-interest", self.open_interest),
         ]
 
     def weight(self, request: web.Request) -> int:
@@ -163,7 +221,11 @@ class BybitRest(RestProtocol):
         category = request.query.get("category", "")
         if category not in CATEGORIES:
             return self._fail("params error: category is invalid")
-        markets = list(self.state.markets.get(EXCHANGE, {}).values()) if category == "spot" else []
+        markets = list(self.state.markets.get(EXCHANGE, {}).values())
+        if category == "linear":
+            markets = [m for m in markets if m.quote in LINEAR_SETTLE]
+        elif category != "spot":
+            markets = []
         symbol = request.query.get("symbol")
         if symbol:
             markets = [m for m in markets if m.market_id == symbol.upper()]
@@ -173,10 +235,8 @@ class BybitRest(RestProtocol):
         base = request.query.get("baseCoin")
         if base:
             markets = [m for m in markets if m.base == base.upper()]
-        result: dict[str, Any] = {
-            "category": category,
-            "list": [instrument_info(m) for m in markets],
-        }
+        info = linear_instrument_info if category == "linear" else instrument_info
+        result: dict[str, Any] = {"category": category, "list": [info(m) for m in markets]}
         if category != "spot":
             result["nextPageCursor"] = ""
         return json_response(envelope(result, self._now()))
@@ -222,4 +282,59 @@ class BybitRest(RestProtocol):
         bars = market.klines(interval, aligned, end, min(limit, MAX_LIMIT), now, from_start)
         self.state.stats.add("bars_served", len(bars))
         result = {"category": category, "symbol": market.market_id, "list": kline_rows(bars)}
+        return json_response(envelope(result, self._now()))
+
+    async def open_interest(self, request: web.Request) -> web.Response:
+        """GET /v5/market/open-interest (bybit-exchange.github.io/docs/v5/market/open-interest):
+        category linear, symbol, intervalTime, startTime, endTime, limit [1, 200] (default 50),
+        cursor; rows ``{"openInterest", "singleOpenInterest", "timestamp"}`` as strings,
+        newest first, from the contract's launch ("The upper limit time you can query is the
+        launch time of the symbol").
+
+        As ccxt PR 30016 measured on the live endpoint: ends are inclusive, a lone
+        ``startTime`` is ignored (rows walk back from now), an over-full window answers with
+        its newest ``limit`` rows and ``nextPageCursor`` pages on to older ones inside it.
+        ``openInterest`` is "the sum of both sides", ``singleOpenInterest`` one side.
+        """
+        q = request.query
+        step = OI_INTERVALS.get(q.get("intervalTime", ""))
+        market = self.state.market(EXCHANGE, q.get("symbol", ""))
+        if q.get("category") != "linear" or market is None or market.quote not in LINEAR_SETTLE:
+            return self._fail("params error: symbol invalid")
+        if step is None:
+            return self._fail("params error: intervalTime is invalid")
+        try:
+            start = int_param(request, "startTime")
+            end = int_param(request, "endTime")
+            limit = int_param(request, "limit", 50)
+            cursor = int(q.get("cursor") or 0)
+        except (ParamError, ValueError):
+            return self._fail("params error: invalid parameter")
+        assert limit is not None
+        if not 1 <= limit <= 200:
+            return self._fail("params error: limit invalid")
+        now = self.state.clock.now_ms()
+        hi = now if end is None else min(end, now)
+        lo = start if start is not None and end is not None else 0
+        if cursor:
+            hi = min(hi, cursor - 1)
+        first = -(-max(lo, market.first_open_ms) // step) * step
+        last = hi // step * step
+        count = max(0, (last - first) // step + 1)
+        page = [last - i * step for i in range(min(limit, count))]  # newest first
+        rows = [
+            {
+                "openInterest": f"{2 * open_interest_at(market.market_id, t):.8f}",
+                "singleOpenInterest": f"{open_interest_at(market.market_id, t):.2f}",
+                "timestamp": str(t),
+            }
+            for t in page
+        ]
+        more = count > limit
+        result = {
+            "symbol": market.market_id,
+            "category": "linear",
+            "list": rows,
+            "nextPageCursor": str(page[-1]) if more and page else "",
+        }
         return json_response(envelope(result, self._now()))

@@ -33,7 +33,13 @@ from tradedata.errors import (
 )
 from tradedata.redact import CCXT_CREDENTIALS, Secret, register_pair, upstream
 
-__all__ = ["ADAPTER_OPTIONS", "ClientPool", "check_options"]
+__all__ = [
+    "ADAPTER_OPTIONS",
+    "ClientPool",
+    "check_options",
+    "derivative_types",
+    "has_derivatives",
+]
 
 T = TypeVar("T")
 
@@ -71,6 +77,26 @@ def market_types_option(exchange_id: str, market_types: list[str]) -> Any:
     wanted = set(market_types)
     derivatives = bool(wanted & {"swap", "future"})
     return {key: key in wanted or (derivatives and key in ("linear", "inverse")) for key in default}
+
+
+#: ccxt's names of derivatives market types (``fetchMarkets.types`` entries)
+_DERIVATIVES = ("linear", "inverse", "swap", "future", "delivery")
+
+
+def has_derivatives(market_types: list[str]) -> bool:
+    """True when ``market_types`` loads any derivatives markets."""
+    return any(t in _DERIVATIVES for t in market_types)
+
+
+def derivative_types(exchange_id: str) -> list[str]:
+    """The derivatives market types ccxt's ``exchange_id`` loads by default (binance and
+    bybit: ``linear``, ``inverse``); ``["swap", "future"]`` where ccxt names none."""
+    default = _default_market_types(exchange_id)
+    if isinstance(default, (list, tuple)):
+        found = [t for t in default if t in _DERIVATIVES]
+        if found:
+            return found
+    return ["swap", "future"]
 
 
 def check_options(exchange_id: str, options: Mapping[str, Any]) -> dict[str, Any]:

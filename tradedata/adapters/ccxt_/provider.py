@@ -12,7 +12,7 @@ shared token bucket, retries and circuit breaker.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -20,9 +20,22 @@ import ccxt
 import pandas as pd
 
 from tradedata.adapters.base import Capabilities, Chunk, Page, Provider, ProviderSettings
-from tradedata.adapters.ccxt_.client import ClientPool, check_options
+from tradedata.adapters.ccxt_.client import (
+    ClientPool,
+    check_options,
+    derivative_types,
+    has_derivatives,
+)
 from tradedata.adapters.ccxt_.clock import DEFAULT_MAX_SKEW, ServerClock
 from tradedata.adapters.ccxt_.klines import RAW_KLINES, KlineRequest
+from tradedata.adapters.ccxt_.open_interest import (
+    OI_TRAITS,
+    OpenInterestAnswer,
+    Window,
+    parse_records,
+    period_for,
+    plan_windows,
+)
 from tradedata.adapters.ccxt_.pacing import (
     LIMIT_PARSERS,
     capabilities_from,
@@ -31,8 +44,14 @@ from tradedata.adapters.ccxt_.pacing import (
 )
 from tradedata.adapters.ccxt_.traits import paging_rules_for, traits_for
 from tradedata.adapters.paging import PagingRules
-from tradedata.errors import ConfigurationError, DataValidationError, InvalidResponseError
-from tradedata.model import STANDARD_TIMEFRAMES, Timeframe, frame_from_rows
+from tradedata.errors import (
+    ConfigurationError,
+    DataValidationError,
+    InvalidResponseError,
+    OpenInterestUnavailableError,
+    ProviderError,
+)
+from tradedata.model import STANDARD_TIMEFRAMES, Timeframe, frame_from_rows, parse_timeframe
 from tradedata.symbols import AssetClass
 
 __all__ = ["CcxtProvider"]
@@ -46,6 +65,10 @@ GENERIC_CAPABILITIES = Capabilities(
 )
 
 
+#: How far inside an open-interest endpoint's history depth the oldest record asked lies.
+_DEPTH_MARGIN = pd.Timedelta(minutes=5)
+
+
 def _ms(ts: pd.Timestamp) -> int:
     return int(ts.value // 1_000_000)
 
@@ -55,7 +78,8 @@ class CcxtProvider(Provider):
 
     ``settings.url``/``ws_url`` redirect the exchange (e.g. to the simulator), ``sandbox`` turns
     on ccxt's sandbox mode, ``api_key``/``secret`` are handed to ccxt only. ``settings.options``
-    may hold ``market_types`` (default ``["spot"]``), ``max_candles``, ``rate_limit`` with
+    may hold ``market_types`` (default ``["spot"]``; a contract such as ``BTC/USDT:USDT`` then
+    loads the exchange's derivatives markets on first use), ``max_candles``, ``rate_limit`` with
     ``rate_period`` (weight per seconds to pace by, overriding the published limit),
     ``time_ttl`` (seconds a server-time reading is trusted), ``max_clock_skew`` (seconds the
     exchange's clock may lead ours and still close a candle, default 5; null trusts the
@@ -94,6 +118,7 @@ class CcxtProvider(Provider):
         self._has_time = bool(self._pool.prototype.has.get("fetchTime"))
         self._markets_lock = threading.Lock()
         self._raw_klines = RAW_KLINES.get(self.traits.raw_klines or "")
+        self._derivatives: ClientPool | None = None
 
     @classmethod
     def capabilities_for(
@@ -134,6 +159,29 @@ class CcxtProvider(Provider):
                 if not self._pool.markets_loaded:
                     self.call(self._pool.load_markets, weight=self.traits.markets_weight)
         return self._pool.load_markets()
+
+    def _pool_for(self, symbol: str) -> ClientPool:
+        """The client pool whose markets hold ``symbol``: the configured one, or for a contract
+        (``BTC/USDT:USDT``) when only spot markets are configured, a second pool loading the
+        exchange's derivatives markets (built once, on first use)."""
+        if ":" not in symbol or has_derivatives(self._options["market_types"]):
+            return self._pool
+        with self._markets_lock:
+            if self._derivatives is None:
+                options = dict(self._options, market_types=derivative_types(self.exchange_id))
+                self._derivatives = ClientPool(self.exchange_id, self.settings, options)
+            return self._derivatives
+
+    def _markets_for(self, symbol: str) -> ClientPool:
+        """:meth:`_pool_for` with its markets loaded (through the rate limit and retries)."""
+        pool = self._pool_for(symbol)
+        if pool is self._pool:
+            self.load_markets()
+        elif not pool.markets_loaded:
+            with self._markets_lock:
+                if not pool.markets_loaded:
+                    self.call(pool.load_markets, weight=self.traits.markets_weight)
+        return pool
 
     def spot_symbols(self, quote: str | None = None, active_only: bool = True) -> list[str]:
         """Unified symbols of the spot markets (only those quoted in ``quote`` when given)."""
@@ -185,8 +233,9 @@ class CcxtProvider(Provider):
     def iter_chunks(
         self, symbol: str, timeframe: str | Timeframe, start: Any, end: Any
     ) -> Iterator[Chunk]:
-        """See :meth:`Provider.iter_chunks`; loads the markets first."""
-        self.load_markets()
+        """See :meth:`Provider.iter_chunks`; loads the markets first (a contract's
+        derivatives markets, see :meth:`_pool_for`)."""
+        self._markets_for(symbol)
         yield from super().iter_chunks(symbol, timeframe, start, end)
 
     def fetch_page(
@@ -206,7 +255,8 @@ class CcxtProvider(Provider):
         come through ccxt's implicit API once the markets are loaded; everything else through
         ccxt's ``fetch_ohlcv`` (which loads the markets itself when they are not).
         """
-        if self._raw_klines is not None and self._pool.markets_loaded:
+        pool = self._pool_for(symbol)
+        if self._raw_klines is not None and pool is self._pool and pool.markets_loaded:
             req = KlineRequest(
                 symbol,
                 timeframe.name,
@@ -229,7 +279,7 @@ class CcxtProvider(Provider):
         limit: int,
     ) -> pd.DataFrame:
         params = {"until": _ms(until)} if self.paging_rules(timeframe).sends_end else {}
-        rows = self._pool.run(
+        rows = self._pool_for(symbol).run(
             lambda c: c.fetch_ohlcv(
                 symbol, timeframe.name, since=_ms(since), limit=limit, params=params
             )
@@ -245,6 +295,79 @@ class CcxtProvider(Provider):
                 f"{self.name} sent bad candles: {exc}", provider=self.name
             ) from exc
 
+    # -- open interest ---------------------------------------------------------------------
+    def open_interest_period(self, symbol: str, timeframe: Timeframe) -> str:
+        """The period of the exchange's open-interest history read for ``timeframe`` bars
+        (see :func:`~tradedata.adapters.ccxt_.open_interest.period_for`); raises
+        :class:`OpenInterestUnavailableError` where there is none (no network request)."""
+        if ":" not in symbol:
+            raise OpenInterestUnavailableError(
+                f"{symbol} is a spot market: only contracts have open interest "
+                f"(e.g. {symbol}:{symbol.rpartition('/')[2] or 'USDT'})"
+            )
+        if not self._pool.prototype.has.get("fetchOpenInterestHistory"):
+            raise OpenInterestUnavailableError(
+                f"ccxt reads no open-interest history from {self.exchange_id}"
+            )
+        return period_for(self.exchange_id, timeframe)[0]
+
+    def fetch_open_interest(
+        self, symbol: str, timeframe: Timeframe, opens: Sequence[pd.Timestamp]
+    ) -> OpenInterestAnswer:
+        """The exchange's open interest at the bar ``opens`` (ascending, closed bars).
+
+        Opens older than the endpoint's history depth are not asked for; each request window
+        holds at most the endpoint's records per request (:func:`plan_windows`). Every open is
+        either in ``values`` (the record stamped exactly at it) or in ``missing`` with the
+        reason: out of the venue's depth, no record in the answer, or the request's error.
+        """
+        period = parse_timeframe(self.open_interest_period(symbol, timeframe))
+        traits = OI_TRAITS[self.exchange_id]
+        answer = OpenInterestAnswer()
+        asked = list(opens)
+        if traits.history_days is not None and asked:
+            # a little inside the depth: the exchange's clock decides, and it moves on
+            oldest = self.now() - pd.Timedelta(days=traits.history_days) + _DEPTH_MARGIN
+            why = f"{self.name} serves open interest for the last {traits.history_days} days only"
+            answer.missing += [(t, why) for t in asked if t < oldest]
+            asked = [t for t in asked if t >= oldest]
+        if not asked:
+            return answer
+        pool = self._markets_for(symbol)
+        market = pool.run(lambda c: c.market(symbol), expect_json=False)  # BadSymbol: ours
+        if not market.get("contract"):
+            raise OpenInterestUnavailableError(f"{symbol} on {self.name} is not a contract")
+        for window in plan_windows(asked, period, traits.max_records):
+            answer.requests += 1
+            try:
+                got = self._open_interest_page(pool, symbol, period.name, window)
+            except ProviderError as exc:
+                answer.missing += [(t, f"{self.name}: {exc}") for t in window.opens]
+                continue
+            found = got.reindex(pd.DatetimeIndex(window.opens, name="timestamp"))
+            answer.values.append(found.dropna())
+            why = f"{self.name} sent no open-interest record for these bars"
+            answer.missing += [(t, why) for t, v in found.items() if pd.isna(v)]
+        return answer
+
+    def _open_interest_page(
+        self, pool: ClientPool, symbol: str, period: str, window: Window
+    ) -> pd.Series:
+        """One ``fetch_open_interest_history`` request for ``window``, through the shared rate
+        limit, retries and circuit breaker."""
+        limit = OI_TRAITS[self.exchange_id].max_records
+
+        def request(client: Any) -> Any:
+            params = {"until": window.until}
+            return client.fetch_open_interest_history(
+                symbol, period, since=window.since, limit=limit, params=params
+            )
+
+        records = self.call(lambda: pool.run(request), weight=self.traits.page_weight)
+        return parse_records(records, self.name, OI_TRAITS[self.exchange_id])
+
     def close(self) -> None:
         """Close the HTTP sessions of this provider's ccxt clients."""
         self._pool.close()
+        if self._derivatives is not None:
+            self._derivatives.close()

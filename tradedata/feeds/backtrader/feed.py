@@ -78,6 +78,11 @@ class TradeDataFeed(bt.feed.DataBase):
       - ``adjust``: equities' price adjustment, as ``get_ohlcv``: ``"splits"`` (default),
         ``"all"`` (also dividends) or ``"raw"`` (as traded)
       - ``min_quality``: refuse to start (``InsufficientQualityError``) below this score
+      - ``open_interest``: also fetch the venue's open interest of a contract
+        (``"BTC/USDT:USDT"``) for the ``openinterest`` line, as
+        ``get_ohlcv(..., open_interest=True)`` (bars the venue has none for stay NaN and are
+        named in ``self.data.frame.attrs["open_interest_unfetched"]``); a spot symbol raises
+        ``OpenInterestUnavailableError``. Without it the line carries what is stored.
 
     ``tzinput`` names the zone of naive frame times and of ``sessionend`` for daily bars (as
     ``BacktraderCSVData``); without it ``sessionend`` is read in ``tz`` (as ``GenericCSVData``),
@@ -99,6 +104,7 @@ class TradeDataFeed(bt.feed.DataBase):
         ("refresh", False),
         ("min_quality", None),
         ("adjust", "splits"),
+        ("open_interest", False),
     )
 
     def __init__(self) -> None:
@@ -219,7 +225,7 @@ class TradeDataFeed(bt.feed.DataBase):
             frame = load_from_manager(
                 str(symbol), timeframe, start=start, end=end, provider=p.provider,
                 refresh=p.refresh, cache_dir=p.cache_dir, manager=p.manager, adjust=p.adjust,
-                exchange=self._venue,
+                exchange=self._venue, open_interest=bool(p.open_interest),
             )  # fmt: skip
         else:
             raise InputError(

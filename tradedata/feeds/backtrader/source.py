@@ -271,18 +271,22 @@ def load_from_manager(
     manager: Any = None,
     adjust: str = "splits",
     exchange: str | None = None,
+    open_interest: bool = False,
 ) -> pd.DataFrame:
     """Get bars through a DataManager: ``manager``, else ``DataManager(cache_dir)`` (closed
     again afterwards), else the process-wide one from ``get_data_manager()``. ``adjust`` is
     passed on (equities: ``"splits"``, ``"all"`` or ``"raw"``).
 
     ``symbol`` may be venue-prefixed (``"BYBIT:BTC/USDT"``) and ``exchange`` names the source
-    (:mod:`tradedata.identity`); the manager reads and fills that source's series only."""
+    (:mod:`tradedata.identity`); the manager reads and fills that source's series only.
+    ``open_interest`` asks it for the venue's open interest too (contracts only)."""
     request: dict[str, Any] = {
         "start": start, "end": end, "provider": provider, "refresh": refresh, "adjust": adjust,
     }  # fmt: skip
     if exchange is not None:
         request["exchange"] = exchange
+    if open_interest:
+        request["open_interest"] = True
     if manager is not None:
         return manager.get_ohlcv(symbol, timeframe.name, **request)
     from tradedata.manager import DataManager, get_data_manager
