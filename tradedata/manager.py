@@ -182,15 +182,20 @@ class DataManager:
         self.close()
 
     # -- quality ---------------------------------------------------------------------------
-    def _validate(self, frame: pd.DataFrame, symbol: str, tf: Timeframe) -> QualityReport:
-        """The quality report of ``frame``; as-traded equities are judged split-adjusted (with
-        the stored actions), so a split is not scored as an outlier."""
+    def _validate(
+        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, source: str | None = None
+    ) -> QualityReport:
+        """The quality report of ``frame`` (bars of the ``source`` series); as-traded equities
+        are judged split-adjusted (with the stored actions), so a split is not scored as an
+        outlier."""
         from tradedata.validation import validate
 
         frame.attrs["symbol"] = symbol  # the report names its series
         judged = frame
         if frame.attrs.get("adjust") in (None, "raw") and is_equity(symbol) and len(frame):
-            judged = self.adjuster.apply(frame.copy(), symbol, tf, "splits", fetch=False)
+            judged = self.adjuster.apply(
+                frame.copy(), symbol, tf, "splits", fetch=False, source=source
+            )
             judged.attrs["symbol"] = symbol
         return validate(judged, tf.name, calendar=self._calendar(symbol))
 
@@ -201,8 +206,10 @@ class DataManager:
         except TradeDataError:
             return "24/7"
 
-    def _quality_fn(self, symbol: str, tf: Timeframe) -> Callable[[pd.DataFrame], dict[str, Any]]:
-        return lambda part: quality_summary(self._validate(part, symbol, tf))
+    def _quality_fn(
+        self, symbol: str, tf: Timeframe, source: str | None = None
+    ) -> Callable[[pd.DataFrame], dict[str, Any]]:
+        return lambda part: quality_summary(self._validate(part, symbol, tf, source))
 
     def quality(self, symbol: str, timeframe: str, *, exchange: str | None = None) -> QualityReport:
         """The quality report of everything cached for ``symbol``/``timeframe`` (the
@@ -210,7 +217,7 @@ class DataManager:
         named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
         src = self.engine.resolve_source(sym, tf, None, named)
-        return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf)
+        return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf, src)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
     def fetch_missing(
@@ -322,7 +329,9 @@ class DataManager:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)
             warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
-        frame = self.adjuster.apply(frame, sym, tf, adjust, fetch=provider != CACHE_ONLY)
+        frame = self.adjuster.apply(
+            frame, sym, tf, adjust, fetch=provider != CACHE_ONLY, source=src
+        )
         for note in frame.attrs.get("adjust_notes", []):
             warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
         return self._decorate(frame, sym, tf, result, src, spans)
@@ -351,11 +360,11 @@ class DataManager:
                     providers += [span.provider] if span.provider not in providers else []
         mixed = any(run["source"] != source for run in spans)
         if mixed:
-            report = score_mix(self._validate(frame, symbol, tf), spans, source)
+            report = score_mix(self._validate(frame, symbol, tf, source), spans, source)
         else:
             report = range_report(
                 self.cache, frame, symbol, tf, self._calendar(symbol),
-                lambda part: self._validate(part, symbol, tf), source=source,
+                lambda part: self._validate(part, symbol, tf, source), source=source,
             )  # fmt: skip
         frame.attrs.update(
             symbol=symbol,
@@ -454,10 +463,10 @@ class DataManager:
             data,
             source=src,
             provider=source,
-            quality=self._quality_fn(sym, tf),
+            quality=self._quality_fn(sym, tf, src),
             coverage=(data.index[0], data.index[-1]),
         )
-        return self._validate(data, sym, tf)
+        return self._validate(data, sym, tf, src)
 
     def import_csv(
         self,
