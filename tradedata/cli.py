@@ -181,15 +181,17 @@ def _cache_clear(args: argparse.Namespace, cache: Any) -> int:
 
 def cmd_cache(args: argparse.Namespace) -> int:
     """Cache maintenance: info, verify, export, import, clear, delete."""
+    dm = _manager(args)
+    if args.action == "delete":  # what the rules pick for the symbol: the manager knows
+        return ops.cache_delete(args, dm)
     action = {
         "info": ops.cache_info,
-        "delete": ops.cache_delete,
         "verify": _cache_verify,
         "export": _cache_transfer,
         "import": _cache_transfer,
         "clear": _cache_clear,
     }[args.action]
-    return action(args, _manager(args).cache)
+    return action(args, dm.cache)
 
 
 def cmd_store(args: argparse.Namespace) -> int:

@@ -37,7 +37,7 @@ from tradedata.fetching import (
     bars_before,
     storable_range,
 )
-from tradedata.identity import identify
+from tradedata.identity import default_source, identify
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
 from tradedata.symbols import normalize_symbol, symbol_info
@@ -518,16 +518,58 @@ class DataManager:
         providers)."""
         return self.cache.series()
 
+    def source_for(self, symbol: str, timeframe: str = "1d", *, exchange: str | None = None) -> str:
+        """The source of the series :meth:`get_ohlcv` reads for ``symbol`` at ``timeframe``
+        with no provider pinned: ``exchange`` (or a venue-prefixed ``symbol``) when named, else
+        the source of the first provider the rules pick (the rule's primary venue, or the
+        volume scope of the equity provider first in line)."""
+        named, sym = identify(symbol, exchange)
+        return self.engine.resolve_source(sym, parse_timeframe(timeframe), None, named)
+
+    def delete_series(
+        self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
+    ) -> list[tuple[str, str | None, int]]:
+        """Remove what :meth:`get_ohlcv` reads for ``symbol``: the series of ``timeframe`` (or
+        of every cached timeframe) of the source :meth:`source_for` names, or of ``exchange``
+        (or a venue-prefixed ``symbol``). Other sources' series stay. Returns ``(source,
+        timeframe, partitions removed)`` per series removed (timeframe None: every timeframe
+        of a named source at once)."""
+        named, sym = identify(symbol, exchange)
+        if timeframe is not None:
+            tf = parse_timeframe(timeframe).name
+            src = self.engine.resolve_source(sym, parse_timeframe(tf), None, named)
+            removed = self.cache.delete(sym, tf, source=src)
+            return [(src, tf, removed)] if removed else []
+        if named is not None:
+            removed = self.cache.delete(sym, None, source=named)
+            return [(named, None, removed)] if removed else []
+        done = []
+        for tf in self.cached_timeframes(sym):
+            src = self.engine.resolve_source(sym, parse_timeframe(tf), None, None)
+            removed = self.cache.delete(sym, tf, source=src)
+            done += [(src, tf, removed)] if removed else []
+        return done
+
+    def cached_timeframes(self, symbol: str) -> dict[str, list[str]]:
+        """The timeframes with bars or coverage stored for ``symbol``, each with the sources
+        holding it."""
+        sym = normalize_symbol(symbol)
+        found: dict[str, set[str]] = {}
+        for src, name, tf in self.cache.covered_series():
+            if name == sym:
+                found.setdefault(tf, set()).add(src)
+        for info in self.cache.series():
+            if info.symbol == sym:
+                found.setdefault(info.timeframe, set()).add(info.source or default_source(sym))
+        return {tf: sorted(srcs) for tf, srcs in sorted(found.items())}
+
     def delete(
         self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
     ) -> int:
         """Remove a cached series (or every timeframe of a symbol) of the ``exchange`` source
-        (or a venue-prefixed ``symbol``; default: the source :meth:`get_ohlcv` reads); returns
-        partitions removed."""
-        named, sym = identify(symbol, exchange)
-        tf = parse_timeframe(timeframe) if timeframe else None
-        src = self.engine.resolve_source(sym, tf or parse_timeframe("1d"), None, named)
-        return self.cache.delete(sym, tf.name if tf else None, source=src)
+        (or a venue-prefixed ``symbol``; default: the source :meth:`get_ohlcv` reads at each
+        timeframe, see :meth:`delete_series`); returns partitions removed."""
+        return sum(n for _, _, n in self.delete_series(symbol, timeframe, exchange=exchange))
 
     def export_parquet(self, dest: str | os.PathLike[str], **options: Any) -> Any:
         """Write the cache as a Hive-partitioned Parquet dataset at ``dest`` (a folder or URL).
