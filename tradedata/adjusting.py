@@ -58,7 +58,9 @@ class Adjuster:
 
     ``cache`` holds the records; ``selector()`` gives the provider rules (the daily rule's
     providers that publish actions are asked, after those named in ``prefer``);
-    ``provider_lookup(name)`` the provider instance.
+    ``provider_lookup(name)`` the provider instance; ``on_change(symbol)`` is called after a
+    record with other splits than the stored one was stored (the manager rescores the stored
+    quality, :mod:`tradedata.rescoring`).
     """
 
     def __init__(
@@ -67,8 +69,10 @@ class Adjuster:
         selector: Callable[[], ProviderSelector],
         provider_lookup: Callable[[str], Provider],
         max_age: float = ACTIONS_MAX_AGE,
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
         self.cache = cache
+        self._on_change = on_change
         self._selector = selector
         self._provider = provider_lookup
         self.max_age = max_age
@@ -110,7 +114,11 @@ class Adjuster:
             # checked_at is our clock: it says how old our copy is (the age ``fresh`` judges)
             now = pd.Timestamp.now(tz="UTC")
             record = CorporateActions(found.splits, found.dividends, now, name, start)
+            before = self.cache.get_actions(symbol)
             self.cache.set_actions(symbol, record)
+            changed = before is None or not before.splits.equals(record.splits)
+            if changed and self._on_change is not None:
+                self._on_change(symbol)  # stored quality judged with other splits: rescored
             return record
         said = "; ".join(errors) or "no configured provider publishes them"
         raise ProviderError(f"no corporate actions for {symbol}: {said}")

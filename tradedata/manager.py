@@ -40,6 +40,7 @@ from tradedata.fetching import (
 from tradedata.identity import default_source, identify
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
+from tradedata.rescoring import SPLITS_KEY, is_fresh, judged_splits, rescore_series
 from tradedata.symbols import normalize_symbol, symbol_info
 from tradedata.venues import check_fallback, labelled_frame, score_mix
 
@@ -90,7 +91,9 @@ class DataManager:
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
         #: corporate actions: kept fresh, used to store as traded and to adjust on read
-        self.adjuster = Adjuster(self.cache, lambda: self.selector, self.provider)
+        self.adjuster = Adjuster(
+            self.cache, lambda: self.selector, self.provider, on_change=self._actions_changed
+        )
         #: the fetch engine: holes, page loop, failover, proven coverage
         self.engine = FetchEngine(
             self.cache,
@@ -188,6 +191,12 @@ class DataManager:
         """The quality report of ``frame`` (bars of the ``source`` series); as-traded equities
         are judged split-adjusted (with the stored actions), so a split is not scored as an
         outlier."""
+        return self._judge(frame, symbol, tf, source)[0]
+
+    def _judge(
+        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, source: str | None = None
+    ) -> tuple[QualityReport, CorporateActions | None]:
+        """:meth:`_validate`'s report and the actions record the bars were judged with."""
         from tradedata.validation import validate
 
         frame.attrs["symbol"] = symbol  # the report names its series
@@ -197,7 +206,8 @@ class DataManager:
                 frame.copy(), symbol, tf, "splits", fetch=False, source=source
             )
             judged.attrs["symbol"] = symbol
-        return validate(judged, tf.name, calendar=self._calendar(symbol))
+        report = validate(judged, tf.name, calendar=self._calendar(symbol))
+        return report, judged.attrs.get("actions")
 
     @staticmethod
     def _calendar(symbol: str) -> str:
@@ -209,7 +219,53 @@ class DataManager:
     def _quality_fn(
         self, symbol: str, tf: Timeframe, source: str | None = None
     ) -> Callable[[pd.DataFrame], dict[str, Any]]:
-        return lambda part: quality_summary(self._validate(part, symbol, tf, source))
+        """The quality block stored with a partition; an equity's also records the splits it
+        was judged with (see :mod:`tradedata.rescoring`)."""
+
+        def block(part: pd.DataFrame) -> dict[str, Any]:
+            report, record = self._judge(part, symbol, tf, source)
+            summary = quality_summary(report)
+            if is_equity(symbol) and len(part):
+                tz = symbol_info(symbol).timezone
+                summary[SPLITS_KEY] = judged_splits(record, part.index[0], part.index[-1], tf, tz)
+            return summary
+
+        return block
+
+    def rescore(
+        self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
+    ) -> int:
+        """Recompute the stored quality reports of ``symbol`` that were judged with other
+        splits than the stored corporate actions give (every source and timeframe, or the
+        ``timeframe``/``exchange`` named), from the stored bars: no candle is requested.
+        Returns the partitions rescored. Runs by itself when the manager stores actions with
+        new splits (``corporate_actions(refresh=True)``, a read that refreshes them); call it
+        after storing a record another way (``cache.set_actions``). See
+        :mod:`tradedata.rescoring`."""
+        named, sym = identify(symbol, exchange)
+        if not is_equity(sym) or not self.cache.sources(sym):  # nothing stored: no listing
+            return 0
+        wanted = parse_timeframe(timeframe).name if timeframe else None
+        series = [
+            (src, tf)
+            for tf, sources in self.cached_timeframes(sym).items()
+            for src in sources
+            if wanted in (None, tf) and named in (None, src)
+        ]
+        return rescore_series(
+            self.cache, sym, series, self.cache.get_actions(sym), symbol_info(sym).timezone,
+            lambda tf, src: self._quality_fn(sym, tf, src),
+        )  # fmt: skip
+
+    def _actions_changed(self, symbol: str) -> None:
+        """A record with other splits was stored: bring the stored quality in line."""
+        try:
+            done = self.rescore(symbol)
+        except TradeDataError as exc:  # e.g. a read-only store: reads still judge afresh
+            log.warning("%s: stored quality not rescored: %s", symbol, exc)
+            return
+        if done:
+            log.info("%s: %d stored quality report(s) rescored for new splits", symbol, done)
 
     def quality(self, symbol: str, timeframe: str, *, exchange: str | None = None) -> QualityReport:
         """The quality report of everything cached for ``symbol``/``timeframe`` (the
@@ -362,9 +418,14 @@ class DataManager:
         if mixed:
             report = score_mix(self._validate(frame, symbol, tf, source), spans, source)
         else:
+            fresh = None
+            if is_equity(symbol):  # reports judged with other splits are not used
+                record, tz = frame.attrs.get("actions"), symbol_info(symbol).timezone
+                fresh = lambda meta: is_fresh(meta, record, tf, tz)  # noqa: E731
             report = range_report(
                 self.cache, frame, symbol, tf, self._calendar(symbol),
                 lambda part: self._validate(part, symbol, tf, source), source=source,
+                fresh=fresh,
             )  # fmt: skip
         frame.attrs.update(
             symbol=symbol,

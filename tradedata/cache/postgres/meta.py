@@ -9,14 +9,15 @@ import numpy as np
 
 from tradedata.cache.codec import checksum
 from tradedata.cache.interface import QualityFn
-from tradedata.cache.layout import identity_fields, iso, store_name, year_bounds
+from tradedata.cache.layout import dumps, identity_fields, iso, store_name, year_bounds
 from tradedata.cache.partitions import Rows, column_order, default_quality, runs_of
+from tradedata.cache.postgres.catalog import Key, series_row
 from tradedata.cache.postgres.io import read_rows
 from tradedata.cache.postgres.schema import SCHEMA
 from tradedata.errors import InputError
 from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS
 
-__all__ = ["FORMAT", "year_meta"]
+__all__ = ["FORMAT", "rescore_year", "year_meta"]
 
 FORMAT = "tradedata-postgres-1"
 
@@ -81,3 +82,30 @@ def year_meta(
         "bytes": int(ts.size * (12 + 8 * len(columns))),
         "checksum": checksum(ts.tobytes() + values.tobytes()),
     }
+
+
+def rescore_year(cur: Any, key: Key, year: int, quality: QualityFn) -> bool:
+    """Inside a transaction: set one stored year's ``data_quality`` to ``quality(its bars)``,
+    the rest of its metadata and its bars unchanged; False when the year holds no bars."""
+    found = series_row(cur, key)
+    if found is None:
+        return False
+    series_id, has_adj = int(found[0]), bool(found[1])
+    cur.execute(
+        f"SELECT meta FROM {SCHEMA}.metadata WHERE series_id = %s AND year = %s FOR UPDATE",
+        (series_id, year),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return False
+    columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if has_adj else [])])
+    first, after = year_bounds(year)
+    ts, values, _ = read_rows(cur, series_id, columns, first, after - 1)
+    report = quality(Rows(ts, values, columns).frame())
+    if not isinstance(report, dict):
+        raise InputError(f"quality() must return a dict, got {type(report).__name__}")
+    cur.execute(
+        f"UPDATE {SCHEMA}.metadata SET meta = %s::jsonb WHERE series_id = %s AND year = %s",
+        (dumps({**dict(row[0]), "data_quality": report}), series_id, year),
+    )
+    return True

@@ -33,7 +33,7 @@ from tradedata.cache.layout import (
 from tradedata.cache.partitions import Rows, column_order
 from tradedata.cache.postgres import catalog
 from tradedata.cache.postgres.io import put_bars, read_rows
-from tradedata.cache.postgres.meta import year_meta
+from tradedata.cache.postgres.meta import rescore_year, year_meta
 from tradedata.cache.postgres.records import Actions, Fundamentals, load_spans, update_spans
 from tradedata.cache.postgres.schema import SCHEMA, migrate
 from tradedata.cache.postgres.session import Session
@@ -144,6 +144,19 @@ class PostgresStore:
 
         self._run(work, "writing bars")
         return touched
+
+    def rescore(
+        self,
+        symbol: str,
+        timeframe: str,
+        year: int,
+        quality: QualityFn,
+        *,
+        source: str | None = None,
+    ) -> bool:
+        """Recompute one stored year's ``data_quality`` from its bars (nothing else changes)."""
+        key = _key(symbol, source, parse_timeframe(timeframe).name)
+        return bool(self._run(lambda cur: rescore_year(cur, key, int(year), quality), "rescoring"))
 
     # -- reading ----------------------------------------------------------------------------
     def read(

@@ -1,0 +1,92 @@
+"""Stored quality kept in line with the corporate actions it was judged under.
+
+Each year partition keeps its quality report (``data_quality``, see
+:mod:`tradedata.range_quality`). Equities are judged split-adjusted with the symbol's stored
+splits, so a 4:1 split is not scored as a 75% outlier; a report computed before the split was
+known flags that step. The report therefore records the splits it was judged with that fall
+inside the partition (``data_quality["splits"]``, ``[["2020-08-31", 4.0]]``): only those
+change how a partition alone is judged (a split before or after all of its bars scales every
+bar alike). A report whose record differs from what the current actions give is *stale*:
+
+- reads do not use it (:func:`tradedata.range_quality.range_report` validates that year
+  again), so ``get_ohlcv(...).attrs["quality"]`` always agrees with the current actions;
+- :meth:`tradedata.manager.DataManager.rescore` recomputes stale reports from the stored bars
+  (``Store.rescore``: no candle is requested, bars and coverage stay as they are); the manager
+  runs it when it stores a symbol's actions with different splits, so ``cache info``, the
+  widgets and the stored metadata agree with the current actions too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from tradedata.actions import bar_dates
+
+if TYPE_CHECKING:
+    from tradedata.actions import CorporateActions
+    from tradedata.cache.interface import QualityFn, Store
+    from tradedata.model import Timeframe
+
+__all__ = ["SPLITS_KEY", "is_fresh", "judged_splits", "rescore_series"]
+
+#: where a stored quality block records the splits it was judged with
+SPLITS_KEY = "splits"
+
+
+def judged_splits(
+    record: CorporateActions | None, first: Any, last: Any, tf: Timeframe, tz: str
+) -> list[list[Any]]:
+    """The splits of ``record`` that fall inside bars ``first``..``last`` (bar opens): those
+    with an ex-date after the first bar's session date and on or before the last one's."""
+    if record is None or record.splits.empty:
+        return []
+    dates = bar_dates(pd.DatetimeIndex([pd.Timestamp(first), pd.Timestamp(last)]), tf, tz)
+    inside = record.splits[(record.splits.index > dates[0]) & (record.splits.index <= dates[1])]
+    return [[f"{day:%Y-%m-%d}", float(ratio)] for day, ratio in inside.items()]
+
+
+def _recorded(block: Any) -> list[tuple[str, float]] | None:
+    rows = block.get(SPLITS_KEY, []) if isinstance(block, dict) else None
+    try:
+        return [(str(day), float(ratio)) for day, ratio in rows or []]
+    except (TypeError, ValueError):
+        return None
+
+
+def is_fresh(meta: Any, record: CorporateActions | None, tf: Timeframe, tz: str) -> bool:
+    """True when the stored quality in ``meta`` (a partition's metadata) was judged with the
+    splits ``record`` gives for its bars (a block without the record counts as judged with
+    none)."""
+    if not isinstance(meta, dict) or meta.get("first") is None or meta.get("last") is None:
+        return True  # nothing the actions could change: the report is checked otherwise
+    wanted = judged_splits(record, meta["first"], meta["last"], tf, tz)
+    stored = _recorded(meta.get("data_quality"))
+    return stored == [(day, ratio) for day, ratio in wanted]
+
+
+def rescore_series(
+    cache: Store,
+    symbol: str,
+    series: list[tuple[str, str]],
+    record: CorporateActions | None,
+    tz: str,
+    quality_for: Callable[[Timeframe, str], QualityFn],
+) -> int:
+    """Recompute every stale stored report of ``symbol``'s ``series`` (``(source,
+    timeframe)`` pairs) from the stored bars with ``quality_for(timeframe, source)``; returns
+    the partitions rescored. No provider is asked."""
+    from tradedata.model import parse_timeframe
+
+    done = 0
+    for source, timeframe in series:
+        tf = parse_timeframe(timeframe)
+        for year in cache.years(symbol, tf.name, source=source):
+            meta = cache.metadata(symbol, tf.name, year, source=source)
+            if is_fresh(meta, record, tf, tz):
+                continue
+            if cache.rescore(symbol, tf.name, year, quality_for(tf, source), source=source):
+                done += 1
+    return done
