@@ -37,7 +37,7 @@ from tradedata.fetching import (
     bars_before,
     storable_range,
 )
-from tradedata.identity import default_source, identify
+from tradedata.identity import identify
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
 from tradedata.rescoring import SPLITS_KEY, is_fresh, judged_splits, rescore_series
@@ -595,34 +595,18 @@ class DataManager:
         (or a venue-prefixed ``symbol``). Other sources' series stay. Returns ``(source,
         timeframe, partitions removed)`` per series removed (timeframe None: every timeframe
         of a named source at once)."""
+        from tradedata.venues import delete_read_series
+
         named, sym = identify(symbol, exchange)
-        if timeframe is not None:
-            tf = parse_timeframe(timeframe).name
-            src = self.engine.resolve_source(sym, parse_timeframe(tf), None, named)
-            removed = self.cache.delete(sym, tf, source=src)
-            return [(src, tf, removed)] if removed else []
-        if named is not None:
-            removed = self.cache.delete(sym, None, source=named)
-            return [(named, None, removed)] if removed else []
-        done = []
-        for tf in self.cached_timeframes(sym):
-            src = self.engine.resolve_source(sym, parse_timeframe(tf), None, None)
-            removed = self.cache.delete(sym, tf, source=src)
-            done += [(src, tf, removed)] if removed else []
-        return done
+        tf = parse_timeframe(timeframe) if timeframe is not None else None
+        return delete_read_series(self.cache, self.engine.resolve_source, sym, tf, named)
 
     def cached_timeframes(self, symbol: str) -> dict[str, list[str]]:
         """The timeframes with bars or coverage stored for ``symbol``, each with the sources
         holding it."""
-        sym = normalize_symbol(symbol)
-        found: dict[str, set[str]] = {}
-        for src, name, tf in self.cache.covered_series():
-            if name == sym:
-                found.setdefault(tf, set()).add(src)
-        for info in self.cache.series():
-            if info.symbol == sym:
-                found.setdefault(info.timeframe, set()).add(info.source or default_source(sym))
-        return {tf: sorted(srcs) for tf, srcs in sorted(found.items())}
+        from tradedata.venues import cached_timeframes
+
+        return cached_timeframes(self.cache, normalize_symbol(symbol))
 
     def delete(
         self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
