@@ -111,3 +111,52 @@ def test_refreshed_actions_with_a_new_split_rescore_the_stored_quality(
     assert main(["--cache-dir", str(cache), "cache", "info", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["series"]
     assert row["score"] == meta["data_quality"]["score"]
+
+
+# -- records arriving with a tree or a sync: the target's stored quality follows -------------
+def _source_store(path: Path) -> None:
+    """A store whose AAPL actions know the split (its own series judged with it)."""
+    with DataManager(cache_dir=path) as dm:
+        dm.cache.set_actions("AAPL", _split())
+        dm.import_frame(_as_traded(), "AAPL", "1d")
+
+
+def _judged_without_split(spec: str) -> None:
+    """The target: AAPL's IEX-scope series cached while no split was known."""
+    with DataManager(store=spec) as dm:
+        dm.import_frame(_as_traded(), "AAPL", "1d", exchange="iex")
+        assert _flags_outliers(dm.cache.metadata("AAPL", "1d", 2020, source="iex"))
+
+
+def _iex_meta(spec: str) -> dict | None:
+    with DataManager(store=spec) as dm:
+        return dm.cache.metadata("AAPL", "1d", 2020, source="iex")
+
+
+def test_cache_import_of_a_split_rescores_the_stored_quality(
+    store_spec: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    _source_store(tmp_path / "other")
+    assert (
+        main(["--cache-dir", str(tmp_path / "other"), "cache", "export", str(tmp_path / "t")]) == 0
+    )
+    _judged_without_split(store_spec)
+    capsys.readouterr()
+
+    assert main(["--store", store_spec, "cache", "import", str(tmp_path / "t")]) == 0
+
+    assert capsys.readouterr().out.strip().endswith("1 quality report(s) rescored for new splits")
+    assert not _flags_outliers(_iex_meta(store_spec))
+
+
+def test_store_sync_of_a_split_rescores_the_targets_stored_quality(
+    store_spec: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    _source_store(tmp_path / "other")
+    _judged_without_split(store_spec)
+
+    args = ["store", "sync", "--from", str(tmp_path / "other"), "--to", store_spec, "--json"]
+    assert main(args) == 0
+
+    assert json.loads(capsys.readouterr().out)["quality_rescored"] == 1
+    assert not _flags_outliers(_iex_meta(store_spec))

@@ -8,6 +8,7 @@ stopped. Every frame handed out carries its quality report in ``frame.attrs["qua
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -233,29 +234,45 @@ class DataManager:
         return block
 
     def rescore(
-        self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
+        self,
+        symbol: str | None = None,
+        timeframe: str | None = None,
+        *,
+        exchange: str | None = None,
     ) -> int:
-        """Recompute the stored quality reports of ``symbol`` that were judged with other
-        splits than the stored corporate actions give (every source and timeframe, or the
-        ``timeframe``/``exchange`` named), from the stored bars: no candle is requested.
-        Returns the partitions rescored. Runs by itself when the manager stores actions with
-        new splits (``corporate_actions(refresh=True)``, a read that refreshes them); call it
-        after storing a record another way (``cache.set_actions``). See
+        """Recompute the stored quality reports of ``symbol`` (None: every symbol with a
+        corporate-actions record) that were judged with other splits than the stored actions
+        give (every source and timeframe, or the ``timeframe``/``exchange`` named), from the
+        stored bars: no candle is requested. Returns the partitions rescored. Runs by itself
+        when the manager stores actions with new splits (``corporate_actions(refresh=True)``,
+        a read that refreshes them) and after ``tradedata cache import``/``store sync``; call
+        it after storing a record another way (``cache.set_actions``). See
         :mod:`tradedata.rescoring`."""
-        named, sym = identify(symbol, exchange)
-        if not is_equity(sym) or not self.cache.sources(sym):  # nothing stored: no listing
+        from tradedata.venues import stored_series
+
+        if symbol is None:
+            symbols = [s for s in self.cache.actions_symbols() if is_equity(s)]
+            named = None
+        else:
+            named, sym = identify(symbol, exchange)
+            symbols = [sym] if is_equity(sym) and self.cache.sources(sym) else []
+        if not symbols:  # nothing to judge again: no listing of the store
             return 0
+        listing = stored_series(self.cache)
         wanted = parse_timeframe(timeframe).name if timeframe else None
-        series = [
-            (src, tf)
-            for tf, sources in self.cached_timeframes(sym).items()
-            for src in sources
-            if wanted in (None, tf) and named in (None, src)
-        ]
-        return rescore_series(
-            self.cache, sym, series, self.cache.get_actions(sym), symbol_info(sym).timezone,
-            lambda tf, src: self._quality_fn(sym, tf, src),
-        )  # fmt: skip
+        done = 0
+        for sym in symbols:
+            series = [
+                (src, tf)
+                for tf, sources in listing.get(sym, {}).items()
+                for src in sources
+                if wanted in (None, tf) and named in (None, src)
+            ]
+            done += rescore_series(
+                self.cache, sym, series, self.cache.get_actions(sym), symbol_info(sym).timezone,
+                functools.partial(self._quality_fn, sym),
+            )  # fmt: skip
+        return done
 
     def _actions_changed(self, symbol: str) -> None:
         """A record with other splits was stored: bring the stored quality in line."""

@@ -45,6 +45,7 @@ __all__ = [
     "other_sources",
     "resolve_source",
     "score_mix",
+    "stored_series",
     "unfilled",
 ]
 
@@ -81,14 +82,20 @@ def resolve_source(
 
 def cached_timeframes(cache: Store, symbol: str) -> dict[str, list[str]]:
     """The timeframes with bars or coverage of ``symbol`` stored, each with its sources."""
-    found: dict[str, set[str]] = {}
+    return stored_series(cache).get(symbol, {})
+
+
+def stored_series(cache: Store) -> dict[str, dict[str, list[str]]]:
+    """Every symbol with bars or coverage stored: its timeframes, each with its sources."""
+    found: dict[str, dict[str, set[str]]] = {}
     for src, name, tf in cache.covered_series():
-        if name == symbol:
-            found.setdefault(tf, set()).add(src)
+        found.setdefault(name, {}).setdefault(tf, set()).add(src)
     for info in cache.series():
-        if info.symbol == symbol:
-            found.setdefault(info.timeframe, set()).add(info.source or default_source(symbol))
-    return {tf: sorted(srcs) for tf, srcs in sorted(found.items())}
+        src = info.source or default_source(info.symbol)
+        found.setdefault(info.symbol, {}).setdefault(info.timeframe, set()).add(src)
+    return {
+        sym: {tf: sorted(srcs) for tf, srcs in sorted(tfs.items())} for sym, tfs in found.items()
+    }
 
 
 def delete_read_series(
