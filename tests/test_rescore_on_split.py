@@ -45,31 +45,41 @@ def _split() -> CorporateActions:
     )
 
 
-def test_a_split_stored_later_is_judged_on_read_and_rescored_from_the_stored_bars(
-    store_spec: str,
-) -> None:
+def test_rescore_recomputes_stale_reports_from_the_stored_bars(store_spec: str) -> None:
     with DataManager(store=store_spec) as dm:
         dm.import_frame(_as_traded(), "AAPL", "1d")  # no actions known: the step is an outlier
         flagged = dm.cache.metadata("AAPL", "1d", 2020)
         before = dm.cache.read("AAPL", "1d")
         dm.cache.set_actions("AAPL", _split())  # stored another way than the manager's
-        read = dm.get_ohlcv("AAPL", "1d", START, END, provider="cache")
+        stale = dm.cache.metadata("AAPL", "1d", 2020)
         rescored = dm.rescore("AAPL")
-        again = dm.rescore("AAPL")
+        again = dm.rescore()  # every symbol with a record: nothing left to do
         meta = dm.cache.metadata("AAPL", "1d", 2020)
         (info,) = dm.series()
         after = dm.cache.read("AAPL", "1d")
+        read = dm.get_ohlcv("AAPL", "1d", START, END, provider="cache")
 
-    assert _flags_outliers(flagged)
-    assert read.attrs["quality"].checks.get("outliers", 0) == 0  # reads judge afresh at once
+    assert _flags_outliers(flagged) and _flags_outliers(stale)
     assert (rescored, again) == (1, 0)
     assert not _flags_outliers(meta)
     assert meta is not None and meta["data_quality"]["splits"] == [["2020-08-31", 4.0]]
-    assert meta["data_quality"]["score"] == read.attrs["quality"].score
-    assert info.score == meta["data_quality"]["score"]
+    assert info.score == meta["data_quality"]["score"] == read.attrs["quality"].score
     assert flagged is not None  # the rest of the metadata and the bars are untouched
     assert {**meta, "data_quality": None} == {**flagged, "data_quality": None}
     pd.testing.assert_frame_equal(after, before)
+
+
+def test_a_read_never_uses_a_stale_report_and_stores_it_anew(store_spec: str) -> None:
+    with DataManager(store=store_spec) as dm:
+        dm.import_frame(_as_traded(), "AAPL", "1d")
+        dm.cache.set_actions("AAPL", _split())
+        read = dm.get_ohlcv("AAPL", "1d", START, END, provider="cache", adjust="raw")
+        meta = dm.cache.metadata("AAPL", "1d", 2020)
+        left = dm.rescore("AAPL")
+
+    assert read.attrs["quality"].checks.get("outliers", 0) == 0
+    assert not _flags_outliers(meta) and left == 0
+    assert meta is not None and meta["data_quality"]["score"] == read.attrs["quality"].score
 
 
 # -- the manager stores the split itself: rescored at once, zero candle requests ------------

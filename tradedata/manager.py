@@ -41,7 +41,7 @@ from tradedata.fetching import (
 from tradedata.identity import identify
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
-from tradedata.rescoring import SPLITS_KEY, is_fresh, judged_splits, rescore_series
+from tradedata.rescoring import SPLITS_KEY, FreshCheck, judged_splits, rescore_series
 from tradedata.symbols import normalize_symbol, symbol_info
 from tradedata.venues import check_fallback, labelled_frame, score_mix
 
@@ -274,6 +274,16 @@ class DataManager:
             )  # fmt: skip
         return done
 
+    def _heal_quality(self, symbol: str, tf: Timeframe, source: str, years: list[int]) -> None:
+        """Store the reports of ``years`` a read found judged with other splits anew (the
+        read itself already judged them afresh); a store that cannot be written keeps them."""
+        quality = self._quality_fn(symbol, tf, source)
+        try:
+            for year in years:
+                self.cache.rescore(symbol, tf.name, year, quality, source=source)
+        except TradeDataError as exc:
+            log.debug("%s %s: stored quality not rescored: %s", symbol, tf.name, exc)
+
     def _actions_changed(self, symbol: str) -> None:
         """A record with other splits was stored: bring the stored quality in line."""
         try:
@@ -437,13 +447,15 @@ class DataManager:
         else:
             fresh = None
             if is_equity(symbol):  # reports judged with other splits are not used
-                record, tz = frame.attrs.get("actions"), symbol_info(symbol).timezone
-                fresh = lambda meta: is_fresh(meta, record, tf, tz)  # noqa: E731
+                tz = symbol_info(symbol).timezone
+                fresh = FreshCheck(frame.attrs.get("actions"), tf, tz)
             report = range_report(
                 self.cache, frame, symbol, tf, self._calendar(symbol),
                 lambda part: self._validate(part, symbol, tf, source), source=source,
                 fresh=fresh,
             )  # fmt: skip
+            if fresh is not None and fresh.stale:
+                self._heal_quality(symbol, tf, source, fresh.stale)
         frame.attrs.update(
             symbol=symbol,
             timeframe=tf.name,

@@ -31,7 +31,7 @@ __all__ = ["STORED_ENTRIES", "quality_summary", "range_report"]
 #: may hold; a partition with more is validated again when read (its report is not kept).
 STORED_ENTRIES = 200
 #: ``fresh(metadata)``: whether a partition's stored report still holds
-Fresh = Callable[[dict], bool]
+Fresh = Callable[[dict[str, Any]], bool]
 
 
 def quality_summary(report: QualityReport) -> dict[str, Any]:

@@ -9,7 +9,8 @@ change how a partition alone is judged (a split before or after all of its bars 
 bar alike). A report whose record differs from what the current actions give is *stale*:
 
 - reads do not use it (:func:`tradedata.range_quality.range_report` validates that year
-  again), so ``get_ohlcv(...).attrs["quality"]`` always agrees with the current actions;
+  again, and the manager stores the new report), so ``get_ohlcv(...).attrs["quality"]``
+  always agrees with the current actions;
 - :meth:`tradedata.manager.DataManager.rescore` recomputes stale reports from the stored bars
   (``Store.rescore``: no candle is requested, bars and coverage stay as they are); the manager
   runs it when it stores a symbol's actions with different splits, so ``cache info``, the
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from tradedata.cache.interface import QualityFn, Store
     from tradedata.model import Timeframe
 
-__all__ = ["SPLITS_KEY", "is_fresh", "judged_splits", "rescore_series"]
+__all__ = ["SPLITS_KEY", "FreshCheck", "is_fresh", "judged_splits", "rescore_series"]
 
 #: where a stored quality block records the splits it was judged with
 SPLITS_KEY = "splits"
@@ -65,6 +66,22 @@ def is_fresh(meta: Any, record: CorporateActions | None, tf: Timeframe, tz: str)
     wanted = judged_splits(record, meta["first"], meta["last"], tf, tz)
     stored = _recorded(meta.get("data_quality"))
     return stored == [(day, ratio) for day, ratio in wanted]
+
+
+class FreshCheck:
+    """:func:`is_fresh` as a ``range_report(fresh=...)`` predicate that remembers the years
+    whose stored report it refused (``stale``), so the reader can rescore them."""
+
+    def __init__(self, record: CorporateActions | None, tf: Timeframe, tz: str) -> None:
+        self.record, self.tf, self.tz = record, tf, tz
+        self.stale: list[int] = []
+
+    def __call__(self, meta: dict) -> bool:
+        if is_fresh(meta, self.record, self.tf, self.tz):
+            return True
+        if isinstance(meta.get("year"), int):
+            self.stale.append(int(meta["year"]))
+        return False
 
 
 def rescore_series(
