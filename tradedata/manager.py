@@ -8,7 +8,6 @@ stopped. Every frame handed out carries its quality report in ``frame.attrs["qua
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -41,7 +40,7 @@ from tradedata.fetching import (
 from tradedata.identity import identify
 from tradedata.model import Timeframe, normalize_frame, parse_range, parse_timeframe
 from tradedata.range_quality import quality_summary, range_report
-from tradedata.rescoring import SPLITS_KEY, FreshCheck, judged_splits, rescore_series
+from tradedata.rescoring import SPLITS_KEY, FreshCheck, Rescorer, judged_splits
 from tradedata.symbols import normalize_symbol, symbol_info
 from tradedata.venues import check_fallback, labelled_frame, score_mix
 
@@ -92,8 +91,10 @@ class DataManager:
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
         #: corporate actions: kept fresh, used to store as traded and to adjust on read
+        #: stored quality kept in line with the splits it was judged with
+        self.rescorer = Rescorer(self.cache, self._quality_fn)
         self.adjuster = Adjuster(
-            self.cache, lambda: self.selector, self.provider, on_change=self._actions_changed
+            self.cache, lambda: self.selector, self.provider, on_change=self.rescorer.changed
         )
         #: the fetch engine: holes, page loop, failover, proven coverage
         self.engine = FetchEngine(
@@ -248,51 +249,11 @@ class DataManager:
         a read that refreshes them) and after ``tradedata cache import``/``store sync``; call
         it after storing a record another way (``cache.set_actions``). See
         :mod:`tradedata.rescoring`."""
-        from tradedata.venues import stored_series
-
         if symbol is None:
-            symbols = [s for s in self.cache.actions_symbols() if is_equity(s)]
-            named = None
-        else:
-            named, sym = identify(symbol, exchange)
-            symbols = [sym] if is_equity(sym) and self.cache.sources(sym) else []
-        if not symbols:  # nothing to judge again: no listing of the store
-            return 0
-        listing = stored_series(self.cache)
-        wanted = parse_timeframe(timeframe).name if timeframe else None
-        done = 0
-        for sym in symbols:
-            series = [
-                (src, tf)
-                for tf, sources in listing.get(sym, {}).items()
-                for src in sources
-                if wanted in (None, tf) and named in (None, src)
-            ]
-            done += rescore_series(
-                self.cache, sym, series, self.cache.get_actions(sym), symbol_info(sym).timezone,
-                functools.partial(self._quality_fn, sym),
-            )  # fmt: skip
-        return done
-
-    def _heal_quality(self, symbol: str, tf: Timeframe, source: str, years: list[int]) -> None:
-        """Store the reports of ``years`` a read found judged with other splits anew (the
-        read itself already judged them afresh); a store that cannot be written keeps them."""
-        quality = self._quality_fn(symbol, tf, source)
-        try:
-            for year in years:
-                self.cache.rescore(symbol, tf.name, year, quality, source=source)
-        except TradeDataError as exc:
-            log.debug("%s %s: stored quality not rescored: %s", symbol, tf.name, exc)
-
-    def _actions_changed(self, symbol: str) -> None:
-        """A record with other splits was stored: bring the stored quality in line."""
-        try:
-            done = self.rescore(symbol)
-        except TradeDataError as exc:  # e.g. a read-only store: reads still judge afresh
-            log.warning("%s: stored quality not rescored: %s", symbol, exc)
-            return
-        if done:
-            log.info("%s: %d stored quality report(s) rescored for new splits", symbol, done)
+            return self.rescorer.rescore(None)
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe).name if timeframe else None
+        return self.rescorer.rescore(sym, tf, named)
 
     def quality(self, symbol: str, timeframe: str, *, exchange: str | None = None) -> QualityReport:
         """The quality report of everything cached for ``symbol``/``timeframe`` (the
@@ -455,7 +416,7 @@ class DataManager:
                 fresh=fresh,
             )  # fmt: skip
             if fresh is not None and fresh.stale:
-                self._heal_quality(symbol, tf, source, fresh.stale)
+                self.rescorer.heal(symbol, tf, source, fresh.stale)
         frame.attrs.update(
             symbol=symbol,
             timeframe=tf.name,

@@ -19,19 +19,24 @@ bar alike). A report whose record differs from what the current actions give is 
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tradedata.actions import bar_dates
+from tradedata.errors import TradeDataError
 
 if TYPE_CHECKING:
     from tradedata.actions import CorporateActions
     from tradedata.cache.interface import QualityFn, Store
     from tradedata.model import Timeframe
 
-__all__ = ["SPLITS_KEY", "FreshCheck", "is_fresh", "judged_splits", "rescore_series"]
+__all__ = ["SPLITS_KEY", "FreshCheck", "Rescorer", "is_fresh", "judged_splits", "rescore_series"]
+
+log = logging.getLogger("tradedata")
 
 #: where a stored quality block records the splits it was judged with
 SPLITS_KEY = "splits"
@@ -107,3 +112,66 @@ def rescore_series(
             if cache.rescore(symbol, tf.name, year, quality_for(tf, source), source=source):
                 done += 1
     return done
+
+
+#: ``quality_fn(symbol, timeframe, source)``: a partition's quality block (the manager's)
+QualityFor = Callable[[str, "Timeframe", "str | None"], "QualityFn"]
+
+
+class Rescorer:
+    """Brings a store's quality reports in line with its corporate actions (the manager's
+    :attr:`~tradedata.manager.DataManager.rescorer`); ``quality_fn`` is the manager's."""
+
+    def __init__(self, cache: Store, quality_fn: QualityFor) -> None:
+        self.cache = cache
+        self._quality_fn = quality_fn
+
+    def rescore(
+        self, symbol: str | None, timeframe: str | None = None, source: str | None = None
+    ) -> int:
+        """Rescore the stale reports of ``symbol`` (normalised; None: every symbol with a
+        record), of every series or the ``timeframe``/``source`` named; returns how many."""
+        from tradedata.adjusting import is_equity
+        from tradedata.symbols import symbol_info
+        from tradedata.venues import stored_series
+
+        if symbol is None:
+            symbols = [s for s in self.cache.actions_symbols() if is_equity(s)]
+        else:
+            symbols = [symbol] if is_equity(symbol) and self.cache.sources(symbol) else []
+        if not symbols:  # nothing to judge again: no listing of the store
+            return 0
+        listing = stored_series(self.cache)
+        done = 0
+        for sym in symbols:
+            series = [
+                (src, tf)
+                for tf, sources in listing.get(sym, {}).items()
+                for src in sources
+                if timeframe in (None, tf) and source in (None, src)
+            ]
+            done += rescore_series(
+                self.cache, sym, series, self.cache.get_actions(sym), symbol_info(sym).timezone,
+                functools.partial(self._quality_fn, sym),
+            )  # fmt: skip
+        return done
+
+    def heal(self, symbol: str, tf: Timeframe, source: str, years: list[int]) -> None:
+        """Store the reports of ``years`` a read found stale anew (the read itself judged them
+        afresh already); a store that cannot be written keeps them."""
+        quality = self._quality_fn(symbol, tf, source)
+        try:
+            for year in years:
+                self.cache.rescore(symbol, tf.name, year, quality, source=source)
+        except TradeDataError as exc:
+            log.debug("%s %s: stored quality not rescored: %s", symbol, tf.name, exc)
+
+    def changed(self, symbol: str) -> None:
+        """A record with other splits was stored for ``symbol``: rescore what it changes."""
+        try:
+            done = self.rescore(symbol)
+        except TradeDataError as exc:  # e.g. a read-only store: reads still judge afresh
+            log.warning("%s: stored quality not rescored: %s", symbol, exc)
+            return
+        if done:
+            log.info("%s: %d stored quality report(s) rescored for new splits", symbol, done)
