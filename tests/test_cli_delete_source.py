@@ -91,7 +91,14 @@ def test_delete_of_every_timeframe_takes_each_timeframes_source(
     assert _left(store_spec, "AAPL") == {("consolidated", "1h")}
 
 
-@pytest.mark.parametrize("spelling", [["BINANCE:BTC/USDT"], ["BTC/USDT", "--exchange", "binance"]])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        ["BINANCE:BTC/USDT"],
+        ["BTC/USDT", "--exchange", "binance"],
+        ["BTC/USDT", "--source", "binance"],
+    ],
+)
 def test_a_named_source_still_wins(
     store_spec: str, config: Path, capsys: pytest.CaptureFixture, spelling: list[str]
 ) -> None:

@@ -267,9 +267,11 @@ def _usage(message: str) -> _UsageError:
 def _exchange_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--exchange",
+        "--source",
+        dest="exchange",
         metavar="SOURCE",
         help="the series' source: a venue (bybit) or consolidated/iex; SYMBOL may also be "
-        "spelled BYBIT:BTC/USDT (default: the rule's primary venue)",
+        "spelled BYBIT:BTC/USDT (default: the source the rules pick: the rule's primary venue)",
     )
 
 
