@@ -170,3 +170,26 @@ def test_store_sync_of_a_split_rescores_the_targets_stored_quality(
 
     assert json.loads(capsys.readouterr().out)["quality_rescored"] == 1
     assert not _flags_outliers(_iex_meta(store_spec))
+
+
+def test_a_split_adjusted_view_is_judged_as_it_is_and_never_rescored(store_spec: str) -> None:
+    """Bars an older version stored split-adjusted (``consolidated_splits``) are continuous
+    across the split: adjusting them again would invent a step."""
+    raw = _as_traded()
+    view = raw.copy()
+    before = view.index < SPLIT
+    for col in COLS[:4]:
+        view.loc[before, col] = raw.loc[before, col] / 4
+    view.loc[before, "volume"] = raw.loc[before, "volume"] * 4
+    with DataManager(store=store_spec) as dm:
+        dm.cache.set_actions("AAPL", _split())
+        dm.import_frame(view, "AAPL", "1d", exchange="consolidated_splits")
+        meta = dm.cache.metadata("AAPL", "1d", 2020, source="consolidated_splits")
+        read = dm.get_ohlcv(
+            "AAPL", "1d", START, END, exchange="consolidated_splits", provider="cache",
+            adjust="raw",
+        )  # fmt: skip
+        rescored = dm.rescore()
+
+    assert not _flags_outliers(meta) and rescored == 0
+    assert read.attrs["quality"].checks.get("outliers", 0) == 0

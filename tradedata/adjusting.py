@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tradedata.cache import Cache
     from tradedata.selection import ProviderSelector
 
-__all__ = ["ACTIONS_MAX_AGE", "Adjuster", "is_equity", "reference_source"]
+__all__ = ["ACTIONS_MAX_AGE", "Adjuster", "is_as_traded", "is_equity", "reference_source"]
 
 log = logging.getLogger("tradedata")
 
@@ -245,3 +245,9 @@ def reference_source(source: str | None) -> tuple[str | None, bool]:
     if source is not None and source.endswith(SPLITS_SUFFIX) and len(source) > len(SPLITS_SUFFIX):
         return source[: -len(SPLITS_SUFFIX)], False
     return source, True
+
+
+def is_as_traded(source: str | None) -> bool:
+    """False for a source holding split-adjusted bars (``consolidated_splits``, bars an older
+    version stored adjusted): they are judged and read as they are, never adjusted again."""
+    return reference_source(source)[1]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
-from tradedata.adjusting import Adjuster, is_equity
+from tradedata.adjusting import Adjuster, is_as_traded, is_equity
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.deadline import deadline_scope, resolve_seconds
 from tradedata.errors import (
@@ -192,7 +192,7 @@ class DataManager:
     ) -> QualityReport:
         """The quality report of ``frame`` (bars of the ``source`` series); as-traded equities
         are judged split-adjusted (with the stored actions), so a split is not scored as an
-        outlier."""
+        outlier; a split-adjusted source (``consolidated_splits``) is judged as it is."""
         return self._judge(frame, symbol, tf, source)[0]
 
     def _judge(
@@ -203,7 +203,8 @@ class DataManager:
 
         frame.attrs["symbol"] = symbol  # the report names its series
         judged = frame
-        if frame.attrs.get("adjust") in (None, "raw") and is_equity(symbol) and len(frame):
+        raw = frame.attrs.get("adjust") in (None, "raw") and is_as_traded(source)
+        if raw and is_equity(symbol) and len(frame):
             judged = self.adjuster.apply(
                 frame.copy(), symbol, tf, "splits", fetch=False, source=source
             )
@@ -227,7 +228,7 @@ class DataManager:
         def block(part: pd.DataFrame) -> dict[str, Any]:
             report, record = self._judge(part, symbol, tf, source)
             summary = quality_summary(report)
-            if is_equity(symbol) and len(part):
+            if is_equity(symbol) and is_as_traded(source) and len(part):
                 tz = symbol_info(symbol).timezone
                 summary[SPLITS_KEY] = judged_splits(record, part.index[0], part.index[-1], tf, tz)
             return summary
@@ -407,7 +408,7 @@ class DataManager:
             report = score_mix(self._validate(frame, symbol, tf, source), spans, source)
         else:
             fresh = None
-            if is_equity(symbol):  # reports judged with other splits are not used
+            if is_equity(symbol) and is_as_traded(source):  # judged with other splits: unused
                 tz = symbol_info(symbol).timezone
                 fresh = FreshCheck(frame.attrs.get("actions"), tf, tz)
             report = range_report(

@@ -131,7 +131,7 @@ class Rescorer:
     ) -> int:
         """Rescore the stale reports of ``symbol`` (normalised; None: every symbol with a
         record), of every series or the ``timeframe``/``source`` named; returns how many."""
-        from tradedata.adjusting import is_equity
+        from tradedata.adjusting import is_as_traded, is_equity
         from tradedata.symbols import symbol_info
         from tradedata.venues import stored_series
 
@@ -148,7 +148,7 @@ class Rescorer:
                 (src, tf)
                 for tf, sources in listing.get(sym, {}).items()
                 for src in sources
-                if timeframe in (None, tf) and source in (None, src)
+                if timeframe in (None, tf) and source in (None, src) and is_as_traded(src)
             ]
             done += rescore_series(
                 self.cache, sym, series, self.cache.get_actions(sym), symbol_info(sym).timezone,
