@@ -4,9 +4,11 @@ Run from the repository root: ``python benchmarks/bench_store.py [--url postgres
 Without ``--url`` a throwaway PostgreSQL cluster is started (``initdb``/``pg_ctl``, as the tests
 do; fsync off, so writes measure the store, not the disk). One run measures:
 
-- read 1,000,000 one-minute bars: the PostgreSQL store (binary COPY parsed whole by numpy)
-  vs the embedded store vs ``pandas.read_sql`` of the same rows from the same table
-  (SQLAlchemy + psycopg). Targets: within 5x of the embedded store, >= 5x faster than read_sql;
+- read 1,000,000 one-minute bars: the PostgreSQL store (its read blocks, see
+  ``tradedata.cache.postgres.blocks``), the same bars from the one-row-per-bar table alone
+  (binary COPY parsed whole by numpy: a store written before read blocks), the embedded store,
+  and ``pandas.read_sql`` of the same rows from the same table (SQLAlchemy + psycopg).
+  Targets: within 5x of the embedded store, >= 5x faster than read_sql;
 - write the same bars: the store's ``write`` (binary COPY + metadata), raw binary COPY, and
   ``DataFrame.to_sql`` (SQLAlchemy, psycopg ``executemany``) into a table of the same shape;
 - fleet: 16 processes ask at once for the same missing month of 1m bars from the simulator
@@ -97,6 +99,8 @@ def read_write(url: str, folder: Path) -> dict[str, float]:
         )
         out["read_pg"], got = best(lambda: pg.read("BTC/USDT", "1m"))
         assert got.equals(frame)
+        out["read_pg_rows"], got = best(lambda: _rows_only(pg))
+        assert got.equals(frame)
         out["read_embedded"], got = best(lambda: cache.read("BTC/USDT", "1m"))
         assert got.equals(frame)
         out["write_copy"] = _raw_copy(pg, frame)
@@ -115,6 +119,21 @@ def read_write(url: str, folder: Path) -> dict[str, float]:
     out["write_to_sql"] = time.perf_counter() - began
     engine.dispose()
     return out
+
+
+def _rows_only(pg: PostgresStore) -> pd.DataFrame:
+    """The same bars from the one-row-per-bar table alone (binary COPY parsed by numpy): the
+    path a year takes when it has no read blocks (a store written before schema 5)."""
+    from tradedata.cache.partitions import Rows
+    from tradedata.cache.postgres.io import read_rows
+    from tradedata.model import OHLCV_COLUMNS
+
+    def fetch(cur: Any) -> pd.DataFrame:
+        cur.execute("SELECT id FROM tradedata.series WHERE symbol = 'BTC/USDT'")
+        ts, values, _ = read_rows(cur, cur.fetchone()[0], OHLCV_COLUMNS, None, None)
+        return Rows(ts, values, OHLCV_COLUMNS).frame()
+
+    return pg._run(fetch)  # type: ignore[no-any-return]
 
 
 def _raw_copy(pg: PostgresStore, frame: pd.DataFrame) -> float:
@@ -272,7 +291,8 @@ def report(rw: dict[str, float], fl: dict[str, Any], rd: dict[str, dict[str, flo
         "read 1,000,000 bars                 seconds   vs embedded   vs read_sql",
     ]
     for label, key in (
-        ("PostgreSQL store (binary COPY)", "read_pg"),
+        ("PostgreSQL store (read blocks)", "read_pg"),
+        ("PostgreSQL rows (binary COPY)", "read_pg_rows"),
         ("embedded store (diskcache)", "read_embedded"),
         ("pandas.read_sql (same table)", "read_sql"),
     ):

@@ -72,8 +72,8 @@ class DataManager:
     user's config file, if any); ``providers`` overrides per-provider settings, e.g.
     ``{"binance": {"url": "http://127.0.0.1:8765"}}``. ``store`` selects where bars live: a
     ``postgresql://user@host/db`` URL (a store shared by a fleet), a cache folder, or a store
-    object; else ``TRADEDATA_STORE``, else the config's ``store:``, else the embedded cache in
-    ``cache_dir``.
+    object (left open by :meth:`close`: its owner closes it); else ``TRADEDATA_STORE``, else the
+    config's ``store:``, else the embedded cache in ``cache_dir``.
     """
 
     def __init__(
@@ -87,6 +87,8 @@ class DataManager:
         self.config = load_config(config, providers=providers)
         #: the store (embedded :class:`~tradedata.cache.Cache` or a PostgreSQL store)
         self.cache: Store = self._open_store(store, cache_dir, max_size_gb)
+        # a store object handed in stays its owner's to close; one we opened is ours
+        self._owns_store = store is None or isinstance(store, (str, os.PathLike))
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
@@ -178,7 +180,8 @@ class DataManager:
         from tradedata import stats
 
         stats.untrack(self.cache.directory)
-        self.cache.close()
+        if self._owns_store:
+            self.cache.close()
 
     def __enter__(self) -> DataManager:
         return self

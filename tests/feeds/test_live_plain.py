@@ -218,3 +218,18 @@ def test_a_venue_prefixed_symbol_streams_that_venue_into_its_own_series(sim, tmp
         assert manager.cache.read("BTC/USDT", "1m").empty  # nothing in binance's series
         with pytest.raises(InputError, match="names venue 'bybit'"):
             manager.get_live_feed("BYBIT:BTC/USDT", "1m", exchange="binance")
+
+
+def test_a_live_feed_on_a_shared_store_streams_into_that_store(sim, tmp_path, pg_url):
+    providers = {"binance": {"url": sim.url, "ws_url": sim.ws_base}}
+    with DataManager(store=pg_url, cache_dir=tmp_path / "local", providers=providers) as dm:
+        with dm.get_live_feed("BTC/USDT", "1m", lookback_bars=5, **FAST) as feed:
+            assert feed.wait_for("live", timeout=10)
+            for _ in feed.iter(timeout=5.0):
+                if sum(b.live for b in feed.bars()) >= 2:
+                    break
+            bars = feed.bars()
+        stamps = {b.timestamp for b in bars}
+        assert stamps <= set(dm.cache.read("BTC/USDT", "1m").index)  # the shared store has them
+        assert dm.cache.read("BTC/USDT", "1m").index.size >= len(bars)
+    assert not (tmp_path / "local").exists() or not any((tmp_path / "local").rglob("*.gz"))

@@ -448,3 +448,27 @@ def test_without_backfill_the_first_bar_is_the_first_streamed_one(sim, make_stor
     assert seen.index[0] >= started.floor("min")
     assert "DELAYED" not in strategy.statuses[data]
     assert strategy.statuses[data][0] == "LIVE"
+
+
+def test_a_live_session_on_a_shared_postgresql_store(sim, pg_url, monkeypatch):
+    # TRADEDATA_STORE selects the shared store for the live store's own manager, unchanged
+    monkeypatch.setenv("TRADEDATA_STORE", pg_url)
+    config = {"providers": {"binance": {"url": sim.url, "ws_url": sim.ws_base}}}
+    store = TradeDataStore(
+        "binance", config=config, silence_timeout=0.6, reconnect_delay=0.05, cache_interval=0.0
+    )
+    try:
+        data = TradeDataLiveFeed(
+            dataname="BTC/USDT", store=store, timeframe=bt.TimeFrame.Minutes, compression=1,
+            backfill_bars=10, qcheck=0.2,
+        )  # fmt: skip
+        strategy, _ = run_session([data], stop_after=4)
+        seen = assert_canonical(sim, "binance", "BTC/USDT", strategy.rows[data])
+        assert store.manager.cache.location.startswith("postgresql://")
+    finally:
+        store.close()
+    from tradedata.cache.postgres import PostgresStore
+
+    with PostgresStore(pg_url) as shared:
+        stored = shared.read("BTC/USDT", "1m")
+    assert set(seen.index[-4:]) <= set(stored.index)  # the live bars reached the shared store

@@ -186,3 +186,23 @@ def test_zipline_command_ingests_and_runs_a_registered_bundle(
     assert perf["close"].tolist() == pytest.approx(closes.loc["2024-01-06":"2024-01-08"].tolist())
     fills = [t for day in perf["transactions"] for t in day]
     assert [f["amount"] for f in fills] == [1]
+
+
+def test_ingest_reads_a_shared_postgresql_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, capsys: pytest.CaptureFixture
+) -> None:
+    from zipline.data import bundles
+
+    monkeypatch.setenv("ZIPLINE_ROOT", str(tmp_path / "zipline"))
+    monkeypatch.setenv("TRADEDATA_STORE", pg_url)
+    with DataManager(store=pg_url) as dm:
+        dm.import_frame(daily_frame("2024-01-01", "2024-01-10"), "BTC/USDT", "1d")
+    args = [NAME, "--symbols", "BTC/USDT", "--provider", "cache", "--start", "2024-01-01"]
+    try:
+        code = cli_main(["ingest", *args, "--end", "2024-01-10"])
+    finally:
+        if NAME in bundles.bundles:
+            bundles.unregister(NAME)
+    assert code == 0
+    assert "BTC/USDT (sid 1): 10 bars, 2024-01-01..2024-01-10" in capsys.readouterr().out
+    assert not (tmp_path / "cache").exists()

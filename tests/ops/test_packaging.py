@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-_SKIP_PARTS = {"__pycache__", "artifacts", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
+_SKIP_PARTS = {
+    "__pycache__", "artifacts", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints",
+    "node_modules",  # tests/timescale's npm install (.ci/run makes it; never shipped)
+}  # fmt: skip
 
 
 def _source_files(folder: str) -> set[str]:
@@ -69,3 +72,4 @@ def test_sdist_carries_the_tests_and_their_data(tmp_path: Path) -> None:
     assert "tests/data/orcl-2014.txt" in names and "tests/conftest.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith(("tests/artifacts/", "demo-cache/"))]
+    assert not [n for n in names if "node_modules" in n]

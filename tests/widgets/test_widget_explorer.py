@@ -300,3 +300,24 @@ def test_closing_the_explorer_stops_live_sources_but_not_a_given_manager(sample_
 
     assert subscribers == []
     assert sample_manager.series()  # still open
+
+
+def test_the_panel_works_unchanged_on_a_shared_postgresql_store(sample_cache, pg_url, tmp_path):
+    import shutil
+
+    from tradedata.cache import Cache
+    from tradedata.cache.postgres import PostgresStore
+    from tradedata.cache.sync import sync_stores
+
+    shutil.copytree(sample_cache, tmp_path / "cache")
+    with Cache(tmp_path / "cache") as embedded, PostgresStore(pg_url) as shared:
+        sync_stores(embedded, shared)
+    with RecordingManager(store=pg_url) as dm:
+        explorer = DataExplorer(dm)
+        assert explorer.browse.symbol.options == ("BTC/USDT", "ES", "ORCL")
+        assert len(explorer.cache_table.rows) == 3
+        explorer.browse.timeframe.value = "1d"
+        explorer.browse.symbol.value = "ORCL"
+        explorer.browse.load_button.click()
+        assert len(explorer.chart.figure.data[0].x) == 252
+        assert "quality 1.0000" in explorer.quality.badge.value

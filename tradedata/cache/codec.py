@@ -35,7 +35,16 @@ except ImportError:  # pragma: no cover - exercised only without isal
     _zlib_impl = None
     _LEVEL = 6
 
-__all__ = ["MemberInfo", "checksum", "decode_block", "deflate", "encode_partition", "inflate"]
+__all__ = [
+    "MemberInfo",
+    "block_columns",
+    "checksum",
+    "decode_block",
+    "deflate",
+    "encode_block",
+    "encode_partition",
+    "inflate",
+]
 
 _MAGIC = b"TDB1"
 _VERSION = 1
@@ -257,6 +266,11 @@ def _read_header(buf: memoryview) -> tuple[int, int, int, int, int, list[tuple],
         pos += _COL.size
         specs.append((name, kind, decimals, width, base))
     return ncols, n, ts0, tick, ts_width, specs, pos
+
+
+def block_columns(payload: bytes | memoryview) -> tuple[str, ...]:
+    """The column names an (inflated) block holds, in its order."""
+    return tuple(spec[0] for spec in _read_header(memoryview(payload))[5])
 
 
 def decode_block(payload: bytes, ts_out: np.ndarray, val_out: np.ndarray) -> tuple[str, ...]:

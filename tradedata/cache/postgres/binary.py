@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["decode_rows", "encode_rows", "ns_to_pg", "pg_to_ns"]
+__all__ = ["decode_fields", "decode_rows", "encode_rows", "ns_to_pg", "pg_to_ns"]
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 HEADER = SIGNATURE + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
@@ -51,6 +51,33 @@ def decode_rows(buffer: bytes | memoryview, fields: list[tuple[str, str]]) -> np
     ):
         raise ValueError("binary COPY rows do not match the expected columns")
     return rows
+
+
+def decode_fields(buffer: bytes | memoryview) -> list[list[memoryview]]:
+    """The rows of a binary COPY ``buffer`` of few rows with variable-width fields (such as
+    ``bytea``), each a list of its fields' raw bytes; raises ValueError on a NULL or a cut
+    stream. For many fixed-width rows use :func:`decode_rows`."""
+    data = memoryview(buffer)
+    if len(data) < 19 or bytes(data[:11]) != SIGNATURE:
+        raise ValueError("not a binary COPY stream")
+    pos = 19 + int.from_bytes(data[15:19], "big")
+    rows: list[list[memoryview]] = []
+    while pos + 2 <= len(data):
+        count = int.from_bytes(data[pos : pos + 2], "big", signed=True)
+        pos += 2
+        if count == -1:
+            if pos != len(data):
+                raise ValueError("binary COPY stream has bytes after its trailer")
+            return rows
+        fields = []
+        for _ in range(count):
+            size = int.from_bytes(data[pos : pos + 4], "big", signed=True)
+            if size < 0 or pos + 4 + size > len(data):
+                raise ValueError("binary COPY field is NULL or cut")
+            fields.append(data[pos + 4 : pos + 4 + size])
+            pos += 4 + size
+        rows.append(fields)
+    raise ValueError("binary COPY stream without its trailer")
 
 
 def encode_rows(columns: dict[str, np.ndarray], fields: list[tuple[str, str]]) -> bytes:

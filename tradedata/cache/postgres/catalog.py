@@ -32,7 +32,7 @@ Key = tuple[str, str, str]
 
 
 def series_row(cur: Any, key: Key, *, create: bool = False) -> Any:
-    """``(id, has_adj)`` of a series, or None; ``create`` adds it and locks its row."""
+    """``(id, has_adj, has_oi)`` of a series, or None; ``create`` adds it and locks its row."""
     if create:
         cur.execute(
             f"INSERT INTO {SCHEMA}.series (source, symbol, timeframe) VALUES (%s, %s, %s)"
@@ -40,7 +40,7 @@ def series_row(cur: Any, key: Key, *, create: bool = False) -> Any:
             key,
         )
     lock = " FOR UPDATE" if create else ""
-    cur.execute(f"SELECT id, has_adj FROM {SCHEMA}.series s WHERE {_KEY}{lock}", key)
+    cur.execute(f"SELECT id, has_adj, has_oi FROM {SCHEMA}.series s WHERE {_KEY}{lock}", key)
     return cur.fetchone()
 
 
@@ -109,13 +109,18 @@ def sources(cur: Any, symbol: str, tf: str | None) -> list[str]:
 
 
 def sizes(cur: Any) -> tuple[int, int, int]:
-    """``(series with bars, years stored, bytes of our tables)``."""
+    """``(series with bars, years stored, bytes of our tables)``.
+
+    The bytes include every table inheriting from ours: a TimescaleDB hypertable keeps its
+    rows in chunk tables of another schema, which inherit from it.
+    """
     cur.execute(
-        f"SELECT (SELECT count(DISTINCT series_id) FROM {SCHEMA}.metadata),"
+        "WITH RECURSIVE rel(oid) AS (SELECT c.oid FROM pg_class c JOIN pg_namespace n"
+        " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'"
+        " UNION SELECT i.inhrelid FROM pg_inherits i JOIN rel ON i.inhparent = rel.oid)"
+        f" SELECT (SELECT count(DISTINCT series_id) FROM {SCHEMA}.metadata),"
         f" (SELECT count(*) FROM {SCHEMA}.metadata),"
-        " (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
-        " AND c.relkind = 'r')",
+        " (SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM rel)",
         (SCHEMA,),
     )
     a, b, c = cur.fetchone()
@@ -133,19 +138,28 @@ def drop(cur: Any, source: str, symbol: str, tf: str | None) -> int:
     ids = [int(r[0]) for r in cur.fetchall()]
     cur.execute(f"DELETE FROM {SCHEMA}.metadata WHERE series_id = ANY(%s)", (ids,))
     removed = int(cur.rowcount)
-    for table in ("bars", "coverage"):
+    for table in ("bars", "coverage", "bar_blocks", "block_years"):
         cur.execute(f"DELETE FROM {SCHEMA}.{table} WHERE series_id = ANY(%s)", (ids,))
     return removed
 
 
 def truncate(cur: Any) -> None:
     """Remove every bar, metadata record, span, action and fundamentals entry."""
-    tables = ("bars", "coverage", "metadata", "actions", "fundamentals")
+    tables = (
+        "bars",
+        "bar_blocks",
+        "block_years",
+        "coverage",
+        "metadata",
+        "actions",
+        "fundamentals",
+    )
     cur.execute("TRUNCATE " + ", ".join(f"{SCHEMA}.{t}" for t in tables))
 
 
 def count_mismatches(cur: Any) -> list[str]:
-    """Years whose metadata's bar count differs from the rows stored, as readable lines."""
+    """Years whose metadata's bar count differs from the rows stored or from their read
+    blocks, as readable lines."""
     cur.execute(
         f"SELECT s.source, s.symbol, s.timeframe, m.year, (m.meta->>'bars')::bigint,"
         f" (SELECT count(*) FROM {SCHEMA}.bars b WHERE b.series_id = m.series_id"
@@ -153,8 +167,23 @@ def count_mismatches(cur: Any) -> list[str]:
         " AND b.open_time < make_timestamptz(m.year + 1, 1, 1, 0, 0, 0, 'UTC'))"
         f" FROM {SCHEMA}.metadata m JOIN {SCHEMA}.series s ON s.id = m.series_id"
     )
-    return [
+    found = [
         f"{symbol} {tf} {year} ({source}): metadata says {said} bars, the table holds {held}"
         for source, symbol, tf, year, said, held in cur.fetchall()
         if said != held
     ]
+    cur.execute(  # whole years' read blocks against the metadata (tradedata.cache.postgres.blocks)
+        f"SELECT s.source, s.symbol, s.timeframe, y.year, (m.meta->>'bars')::bigint,"
+        f" (SELECT coalesce(sum(k.rows), 0) FROM {SCHEMA}.bar_blocks k WHERE"
+        " k.series_id = y.series_id AND k.month_ns >= (extract(epoch FROM"
+        " make_timestamptz(y.year, 1, 1, 0, 0, 0, 'UTC')) * 1e9)::bigint AND k.month_ns <"
+        " (extract(epoch FROM make_timestamptz(y.year + 1, 1, 1, 0, 0, 0, 'UTC')) * 1e9)::bigint)"
+        f" FROM {SCHEMA}.block_years y JOIN {SCHEMA}.series s ON s.id = y.series_id"
+        f" LEFT JOIN {SCHEMA}.metadata m ON m.series_id = y.series_id AND m.year = y.year"
+    )
+    found += [
+        f"{symbol} {tf} {year} ({source}): metadata says {said} bars, its read blocks {held}"
+        for source, symbol, tf, year, said, held in cur.fetchall()
+        if said != held
+    ]
+    return found

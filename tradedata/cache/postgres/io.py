@@ -16,14 +16,14 @@ import numpy as np
 
 from tradedata.cache.postgres.binary import decode_rows, encode_rows, ns_to_pg, pg_to_ns
 from tradedata.cache.postgres.schema import SCHEMA
-from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS
+from tradedata.model import OHLCV_COLUMNS, OPTIONAL_COLUMNS
 
-__all__ = ["BAR_FIELDS", "pg_time", "put_bars", "read_rows"]
+__all__ = ["BAR_FIELDS", "copy_out", "pg_time", "put_bars", "read_rows"]
 
 BAR_FIELDS = [
     ("series_id", ">i4"),
     ("open_time", ">i8"),
-    *[(name, ">f8") for name in (*OHLCV_COLUMNS, ADJ_CLOSE)],
+    *[(name, ">f8") for name in (*OHLCV_COLUMNS, *OPTIONAL_COLUMNS)],
     ("provider_id", ">i4"),
 ]
 _COLUMNS = ", ".join(name for name, _ in BAR_FIELDS)
@@ -36,7 +36,8 @@ def pg_time(ns: int, *, up: bool = False) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
-def _copy_out(cur: Any, statement: Any, params: Any) -> bytes:
+def copy_out(cur: Any, statement: Any, params: Any) -> bytes:
+    """The whole output of a ``COPY ... TO STDOUT`` statement."""
     out = bytearray()
     with cur.copy(statement, params) as copy:
         for block in copy:
@@ -70,7 +71,7 @@ def read_rows(
         f"COPY (SELECT {select} FROM {SCHEMA}.bars WHERE {' AND '.join(where)}"
         " ORDER BY open_time) TO STDOUT (FORMAT BINARY)"
     )
-    rows = decode_rows(_copy_out(cur, statement, params), fields)
+    rows = decode_rows(copy_out(cur, statement, params), fields)
     ts = pg_to_ns(rows["open_time"])
     values = np.empty((len(columns), rows.size), dtype=np.float64)
     for i, name in enumerate(columns):
@@ -89,7 +90,7 @@ def put_bars(
         "open_time": ns_to_pg(ts),
         "provider_id": np.full(n, provider_id, dtype=np.int32),
     }
-    for name in (*OHLCV_COLUMNS, ADJ_CLOSE):
+    for name in (*OHLCV_COLUMNS, *OPTIONAL_COLUMNS):
         cols[name] = values.get(name, np.full(n, np.nan))
     stream = encode_rows(cols, BAR_FIELDS)
     cur.execute(

@@ -11,15 +11,42 @@ from tradedata.cache.codec import checksum
 from tradedata.cache.interface import QualityFn
 from tradedata.cache.layout import dumps, identity_fields, iso, store_name, year_bounds
 from tradedata.cache.partitions import Rows, column_order, default_quality, runs_of
+from tradedata.cache.postgres.blocks import year_from_blocks
 from tradedata.cache.postgres.catalog import Key, series_row
 from tradedata.cache.postgres.io import read_rows
 from tradedata.cache.postgres.schema import SCHEMA
 from tradedata.errors import InputError
-from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS
+from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, OPEN_INTEREST
 
-__all__ = ["FORMAT", "rescore_year", "year_meta"]
+__all__ = ["FORMAT", "rescore_year", "year_meta", "year_rows"]
 
 FORMAT = "tradedata-postgres-1"
+
+
+def year_rows(
+    cur: Any, series_id: int, year: int, flags: tuple[bool, bool], touched: np.ndarray
+) -> tuple[Rows, np.ndarray]:
+    """Every row of one stored year, inside a write that changed the bars at ``touched``
+    times, and each row's provider id; ``flags`` are the series' ``(has_adj, has_oi)``.
+    The months the write left alone come from their read blocks when the year has them."""
+    has_adj, has_oi = flags
+    optional = [*([ADJ_CLOSE] if has_adj else []), *([OPEN_INTEREST] if has_oi else [])]
+    columns = column_order([*OHLCV_COLUMNS, *optional])
+    got = year_from_blocks(cur, series_id, year, columns, touched)
+    if got is not None:
+        ts, values, ids = got
+    else:
+        first, after = year_bounds(year)
+        ts, values, read = read_rows(cur, series_id, columns, first, after - 1, providers=True)
+        assert read is not None
+        ids = read
+    cur.execute(f"SELECT id, name FROM {SCHEMA}.providers")
+    names = dict(cur.fetchall())
+    used = list(dict.fromkeys(ids.tolist()))
+    codes = np.searchsorted(np.array(sorted(used)), ids) if ids.size else ids
+    order = sorted(used)
+    rows = Rows(ts, values, columns, [names[i] for i in order], codes.astype(np.int32))
+    return rows, ids
 
 
 def year_meta(
@@ -27,22 +54,13 @@ def year_meta(
     series_id: int,
     key: tuple[str, str, str],
     year: int,
-    has_adj: bool,
+    rows: Rows,
     write: tuple[str, dict | None, QualityFn | None, int],
 ) -> dict[str, Any]:
-    """The metadata of one stored year, computed from its rows (inside the write)."""
+    """The metadata of one stored year, computed from its ``rows`` (inside the write)."""
     series_source, symbol, tf = key
     source, provider_info, quality, dupes = write
-    columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if has_adj else [])])
-    first, after = year_bounds(year)
-    ts, values, ids = read_rows(cur, series_id, columns, first, after - 1, providers=True)
-    assert ids is not None
-    cur.execute(f"SELECT id, name FROM {SCHEMA}.providers")
-    names = dict(cur.fetchall())
-    used = list(dict.fromkeys(ids.tolist()))
-    codes = np.searchsorted(np.array(sorted(used)), ids) if ids.size else ids
-    order = sorted(used)
-    rows = Rows(ts, values, columns, [names[i] for i in order], codes.astype(np.int32))
+    ts, values, columns = rows.timestamps, rows.values, rows.columns
     if quality is not None:
         report = quality(rows.frame())
         if not isinstance(report, dict):
@@ -85,23 +103,23 @@ def year_meta(
 
 
 def rescore_year(cur: Any, key: Key, year: int, quality: QualityFn) -> bool:
-    """Inside a transaction: set one stored year's ``data_quality`` to ``quality(its bars)``,
-    the rest of its metadata and its bars unchanged; False when the year holds no bars."""
+    """Inside a transaction, under the series row's lock (as a write): set one stored year's
+    ``data_quality`` to ``quality(its bars)``; its bars, blocks and the rest of its metadata
+    stay as they are. False when the year holds no bars."""
     found = series_row(cur, key)
     if found is None:
         return False
-    series_id, has_adj = int(found[0]), bool(found[1])
+    series_id, has_adj, has_oi = int(found[0]), bool(found[1]), bool(found[2])
+    cur.execute(f"SELECT id FROM {SCHEMA}.series WHERE id = %s FOR UPDATE", (series_id,))
     cur.execute(
-        f"SELECT meta FROM {SCHEMA}.metadata WHERE series_id = %s AND year = %s FOR UPDATE",
+        f"SELECT meta FROM {SCHEMA}.metadata WHERE series_id = %s AND year = %s",
         (series_id, year),
     )
     row = cur.fetchone()
     if row is None:
         return False
-    columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if has_adj else [])])
-    first, after = year_bounds(year)
-    ts, values, _ = read_rows(cur, series_id, columns, first, after - 1)
-    report = quality(Rows(ts, values, columns).frame())
+    rows, _ = year_rows(cur, series_id, year, (has_adj, has_oi), np.zeros(0, np.int64))
+    report = quality(rows.frame())
     if not isinstance(report, dict):
         raise InputError(f"quality() must return a dict, got {type(report).__name__}")
     cur.execute(

@@ -8,7 +8,8 @@ refused (its tables may mean something this version does not know).
 
 Bars are one row per bar: ``(series_id, open_time)`` primary key, float8 columns. When the
 TimescaleDB extension is available (``pg_available_extensions``) ``bars`` becomes a
-hypertable; otherwise it stays a plain table.
+hypertable; otherwise it stays a plain table. ``bar_blocks``/``block_years`` hold a compressed
+columnar copy of each stored month (:mod:`tradedata.cache.postgres.blocks`).
 """
 
 from __future__ import annotations
@@ -85,6 +86,28 @@ CREATE TABLE {SCHEMA}.actions (
 """
 
 
+_V4 = f"""
+ALTER TABLE {SCHEMA}.bars ADD COLUMN open_interest float8 NOT NULL DEFAULT 'NaN';
+ALTER TABLE {SCHEMA}.series ADD COLUMN has_oi boolean NOT NULL DEFAULT false;
+"""
+
+_V5 = f"""
+CREATE TABLE {SCHEMA}.bar_blocks (
+    series_id integer NOT NULL,
+    month_ns bigint NOT NULL,
+    rows integer NOT NULL,
+    block bytea NOT NULL,
+    PRIMARY KEY (series_id, month_ns)
+);
+ALTER TABLE {SCHEMA}.bar_blocks ALTER COLUMN block SET STORAGE EXTERNAL;
+CREATE TABLE {SCHEMA}.block_years (
+    series_id integer NOT NULL,
+    year integer NOT NULL,
+    PRIMARY KEY (series_id, year)
+);
+"""
+
+
 def _timescale(cur: Any) -> None:
     """Make ``bars`` a hypertable when TimescaleDB can be had (else leave it plain)."""
     cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
@@ -115,6 +138,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "series, bars, coverage, metadata, fundamentals", _sql(_V1)),
     (2, "corporate actions: one record of splits and dividends per symbol", _sql(_V2)),
     (3, "timescaledb hypertable for bars when available", _timescale),
+    (4, "open interest: a bars column and a per-series flag", _sql(_V4)),
+    (5, "bar blocks: a compressed columnar copy of each month for fast reads", _sql(_V5)),
 ]
 LATEST = MIGRATIONS[-1][0]
 

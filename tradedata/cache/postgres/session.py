@@ -88,6 +88,20 @@ class Session:
             with conn.transaction(), conn.cursor() as cur:
                 return fn(cur)
 
+    @contextmanager
+    def advisory_lock(self, key: str, span: str) -> Iterator[None]:
+        """A session advisory lock on ``(key, span)`` held on a connection of its own (so the
+        holder's own transactions commit while it holds it); the server releases it if the
+        holder dies."""
+        with self.guard("taking a fetch lock"):
+            conn = self.connect()
+        try:
+            with self.guard("taking a fetch lock"):
+                conn.execute("SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))", (key, span))
+            yield
+        finally:
+            conn.close()  # closing the session releases its advisory locks
+
     def close(self) -> None:
         """Close this process's connection."""
         with self._lock:

@@ -28,18 +28,17 @@ from tradedata.cache.layout import (
     check_name,
     split_store_name,
     store_name,
-    years_of,
 )
 from tradedata.cache.partitions import Rows, column_order
-from tradedata.cache.postgres import catalog
-from tradedata.cache.postgres.io import put_bars, read_rows
-from tradedata.cache.postgres.meta import rescore_year, year_meta
+from tradedata.cache.postgres import blocks, catalog
+from tradedata.cache.postgres.meta import rescore_year
 from tradedata.cache.postgres.records import Actions, Fundamentals, load_spans, update_spans
 from tradedata.cache.postgres.schema import SCHEMA, migrate
 from tradedata.cache.postgres.session import Session
 from tradedata.cache.postgres.transfer import export_tree, import_tree
-from tradedata.errors import DataValidationError
-from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, normalize_frame, parse_range, parse_timeframe
+from tradedata.cache.postgres.writes import Batch, write_batch
+from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, parse_range, parse_timeframe
+from tradedata.model import OPEN_INTEREST as OI
 from tradedata.redact import Secret
 
 __all__ = ["PostgresStore"]
@@ -101,49 +100,15 @@ class PostgresStore:
         """
         tf = parse_timeframe(timeframe)
         key = _key(symbol, source, tf.name)
-        source = check_name(provider if provider is not None else key[0], "provider")
-        data = normalize_frame(frame)
-        ts = data.index.asi8
-        dupes = np.zeros(0, dtype=np.int64)
-        if ts.size > 1 and not (np.diff(ts) > 0).all():
-            last = np.concatenate((ts[1:] != ts[:-1], [True]))
-            dupes = years_of(ts[~last])
-            data, ts = data[last], ts[last]
-        years = years_of(ts)
-        if ts.size and (years[0] < _FIRST_YEAR or years[-1] > _LAST_YEAR):
-            raise DataValidationError(f"bar times must lie in {_FIRST_YEAR}..{_LAST_YEAR}")
-        if ts.size and (ts % 1000).any():
-            raise DataValidationError("the PostgreSQL store keeps bar times to the microsecond")
-        span = _span(coverage) if coverage is not None else None
-        touched = sorted({int(y) for y in years})
-        values = {c: np.ascontiguousarray(data[c].to_numpy(np.float64)) for c in data.columns}
-
-        def work(cur: Any) -> None:
-            series_id, has_adj = catalog.series_row(cur, key, create=True)
-            if ts.size:
-                put_bars(cur, series_id, ts, values, catalog.provider_id(cur, source))
-                if ADJ_CLOSE in values and not has_adj:
-                    cur.execute(
-                        f"UPDATE {SCHEMA}.series SET has_adj = true WHERE id = %s", (series_id,)
-                    )
-                    has_adj = True
-                for year in touched:
-                    dropped = int((dupes == year).sum())
-                    meta = year_meta(
-                        cur, series_id, key, year, has_adj,
-                        (source, provider_info, quality, dropped),
-                    )  # fmt: skip
-                    cur.execute(
-                        f"INSERT INTO {SCHEMA}.metadata (series_id, year, meta) VALUES"
-                        " (%s, %s, %s::jsonb) ON CONFLICT (series_id, year) DO UPDATE"
-                        " SET meta = EXCLUDED.meta",
-                        (series_id, year, _json(meta)),
-                    )
-            if span is not None:
-                update_spans(cur, series_id, tf, span[0], span[1], source)
-
-        self._run(work, "writing bars")
-        return touched
+        batch = Batch.of(
+            frame,
+            provider=check_name(provider if provider is not None else key[0], "provider"),
+            provider_info=provider_info,
+            quality=quality,
+            span=_span(coverage) if coverage is not None else None,
+        )
+        self._run(lambda cur: write_batch(cur, key, tf, batch), "writing bars")
+        return batch.touched
 
     def rescore(
         self,
@@ -179,10 +144,10 @@ class PostgresStore:
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
             )
             found = catalog.series_row(cur, key)
-            columns = column_order([*OHLCV_COLUMNS, *([ADJ_CLOSE] if found and found[1] else [])])
+            columns = _columns(found)
             if found is None:
                 return np.zeros(0, np.int64), np.zeros((len(columns), 0)), columns
-            ts, values, _ = read_rows(cur, int(found[0]), columns, lo, hi)
+            ts, values = blocks.read_series(cur, int(found[0]), columns, lo, hi)
             return ts, values, columns
 
         ts, values, columns = self._run(fetch, "reading bars")
@@ -308,17 +273,8 @@ class PostgresStore:
         """
         src, sym, tf = _key(symbol, source, parse_timeframe(timeframe).name)
         span = f"{pd.Timestamp(start).value}|{pd.Timestamp(end).value}"
-        with self._session.guard("taking a fetch lock"):
-            conn = self._session.connect()
-        try:
-            with self._session.guard("taking a fetch lock"):
-                conn.execute(
-                    "SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))",
-                    (f"tradedata|{src}|{sym}|{tf}", span),
-                )
+        with self._session.advisory_lock(f"tradedata|{src}|{sym}|{tf}", span):
             yield
-        finally:
-            conn.close()  # closing the session releases its advisory locks
 
     @contextmanager
     def pinned(
@@ -383,6 +339,22 @@ class PostgresStore:
         from tradedata.cache.postgres.transfer import verify
 
         return verify(self, progress)
+
+    def check_blocks(
+        self, symbol: str, timeframe: str, year: int, *, source: str | None = None
+    ) -> str | None:
+        """Compare one year's read blocks with its rows; rebuild them from the rows when they
+        differ and say how (None: they agree, or the year has none)."""
+        key = _key(symbol, source, parse_timeframe(timeframe).name)
+
+        def work(cur: Any) -> str | None:
+            found = catalog.series_row(cur, key, create=False)
+            if found is None:
+                return None
+            cur.execute(f"SELECT 1 FROM {SCHEMA}.series WHERE id = %s FOR UPDATE", found[:1])
+            return blocks.check_year(cur, int(found[0]), int(year), _columns(found))
+
+        return self._run(work, "checking blocks")  # type: ignore[no-any-return]
 
     # -- fundamentals -----------------------------------------------------------------------
     def get_fundamentals(self, key: str) -> dict | None:
@@ -451,6 +423,15 @@ class PostgresStore:
         self.close()
 
 
+def _columns(found: Any) -> tuple[str, ...]:
+    """The columns a series holds, from its row ``(id, has_adj, has_oi)`` (None: OHLCV)."""
+    if found is None:
+        return OHLCV_COLUMNS
+    flags = zip((ADJ_CLOSE, OI), found[1:3], strict=True)
+    optional = [name for name, flag in flags if flag]
+    return column_order([*OHLCV_COLUMNS, *optional])
+
+
 def _key(symbol: str, source: str | None, tf: str) -> catalog.Key:
     """``(source, symbol, timeframe)``: the source resolved as the embedded store does."""
     src, sym = split_store_name(store_name(symbol, source))
@@ -466,9 +447,3 @@ def _span(pair: tuple[Any, Any]) -> tuple[int, int]:
     s, e = parse_range(start, end)
     assert s is not None and e is not None
     return int(s.value), int(e.value)
-
-
-def _json(value: Any) -> str:
-    from tradedata.cache.layout import dumps
-
-    return dumps(value)

@@ -41,21 +41,25 @@ def import_tree(store: Any, directory: str | os.PathLike[str], progress: Any = N
 
 
 def verify(store: Any, progress: Any = None) -> list[Damage]:
-    """Each year's metadata against its bars; a year whose count or range disagrees is
-    summarised again from its bars and reported."""
+    """Each year's metadata and read blocks against its bars; a year whose count or range
+    disagrees is summarised again from its bars (its blocks rebuilt) and reported."""
     found: list[Damage] = []
-    items = [(s.symbol, s.timeframe, y) for s in store.series() for y in s.years]
-    for symbol, tf, year in progress(items) if progress else items:
-        meta = store.metadata(symbol, tf, year) or {}
+    items = [(s.symbol, s.timeframe, y, s.source or None) for s in store.series() for y in s.years]
+    for symbol, tf, year, src in progress(items) if progress else items:
+        now = pd.Timestamp.now(tz="UTC")
+        # the blocks first: the metadata check below reads through them
+        if (reason := store.check_blocks(symbol, tf, year, source=src)) is not None:
+            found.append(Damage(symbol, tf, year, f"read blocks: {reason}", None, now))
+        meta = store.metadata(symbol, tf, year, source=src) or {}
         first, after = year_bounds(year)
         frame = store.read(
-            symbol, tf, pd.Timestamp(first, tz="UTC"), pd.Timestamp(after - 1, tz="UTC")
+            symbol, tf, pd.Timestamp(first, tz="UTC"), pd.Timestamp(after - 1, tz="UTC"), source=src
         )
         stored = (len(frame), frame.index[0].isoformat() if len(frame) else None)
         if stored != (meta.get("bars"), meta.get("first")):
             reason = f"metadata says {meta.get('bars')} bars, the table holds {len(frame)}"
             if len(frame):
                 source = (meta.get("source_runs") or [["unknown"]])[-1][0]
-                store.write(symbol, tf, frame, source=str(source))
-            found.append(Damage(symbol, tf, year, reason, None, pd.Timestamp.now(tz="UTC")))
+                store.write(symbol, tf, frame, source=src, provider=str(source))
+            found.append(Damage(symbol, tf, year, reason, None, now))
     return found

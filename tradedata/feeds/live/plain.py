@@ -409,15 +409,16 @@ def _default_exchange(manager: DataManager, symbol: str, timeframe: str) -> str:
 
 
 def _live_manager(manager: DataManager, exchange: str, clock_ttl: float) -> DataManager:
-    """A manager on ``manager``'s cache whose ``exchange`` reads its clock every few moments
-    (the default TTL would hold backfills behind the stream)."""
+    """A manager on ``manager``'s store (shared, left open when it closes) whose ``exchange``
+    reads its clock every few moments (the default TTL would hold backfills behind the
+    stream)."""
     base = manager.config
     settings = dict(base.providers.get(exchange, {}))
     options = dict(settings.get("options") or {})
     options.setdefault("time_ttl", clock_ttl)
     settings["options"] = options
     config = load_config(base, providers={exchange: settings})
-    return type(manager)(cache_dir=manager.cache_dir, config=config)  # no import of the manager
+    return type(manager)(store=manager.cache, config=config)  # no import of the manager
 
 
 def _market_id(provider: Any, symbol: str) -> str:
