@@ -213,7 +213,8 @@ def cmd_store(args: argparse.Namespace) -> int:
     with open_store(args.source) as src, open_store(args.target) as dst:
         report = sync_stores(src, dst, progress=_progress("sync"))
         where = f"{src.location} -> {dst.location}"
-        rescored = _rescore_target(args, dst) if report.actions_copied else 0
+        changed = report.actions_copied or report.partitions_copied
+        rescored = _rescore_target(args, dst) if changed else 0
     if args.json:
         _print_json({"from_to": where, **report.__dict__, "quality_rescored": rescored})
     else:
