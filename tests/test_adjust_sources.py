@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tradedata.actions import CorporateActions
 from tradedata.manager import DataManager
@@ -114,3 +116,34 @@ def test_a_source_without_a_close_before_the_ex_date_says_so(dm: DataManager) ->
         )
 
     np.testing.assert_allclose(frame["close"], iex["close"])  # no other market's close used
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    window=st.tuples(st.integers(0, 11), st.integers(0, 11)).map(sorted),
+    dividends=st.lists(st.tuples(st.integers(1, 11), st.floats(0.1, 5.0)), min_size=1, max_size=3),
+    named=st.sampled_from(["IEX:AAPL", "AAPL"]),
+)
+def test_any_window_reads_as_the_same_bars_cut_from_the_whole_series(
+    tmp_path_factory: pytest.TempPathFactory,
+    window: list[int],
+    dividends: list[tuple[int, float]],
+    named: str,
+) -> None:
+    """Whatever the window, each source's adjusted bars equal those of a read of the whole
+    series: the reference close before an ex-date is always that source's own."""
+    days = _bars(100.0).index
+    with DataManager(cache_dir=tmp_path_factory.mktemp("prop")) as dm:
+        _store(dm, _bars(100.0), "consolidated", "fmp")
+        _store(dm, _bars(80.0).assign(close=lambda f: f["close"] * 0.97), "iex", "alpaca")
+        paid = pd.Series({days[i]: amount for i, amount in dividends})
+        dm.cache.set_actions(
+            "AAPL", CorporateActions(dividends=paid, checked_at=pd.Timestamp.now(tz="UTC"))
+        )
+        first, last = days[window[0]], days[window[1]]
+        part = dm.get_ohlcv(named, "1d", first, last, provider="cache", adjust="all")
+        whole = dm.get_ohlcv(named, "1d", days[0], days[-1], provider="cache", adjust="all")
+
+    np.testing.assert_allclose(part["close"], whole.loc[first:last, "close"], rtol=1e-12)
