@@ -37,8 +37,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from tradedata.config import load_config
-from tradedata.errors import ConfigurationError, InputError, SymbolNotFoundError, UnsupportedError
+from tradedata.errors import ConfigurationError, InputError, UnsupportedError
 from tradedata.feeds.live.dialects import DIALECTS
+from tradedata.feeds.live.endpoints import default_exchange, market_id, ws_base
 from tradedata.feeds.live.hub import StreamHub, acquire_hub, release_hub
 from tradedata.feeds.live.model import DataStatus, LiveBar, LiveSettings, StatusItem, StoreNotice
 from tradedata.feeds.live.poll import RestPoller
@@ -116,7 +117,7 @@ class LiveFeed:
         self.timeframe = parse_timeframe(timeframe)
         self.settings = LiveSettings.from_options(options)
         exchange = exchange or venue
-        self.exchange = exchange or _default_exchange(manager, self.symbol, self.timeframe.name)
+        self.exchange = exchange or default_exchange(manager, self.symbol, self.timeframe.name)
         dialect = None if self.settings.mode == "polling" else DIALECTS.get(self.exchange)
         if self.settings.mode == "websocket" and dialect is None:
             raise ConfigurationError(f"{self.exchange} has no websocket dialect")
@@ -176,9 +177,14 @@ class LiveFeed:
                 provider=self.exchange,
             )
         if dialect is not None:
-            base = _ws_base(self._manager, self.exchange, dialect)
+            config = self._manager.config
+            sandbox = bool(config.providers.get(self.exchange, {}).get("sandbox"))
+            base = ws_base(config, self.exchange, dialect, sandbox)
             self._hub = acquire_hub(dialect, base, self.settings)
-            self._topic = dialect.topic(_market_id(provider, self.symbol), self.timeframe.name)
+            load = getattr(provider, "load_markets", None)
+            markets = dict(load()) if callable(load) else {}
+            market = market_id(markets, self.exchange, self.symbol)
+            self._topic = dialect.topic(market, self.timeframe.name)
             self._hub.add(self._topic, self._series)
         else:
             self._poller = RestPoller(self.exchange, self.settings, provider.now, self._notice)
@@ -396,18 +402,6 @@ class LiveFeed:
         self.close()
 
 
-def _default_exchange(manager: DataManager, symbol: str, timeframe: str) -> str:
-    """The first provider the config picks for ``symbol`` that streams, else the first."""
-    try:
-        names = manager.selector.get_provider_with_failover(symbol, timeframe)
-    except Exception:  # no rule fits: the store's default exchange
-        names = []
-    for name in names:
-        if name in DIALECTS:
-            return name
-    return names[0] if names else "binance"
-
-
 def _live_manager(manager: DataManager, exchange: str, clock_ttl: float) -> DataManager:
     """A manager on ``manager``'s store (shared, left open when it closes) whose ``exchange``
     reads its clock every few moments (the default TTL would hold backfills behind the
@@ -419,27 +413,3 @@ def _live_manager(manager: DataManager, exchange: str, clock_ttl: float) -> Data
     settings["options"] = options
     config = load_config(base, providers={exchange: settings})
     return type(manager)(store=manager.cache, config=config)  # no import of the manager
-
-
-def _market_id(provider: Any, symbol: str) -> str:
-    load = getattr(provider, "load_markets", None)
-    markets = dict(load()) if callable(load) else {}
-    if markets:
-        market = markets.get(symbol)
-        if market is None:
-            raise SymbolNotFoundError(f"{provider.name} has no market {symbol!r}")
-        return str(market.get("id") or symbol.replace("/", ""))
-    return symbol.split(":")[0].replace("/", "")
-
-
-def _ws_base(manager: DataManager, exchange: str, dialect: Any) -> str:
-    from tradedata.config import provider_settings
-
-    settings = provider_settings(exchange, manager.config)
-    if settings.ws_url:
-        return str(settings.ws_url)
-    if settings.url:
-        scheme, _, rest = str(settings.url).partition("://")
-        return ("wss" if scheme == "https" else "ws") + "://" + rest
-    sandbox = bool(manager.config.providers.get(exchange, {}).get("sandbox"))
-    return str(dialect.sandbox_base if sandbox else dialect.live_base)

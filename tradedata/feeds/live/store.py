@@ -29,10 +29,11 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tradedata.config import Config, load_config, provider_settings
-from tradedata.errors import ConfigurationError, SymbolNotFoundError, UnsupportedError
+from tradedata.config import Config, load_config
+from tradedata.errors import ConfigurationError, UnsupportedError
 from tradedata.feeds.live.broker import PaperBroker, default_exchange_fee
 from tradedata.feeds.live.dialects import DIALECTS, WsDialect
+from tradedata.feeds.live.endpoints import market_id, ws_base
 from tradedata.feeds.live.hub import StreamHub, acquire_hub, release_hub
 from tradedata.feeds.live.model import LiveSettings, ServedFeed
 from tradedata.feeds.live.poll import RestPoller
@@ -180,15 +181,7 @@ class TradeDataStore:
 
     def market_id(self, symbol: str) -> str:
         """The exchange's id of ``symbol`` (``BTCUSDT``); raises if the exchange lacks it."""
-        markets = self.markets()
-        if markets:
-            market = markets.get(symbol)
-            if market is None:
-                raise SymbolNotFoundError(
-                    f"{self.exchange} has no market {symbol!r}", provider=self.exchange
-                )
-            return str(market.get("id") or symbol.replace("/", ""))
-        return symbol.split(":")[0].replace("/", "")
+        return market_id(self.markets(), self.exchange, symbol)
 
     def fee(self, symbol: str, side: str = "taker") -> float:
         """The trading fee on ``symbol`` (a share of traded value, e.g. 0.001 for 0.1 %)."""
@@ -202,15 +195,7 @@ class TradeDataStore:
     def ws_base(self) -> str:
         """The websocket base URL (``ws_url`` from the config, else ``url``, else the
         exchange's own, or its testnet's with ``sandbox``)."""
-        settings = provider_settings(self.exchange, self.manager.config)
-        if settings.ws_url:
-            return str(settings.ws_url)
-        if settings.url:
-            scheme, _, rest = str(settings.url).partition("://")
-            return ("wss" if scheme == "https" else "ws") + "://" + rest
-        if self.dialect is None:
-            raise ConfigurationError(f"{self.exchange} has no websocket")
-        return self.dialect.sandbox_base if self.sandbox else self.dialect.live_base
+        return ws_base(self.manager.config, self.exchange, self.dialect, self.sandbox)
 
     # -- series --------------------------------------------------------------------------------
     def _machinery(self) -> Workers:
