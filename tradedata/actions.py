@@ -197,11 +197,15 @@ def adjust(
     mode: str,
     dates: pd.DatetimeIndex,
     close_before: Callable[[pd.Timestamp], float | None] | None = None,
+    *,
+    own_closes: bool = True,
 ) -> tuple[pd.DataFrame, list[str]]:
     """As-traded ``frame`` adjusted for ``mode``; also notes of what could not be applied.
 
     ``dates`` are the bars' session dates (:func:`bar_dates`); ``close_before(ex_date)`` gives
-    the as-traded close of the last session before an ex-date outside ``frame`` (``"all"``).
+    the as-traded close of the last session before an ex-date outside ``frame`` (``"all"``),
+    from the frame's own market. ``own_closes=False`` (a frame whose closes are not as
+    traded) asks ``close_before`` for every ex-date, also those inside the frame.
     An ``adj_close`` column, when present, becomes the fully adjusted close in every mode.
     """
     check_mode(mode)
@@ -219,7 +223,7 @@ def adjust(
             # the frame's own close only when it reaches the ex-date (no session missing
             # between its last bar before the ex-date and the ex-date)
             before = np.flatnonzero(stamps < ex_date.value)
-            if before.size and stamps[-1] >= ex_date.value:
+            if own_closes and before.size and stamps[-1] >= ex_date.value:
                 return float(raw_close[before[-1]])
             return close_before(ex_date) if close_before is not None else None
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tradedata.cache import Cache
     from tradedata.selection import ProviderSelector
 
-__all__ = ["ACTIONS_MAX_AGE", "Adjuster", "is_equity"]
+__all__ = ["ACTIONS_MAX_AGE", "Adjuster", "is_as_traded", "is_equity", "reference_source"]
 
 log = logging.getLogger("tradedata")
 
@@ -58,7 +58,9 @@ class Adjuster:
 
     ``cache`` holds the records; ``selector()`` gives the provider rules (the daily rule's
     providers that publish actions are asked, after those named in ``prefer``);
-    ``provider_lookup(name)`` the provider instance.
+    ``provider_lookup(name)`` the provider instance; ``on_change(symbol)`` is called after a
+    record with other splits than the stored one was stored (the manager rescores the stored
+    quality, :mod:`tradedata.rescoring`).
     """
 
     def __init__(
@@ -67,8 +69,10 @@ class Adjuster:
         selector: Callable[[], ProviderSelector],
         provider_lookup: Callable[[str], Provider],
         max_age: float = ACTIONS_MAX_AGE,
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
         self.cache = cache
+        self._on_change = on_change
         self._selector = selector
         self._provider = provider_lookup
         self.max_age = max_age
@@ -110,7 +114,11 @@ class Adjuster:
             # checked_at is our clock: it says how old our copy is (the age ``fresh`` judges)
             now = pd.Timestamp.now(tz="UTC")
             record = CorporateActions(found.splits, found.dividends, now, name, start)
+            before = self.cache.get_actions(symbol)
             self.cache.set_actions(symbol, record)
+            changed = before is None or not before.splits.equals(record.splits)
+            if changed and self._on_change is not None:
+                self._on_change(symbol)  # stored quality judged with other splits: rescored
             return record
         said = "; ".join(errors) or "no configured provider publishes them"
         raise ProviderError(f"no corporate actions for {symbol}: {said}")
@@ -173,10 +181,29 @@ class Adjuster:
 
     # -- reading ---------------------------------------------------------------------------
     def apply(
-        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, mode: str, fetch: bool = True
+        self,
+        frame: pd.DataFrame,
+        symbol: str,
+        tf: Timeframe,
+        mode: str,
+        fetch: bool = True,
+        source: str | None = None,
     ) -> pd.DataFrame:
-        """As-traded ``frame`` adjusted for ``mode`` (``attrs["adjust"]``; notes of what could
-        not be applied in ``attrs["adjust_notes"]``, each also a warning)."""
+        """As-traded ``frame`` (bars of the ``source`` series; None: the symbol's default
+        source) adjusted for ``mode`` (``attrs["adjust"]``; notes of what could not be applied
+        in ``attrs["adjust_notes"]``, each also a warning).
+
+        A dividend's factor ``1 - amount / close before the ex-date`` uses the **as-traded
+        close of the frame's own market**: the frame's own close when it holds the session
+        before the ex-date, else the last close before the ex-date stored in the ``source``
+        series (an ``iex`` frame is adjusted with IEX closes, a ``bybit`` frame with Bybit's),
+        never another source's close: the amount is paid per share of that market's price, and
+        reading a window adjusts it exactly as the same bars cut from a longer read. A source
+        that is a split-adjusted view of an as-traded series (``consolidated_splits``, bars an
+        older version stored adjusted, :mod:`tradedata.cache.migrate`) holds no as-traded
+        close: its reference is the close of the as-traded series it is a view of
+        (``consolidated``). Without such a close the dividend is left out and a note says so.
+        """
         check_mode(mode)
         if frame.empty or not is_equity(symbol):
             frame.attrs.update(adjust=mode, adjust_notes=[])
@@ -188,15 +215,39 @@ class Adjuster:
         elif problem:
             notes.append(f"corporate actions may be out of date: {problem}")
         tz = symbol_info(symbol).timezone
+        reference, own = reference_source(source)
 
         def close_before(ex_date: pd.Timestamp) -> float | None:
-            back = self.cache.read(symbol, tf.name, ex_date - pd.Timedelta(days=14), ex_date)
+            back = self.cache.read(
+                symbol, tf.name, ex_date - pd.Timedelta(days=14), ex_date, source=reference
+            )
             back = back[bar_dates(back.index, tf, tz) < ex_date]
             return float(back["close"].iloc[-1]) if len(back) else None
 
         out, more = adjust(
-            frame, record or CorporateActions(), mode, bar_dates(frame.index, tf, tz), close_before
+            frame,
+            record or CorporateActions(),
+            mode,
+            bar_dates(frame.index, tf, tz),
+            close_before,
+            own_closes=own,
         )
         out.attrs.update(frame.attrs)
         out.attrs.update(adjust=mode, adjust_notes=notes + more, actions=record)
         return out
+
+
+def reference_source(source: str | None) -> tuple[str | None, bool]:
+    """The series holding the as-traded closes a frame of ``source`` is dividend-adjusted
+    with, and whether the frame's own closes are as traded (see :meth:`Adjuster.apply`)."""
+    from tradedata.cache.migrate import SPLITS_SUFFIX
+
+    if source is not None and source.endswith(SPLITS_SUFFIX) and len(source) > len(SPLITS_SUFFIX):
+        return source[: -len(SPLITS_SUFFIX)], False
+    return source, True
+
+
+def is_as_traded(source: str | None) -> bool:
+    """False for a source holding split-adjusted bars (``consolidated_splits``, bars an older
+    version stored adjusted): they are judged and read as they are, never adjusted again."""
+    return reference_source(source)[1]

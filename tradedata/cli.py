@@ -168,15 +168,24 @@ def _cache_verify(args: argparse.Namespace, cache: Any) -> int:
     return 1 if found else 0
 
 
-def _cache_transfer(args: argparse.Namespace, cache: Any) -> int:
+def _cache_transfer(args: argparse.Namespace, dm: Any) -> int:
     if not args.directory:
         raise _usage(f"cache {args.action} needs a DIR")
     if args.action == "export":
-        count = cache.export_tree(args.directory, progress=_progress("export"))
+        count = dm.cache.export_tree(args.directory, progress=_progress("export"))
     else:
-        count = cache.import_tree(args.directory, progress=_progress("import"))
-    print(f"{args.action}ed {count} partitions ({args.directory})")
+        count = dm.cache.import_tree(args.directory, progress=_progress("import"))
+    print(f"{args.action}ed {count} partitions ({args.directory}){_rescored(args, dm)}")
     return 0
+
+
+def _rescored(args: argparse.Namespace, dm: Any) -> str:
+    """After records arrived (import, sync): stored quality judged with other splits than the
+    store's actions is recomputed from the stored bars (see tradedata.rescoring)."""
+    if args.action == "export":
+        return ""
+    done = int(dm.rescore())
+    return f"; {done} quality report(s) rescored for new splits" if done else ""
 
 
 def _cache_clear(args: argparse.Namespace, cache: Any) -> int:
@@ -189,15 +198,17 @@ def _cache_clear(args: argparse.Namespace, cache: Any) -> int:
 
 def cmd_cache(args: argparse.Namespace) -> int:
     """Cache maintenance: info, verify, export, import, clear, delete."""
+    dm = _manager(args)
+    if args.action == "delete":  # what the rules pick for the symbol: the manager knows
+        return ops.cache_delete(args, dm)
+    if args.action in ("export", "import"):
+        return _cache_transfer(args, dm)
     action = {
         "info": ops.cache_info,
-        "delete": ops.cache_delete,
         "verify": _cache_verify,
-        "export": _cache_transfer,
-        "import": _cache_transfer,
         "clear": _cache_clear,
     }[args.action]
-    return action(args, _manager(args).cache)
+    return action(args, dm.cache)
 
 
 def cmd_store(args: argparse.Namespace) -> int:
@@ -210,11 +221,27 @@ def cmd_store(args: argparse.Namespace) -> int:
     with open_store(args.source) as src, open_store(args.target) as dst:
         report = sync_stores(src, dst, progress=_progress("sync"))
         where = f"{src.location} -> {dst.location}"
+        changed = report.actions_copied or report.partitions_copied
+        rescored = _rescore_target(args, dst) if changed else 0
     if args.json:
-        _print_json({"from_to": where, **report.__dict__})
+        _print_json({"from_to": where, **report.__dict__, "quality_rescored": rescored})
     else:
-        print(f"synced {where}: {report}")
+        more = f"; {rescored} quality report(s) rescored for new splits" if rescored else ""
+        print(f"synced {where}: {report}{more}")
     return 0
+
+
+def _rescore_target(args: argparse.Namespace, store: Any) -> int:
+    """The target's stored quality judged with other splits than its (new) actions,
+    recomputed from its bars (see tradedata.rescoring)."""
+    from tradedata import stats
+    from tradedata.manager import DataManager
+
+    dm = DataManager(store=store, config=getattr(args, "config", None))
+    try:
+        return int(dm.rescore())
+    finally:  # the store itself is closed by its owner (the caller's ``with``)
+        stats.untrack(store.directory)
 
 
 def cmd_fundamentals(args: argparse.Namespace) -> int:
@@ -249,9 +276,11 @@ def _usage(message: str) -> _UsageError:
 def _exchange_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--exchange",
+        "--source",
+        dest="exchange",
         metavar="SOURCE",
         help="the series' source: a venue (bybit) or consolidated/iex; SYMBOL may also be "
-        "spelled BYBIT:BTC/USDT (default: the rule's primary venue)",
+        "spelled BYBIT:BTC/USDT (default: the source the rules pick: the rule's primary venue)",
     )
 
 

@@ -72,8 +72,8 @@ RECHECK_BARS = 2
 #: bound of the fetch may still have been settling; they are fetched again until final.
 RECHECK_SECONDS = 5.0
 
-#: ``quality_fn(symbol, timeframe)``: the function computing a partition's quality block.
-QualityFn = Callable[[str, Timeframe], Callable[[pd.DataFrame], dict[str, Any]]]
+#: ``quality_fn(symbol, timeframe, source)``: the function computing a partition's quality block.
+QualityFn = Callable[[str, Timeframe, "str | None"], Callable[[pd.DataFrame], dict[str, Any]]]
 #: ``as_traded(symbol, timeframe, provider, since) -> (convert, basis)``: how a provider's
 #: answers become as-traded bars before they are stored (raises PriceBasisError if they can't)
 AsTradedFn = Callable[
@@ -116,7 +116,7 @@ class FetchEngine:
 
     ``cache`` is the store; ``selector()`` returns the
     :class:`~tradedata.selection.ProviderSelector` (built lazily by the manager);
-    ``provider_lookup(name)`` the provider instance; ``quality_fn(symbol, timeframe)`` the
+    ``provider_lookup(name)`` the provider instance; ``quality_fn(symbol, timeframe, source)`` the
     function computing a stored partition's quality block; ``as_traded`` (optional) puts
     each provider's answers on the as-traded basis before they are stored, and its basis is
     recorded in the partitions' ``provider_info``.
@@ -304,7 +304,7 @@ class FetchEngine:
                 source=series,
                 provider=source,
                 provider_info=info,
-                quality=self._quality_fn(symbol, tf),
+                quality=self._quality_fn(symbol, tf, series),
                 coverage=(first.start, first.end),  # data and coverage in one transaction
             )
             rest = spans[1:]

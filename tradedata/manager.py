@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
-from tradedata.adjusting import Adjuster, is_equity
+from tradedata.adjusting import Adjuster, is_as_traded, is_equity
 from tradedata.config import Config, load_config, provider_settings
 from tradedata.deadline import deadline_scope, resolve_seconds
 from tradedata.errors import (
@@ -47,6 +47,7 @@ from tradedata.model import (
     parse_timeframe,
 )
 from tradedata.range_quality import quality_summary, range_report
+from tradedata.rescoring import SPLITS_KEY, FreshCheck, Rescorer, judged_splits
 from tradedata.symbols import normalize_symbol, symbol_info
 from tradedata.venues import check_fallback, labelled_frame, score_mix
 
@@ -100,7 +101,11 @@ class DataManager:
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
         #: corporate actions: kept fresh, used to store as traded and to adjust on read
-        self.adjuster = Adjuster(self.cache, lambda: self.selector, self.provider)
+        #: stored quality kept in line with the splits it was judged with
+        self.rescorer = Rescorer(self.cache, self._quality_fn)
+        self.adjuster = Adjuster(
+            self.cache, lambda: self.selector, self.provider, on_change=self.rescorer.changed
+        )
         #: the fetch engine: holes, page loop, failover, proven coverage
         self.engine = FetchEngine(
             self.cache,
@@ -196,17 +201,30 @@ class DataManager:
         self.close()
 
     # -- quality ---------------------------------------------------------------------------
-    def _validate(self, frame: pd.DataFrame, symbol: str, tf: Timeframe) -> QualityReport:
-        """The quality report of ``frame``; as-traded equities are judged split-adjusted (with
-        the stored actions), so a split is not scored as an outlier."""
+    def _validate(
+        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, source: str | None = None
+    ) -> QualityReport:
+        """The quality report of ``frame`` (bars of the ``source`` series); as-traded equities
+        are judged split-adjusted (with the stored actions), so a split is not scored as an
+        outlier; a split-adjusted source (``consolidated_splits``) is judged as it is."""
+        return self._judge(frame, symbol, tf, source)[0]
+
+    def _judge(
+        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, source: str | None = None
+    ) -> tuple[QualityReport, CorporateActions | None]:
+        """:meth:`_validate`'s report and the actions record the bars were judged with."""
         from tradedata.validation import validate
 
         frame.attrs["symbol"] = symbol  # the report names its series
         judged = frame
-        if frame.attrs.get("adjust") in (None, "raw") and is_equity(symbol) and len(frame):
-            judged = self.adjuster.apply(frame.copy(), symbol, tf, "splits", fetch=False)
+        raw = frame.attrs.get("adjust") in (None, "raw") and is_as_traded(source)
+        if raw and is_equity(symbol) and len(frame):
+            judged = self.adjuster.apply(
+                frame.copy(), symbol, tf, "splits", fetch=False, source=source
+            )
             judged.attrs["symbol"] = symbol
-        return validate(judged, tf.name, calendar=self._calendar(symbol))
+        report = validate(judged, tf.name, calendar=self._calendar(symbol))
+        return report, judged.attrs.get("actions")
 
     @staticmethod
     def _calendar(symbol: str) -> str:
@@ -215,8 +233,42 @@ class DataManager:
         except TradeDataError:
             return "24/7"
 
-    def _quality_fn(self, symbol: str, tf: Timeframe) -> Callable[[pd.DataFrame], dict[str, Any]]:
-        return lambda part: quality_summary(self._validate(part, symbol, tf))
+    def _quality_fn(
+        self, symbol: str, tf: Timeframe, source: str | None = None
+    ) -> Callable[[pd.DataFrame], dict[str, Any]]:
+        """The quality block stored with a partition; an equity's also records the splits it
+        was judged with (see :mod:`tradedata.rescoring`)."""
+
+        def block(part: pd.DataFrame) -> dict[str, Any]:
+            report, record = self._judge(part, symbol, tf, source)
+            summary = quality_summary(report)
+            if is_equity(symbol) and is_as_traded(source) and len(part):
+                tz = symbol_info(symbol).timezone
+                summary[SPLITS_KEY] = judged_splits(record, part.index[0], part.index[-1], tf, tz)
+            return summary
+
+        return block
+
+    def rescore(
+        self,
+        symbol: str | None = None,
+        timeframe: str | None = None,
+        *,
+        exchange: str | None = None,
+    ) -> int:
+        """Recompute the stored quality reports of ``symbol`` (None: every symbol with a
+        corporate-actions record) that were judged with other splits than the stored actions
+        give (every source and timeframe, or the ``timeframe``/``exchange`` named), from the
+        stored bars: no candle is requested. Returns the partitions rescored. Runs by itself
+        when the manager stores actions with new splits (``corporate_actions(refresh=True)``,
+        a read that refreshes them) and after ``tradedata cache import``/``store sync``; call
+        it after storing a record another way (``cache.set_actions``). See
+        :mod:`tradedata.rescoring`."""
+        if symbol is None:
+            return self.rescorer.rescore(None)
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe).name if timeframe else None
+        return self.rescorer.rescore(sym, tf, named)
 
     def quality(self, symbol: str, timeframe: str, *, exchange: str | None = None) -> QualityReport:
         """The quality report of everything cached for ``symbol``/``timeframe`` (the
@@ -224,7 +276,7 @@ class DataManager:
         named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
         src = self.engine.resolve_source(sym, tf, None, named)
-        return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf)
+        return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf, src)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
     def fetch_missing(
@@ -350,7 +402,9 @@ class DataManager:
             if frame.empty:
                 raise _no_data_error(sym, tf, result, pinned=provider)
             warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
-        frame = self.adjuster.apply(frame, sym, tf, adjust, fetch=provider != CACHE_ONLY)
+        frame = self.adjuster.apply(
+            frame, sym, tf, adjust, fetch=provider != CACHE_ONLY, source=src
+        )
         for note in frame.attrs.get("adjust_notes", []):
             warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
         frame = self._decorate(frame, sym, tf, result, src, spans)
@@ -445,12 +499,19 @@ class DataManager:
                     providers += [span.provider] if span.provider not in providers else []
         mixed = any(run["source"] != source for run in spans)
         if mixed:
-            report = score_mix(self._validate(frame, symbol, tf), spans, source)
+            report = score_mix(self._validate(frame, symbol, tf, source), spans, source)
         else:
+            fresh = None
+            if is_equity(symbol) and is_as_traded(source):  # judged with other splits: unused
+                tz = symbol_info(symbol).timezone
+                fresh = FreshCheck(frame.attrs.get("actions"), tf, tz)
             report = range_report(
                 self.cache, frame, symbol, tf, self._calendar(symbol),
-                lambda part: self._validate(part, symbol, tf), source=source,
+                lambda part: self._validate(part, symbol, tf, source), source=source,
+                fresh=fresh,
             )  # fmt: skip
+            if fresh is not None and fresh.stale:
+                self.rescorer.heal(symbol, tf, source, fresh.stale)
         frame.attrs.update(
             symbol=symbol,
             timeframe=tf.name,
@@ -548,10 +609,10 @@ class DataManager:
             data,
             source=src,
             provider=source,
-            quality=self._quality_fn(sym, tf),
+            quality=self._quality_fn(sym, tf, src),
             coverage=(data.index[0], data.index[-1]),
         )
-        return self._validate(data, sym, tf)
+        return self._validate(data, sym, tf, src)
 
     def import_csv(
         self,
@@ -603,16 +664,42 @@ class DataManager:
         providers)."""
         return self.cache.series()
 
+    def source_for(self, symbol: str, timeframe: str = "1d", *, exchange: str | None = None) -> str:
+        """The source of the series :meth:`get_ohlcv` reads for ``symbol`` at ``timeframe``
+        with no provider pinned: ``exchange`` (or a venue-prefixed ``symbol``) when named, else
+        the source of the first provider the rules pick (the rule's primary venue, or the
+        volume scope of the equity provider first in line)."""
+        named, sym = identify(symbol, exchange)
+        return self.engine.resolve_source(sym, parse_timeframe(timeframe), None, named)
+
+    def delete_series(
+        self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
+    ) -> list[tuple[str, str | None, int]]:
+        """Remove what :meth:`get_ohlcv` reads for ``symbol``: the series of ``timeframe`` (or
+        of every cached timeframe) of the source :meth:`source_for` names, or of ``exchange``
+        (or a venue-prefixed ``symbol``). Other sources' series stay. Returns ``(source,
+        timeframe, partitions removed)`` per series removed (timeframe None: every timeframe
+        of a named source at once)."""
+        from tradedata.venues import delete_read_series
+
+        named, sym = identify(symbol, exchange)
+        tf = parse_timeframe(timeframe) if timeframe is not None else None
+        return delete_read_series(self.cache, self.engine.resolve_source, sym, tf, named)
+
+    def cached_timeframes(self, symbol: str) -> dict[str, list[str]]:
+        """The timeframes with bars or coverage stored for ``symbol``, each with the sources
+        holding it."""
+        from tradedata.venues import cached_timeframes
+
+        return cached_timeframes(self.cache, normalize_symbol(symbol))
+
     def delete(
         self, symbol: str, timeframe: str | None = None, *, exchange: str | None = None
     ) -> int:
         """Remove a cached series (or every timeframe of a symbol) of the ``exchange`` source
-        (or a venue-prefixed ``symbol``; default: the source :meth:`get_ohlcv` reads); returns
-        partitions removed."""
-        named, sym = identify(symbol, exchange)
-        tf = parse_timeframe(timeframe) if timeframe else None
-        src = self.engine.resolve_source(sym, tf or parse_timeframe("1d"), None, named)
-        return self.cache.delete(sym, tf.name if tf else None, source=src)
+        (or a venue-prefixed ``symbol``; default: the source :meth:`get_ohlcv` reads at each
+        timeframe, see :meth:`delete_series`); returns partitions removed."""
+        return sum(n for _, _, n in self.delete_series(symbol, timeframe, exchange=exchange))
 
     def export_parquet(self, dest: str | os.PathLike[str], **options: Any) -> Any:
         """Write the cache as a Hive-partitioned Parquet dataset at ``dest`` (a folder or URL).

@@ -234,23 +234,58 @@ def cache_info(args: argparse.Namespace, cache: Any) -> int:
     return 0
 
 
-def cache_delete(args: argparse.Namespace, cache: Any) -> int:
-    """``tradedata cache delete SYMBOL [TIMEFRAME]``: remove one series (or every timeframe)."""
-    from tradedata.identity import default_source, identify
+def cache_delete(args: argparse.Namespace, manager: Any) -> int:
+    """``tradedata cache delete SYMBOL [TIMEFRAME]``: remove one series (or every timeframe).
+
+    Without ``--exchange`` (or a venue-prefixed symbol) it removes what ``tradedata show`` and
+    ``get_ohlcv`` read: the series of the source the rules pick for the symbol at each
+    timeframe (:meth:`~tradedata.manager.DataManager.source_for`); its one line names the
+    source(s) removed.
+    """
+    from tradedata.identity import identify
     from tradedata.model import parse_timeframe
 
     if not args.directory:
         raise TradeDataError("cache delete needs a SYMBOL (and optionally a TIMEFRAME)")
-    source, symbol = identify(args.directory, getattr(args, "exchange", None))
-    source = source or default_source(symbol)
+    named, symbol = identify(args.directory, getattr(args, "exchange", None))
     tf = parse_timeframe(args.timeframe).name if args.timeframe else None
-    removed = cache.delete(symbol, tf, source=source)
-    name = symbol if source == default_source(symbol) else f"{source.upper()}:{symbol}"
-    what = f"{name} {tf}" if tf else f"{name} (every timeframe)"
-    if not removed:
-        raise TradeDataError(f"nothing cached for {what}")
-    print(f"deleted {what}: {removed} partition(s)")
+    done = manager.delete_series(symbol, tf, exchange=named)
+    if not done:
+        raise TradeDataError(_nothing_to_delete(manager, symbol, tf, named))
+    removed = sum(n for _, _, n in done)
+    by_source: dict[str, list[str]] = {}
+    for src, frame_tf, _ in done:
+        by_source.setdefault(src, []).extend([frame_tf] if frame_tf else [])
+    if len(by_source) == 1:
+        src = next(iter(by_source))
+        name = f"{src.upper()}:{symbol}" if named else symbol
+        what = f"{name} {tf}" if tf else f"{name} (every timeframe)"
+        where = f"source {src}"
+    else:
+        what = f"{symbol} (every timeframe)"
+        where = "sources " + ", ".join(f"{s} ({', '.join(t)})" for s, t in by_source.items())
+    print(f"deleted {what}: {removed} partition(s), {where}")
     return 0
+
+
+def _nothing_to_delete(manager: Any, symbol: str, tf: str | None, named: str | None) -> str:
+    """Why nothing was deleted, naming the sources that do hold the symbol."""
+    name = f"{named.upper()}:{symbol}" if named else symbol
+    what = f"{name} {tf}" if tf else f"{name} (every timeframe)"
+    cached = manager.cached_timeframes(symbol)
+    others = sorted({s for t, srcs in cached.items() if tf in (None, t) for s in srcs})
+    if not others:
+        return f"nothing cached for {what}"
+    if named:
+        where = f"source {named}"
+    elif tf:
+        where = f"source {manager.source_for(symbol, tf)}, the one the rules pick"
+    else:
+        where = "the sources the rules pick"
+    return (
+        f"nothing cached for {what} in {where}; cached in {', '.join(others)} "
+        f"(name one with --exchange or {others[0].upper()}:{symbol})"
+    )
 
 
 # -- stats and health ---------------------------------------------------------------------

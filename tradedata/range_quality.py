@@ -30,6 +30,8 @@ __all__ = ["STORED_ENTRIES", "quality_summary", "range_report"]
 #: Largest number of listed timestamps (gaps, outliers, duplicates, violations) a stored report
 #: may hold; a partition with more is validated again when read (its report is not kept).
 STORED_ENTRIES = 200
+#: ``fresh(metadata)``: whether a partition's stored report still holds
+Fresh = Callable[[dict[str, Any]], bool]
 
 
 def quality_summary(report: QualityReport) -> dict[str, Any]:
@@ -54,9 +56,14 @@ def _ns(value: Any) -> int | None:
         return None
 
 
-def _stored(meta: dict | None, first: int, last: int, bars: int) -> QualityReport | None:
-    """The partition's stored report, when it describes exactly these bars."""
+def _stored(
+    meta: dict | None, first: int, last: int, bars: int, fresh: Fresh | None = None
+) -> QualityReport | None:
+    """The partition's stored report, when it describes exactly these bars (and ``fresh``
+    accepts it)."""
     if not isinstance(meta, dict) or meta.get("bars") != bars:
+        return None
+    if fresh is not None and not fresh(meta):
         return None
     if _ns(meta.get("first")) != first or _ns(meta.get("last")) != last:
         return None
@@ -83,11 +90,15 @@ def range_report(
     calendar: str,
     validate: Callable[[pd.DataFrame], QualityReport],
     source: str | None = None,
+    fresh: Fresh | None = None,
 ) -> QualityReport:
     """The report of ``frame`` (bars of the ``source`` series of ``symbol`` read from
     ``cache``); see the module doc.
 
     ``validate(part)`` validates a part of the frame (or the whole) the way partitions were.
+    ``fresh(metadata)`` (optional) says whether a partition's stored report still holds (an
+    equity's judged with other splits than the current ones does not, see
+    :mod:`tradedata.rescoring`); a year it refuses is validated again.
     """
     times = frame.index.asi8
     if len(times) == 0:
@@ -100,7 +111,7 @@ def range_report(
         if hi <= lo:
             continue
         meta = cache.metadata(symbol, tf.name, year, source=source)
-        report = _stored(meta, int(times[lo]), int(times[hi - 1]), hi - lo)
+        report = _stored(meta, int(times[lo]), int(times[hi - 1]), hi - lo, fresh)
         if report is None:
             report = validate(frame.iloc[lo:hi])
         else:

@@ -25,7 +25,7 @@ from tradedata.errors import (
     ProviderUnavailableError,
 )
 from tradedata.identity import default_source, is_crypto, normalize_source
-from tradedata.model import Timeframe
+from tradedata.model import Timeframe, parse_timeframe
 
 if TYPE_CHECKING:
     from tradedata.cache.interface import Store
@@ -34,15 +34,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FALLBACK_CHOICES",
+    "cached_timeframes",
     "candidates_for",
     "check_fallback",
     "check_pinned",
     "covered_parts",
+    "delete_read_series",
     "fill_from_other_sources",
     "labelled_frame",
     "other_sources",
     "resolve_source",
     "score_mix",
+    "stored_series",
     "unfilled",
 ]
 
@@ -75,6 +78,47 @@ def resolve_source(
     except (ProviderError, MissingAPIKeyError, InputError):
         return default_source(symbol)
     return selector.source_of(first, symbol, tf.name)
+
+
+def cached_timeframes(cache: Store, symbol: str) -> dict[str, list[str]]:
+    """The timeframes with bars or coverage of ``symbol`` stored, each with its sources."""
+    return stored_series(cache).get(symbol, {})
+
+
+def stored_series(cache: Store) -> dict[str, dict[str, list[str]]]:
+    """Every symbol with bars or coverage stored: its timeframes, each with its sources."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for src, name, tf in cache.covered_series():
+        found.setdefault(name, {}).setdefault(tf, set()).add(src)
+    for info in cache.series():
+        src = info.source or default_source(info.symbol)
+        found.setdefault(info.symbol, {}).setdefault(info.timeframe, set()).add(src)
+    return {
+        sym: {tf: sorted(srcs) for tf, srcs in sorted(tfs.items())} for sym, tfs in found.items()
+    }
+
+
+def delete_read_series(
+    cache: Store,
+    resolve: Callable[[str, Timeframe, str | None, str | None], str],
+    symbol: str,
+    tf: Timeframe | None,
+    named: str | None,
+) -> list[tuple[str, str | None, int]]:
+    """Delete the series a request for ``symbol`` reads: ``named``'s (every timeframe when
+    ``tf`` is None), else at ``tf`` (or each cached timeframe) the source ``resolve(symbol,
+    tf, provider, exchange)`` picks. Returns ``(source, timeframe, partitions removed)``."""
+    if tf is None and named is not None:
+        removed = cache.delete(symbol, None, source=named)
+        return [(named, None, removed)] if removed else []
+    done: list[tuple[str, str | None, int]] = []
+    listed = cached_timeframes(cache, symbol) if tf is None else {}
+    timeframes = [tf] if tf is not None else [parse_timeframe(t) for t in listed]
+    for each in timeframes:
+        src = named or resolve(symbol, each, None, None)
+        removed = cache.delete(symbol, each.name, source=src)
+        done += [(src, each.name, removed)] if removed else []
+    return done
 
 
 def check_pinned(

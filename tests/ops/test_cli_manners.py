@@ -115,7 +115,9 @@ def test_cache_info_table_and_delete(cache_dir: Path, tmp_path: Path) -> None:
     assert re.search(r"ORCL\s+1d\s+2014-01-02 00:00\s+2014-12-31 00:00\s+252\s+[\d.]+ KB", info)
     assert "size_bytes" not in info
     proc = run(*c, "cache", "delete", "orcl", "1d")
-    assert proc.returncode == 0 and proc.stdout.strip() == "deleted ORCL 1d: 1 partition(s)"
+    assert proc.returncode == 0 and proc.stdout.strip() == (
+        "deleted ORCL 1d: 1 partition(s), source consolidated"
+    )
     info = run(*c, "cache", "info", "--json")
     assert [s["symbol"] for s in json.loads(info.stdout)["series"]] == ["NVDA"]
     again = run(*c, "cache", "delete", "ORCL")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 
 import pandas as pd
 
 from tests.support.memory_provider import synthetic
+from tests.widgets.widget_helpers import RecordingManager
 from tradedata.widgets import CacheTable, DataExplorer
 
 COLUMNS = 10
@@ -70,3 +72,28 @@ def test_the_explorer_lists_and_loads_the_prefixed_spelling(sample_manager):
     assert "BYBIT:BTC/USDT 1h" in explorer.chart.figure.layout.title.text
     binance = explorer.load("BTC/USDT", "1h", provider="cache")
     assert binance is not None and binance["close"].tolist() != bybit["close"].tolist()
+
+
+def test_rows_are_labelled_by_the_source_the_rules_pick(sample_cache, tmp_path):
+    """With Bybit the rules' primary, ``BTC/USDT`` reads Bybit's series: the Binance row is
+    opened and deleted as ``BINANCE:BTC/USDT``, and its delete leaves Bybit's series alone."""
+    path = tmp_path / "cache"
+    shutil.copytree(sample_cache, path)
+    rules = {"rules": {"crypto": {"primary": "bybit", "backup": ["binance"]}}}
+    opened = []
+    with RecordingManager(cache_dir=path, config=rules) as dm:
+        _add_bybit(dm)
+        table = CacheTable(dm, on_open=lambda s, tf: opened.append((s, tf)))
+        labels = [(r[7], r[1]) for r in _texts(table)]
+        row = labels.index(("binance", "1h"))
+        cells = table.grid.children[COLUMNS * (row + 1) : COLUMNS * (row + 2)]
+        button = {c.description: c for c in cells if hasattr(c, "description")}
+        button["Open"].click()
+        button["Delete"].click()  # armed: the grid is drawn again
+        cells = table.grid.children[COLUMNS * (row + 1) : COLUMNS * (row + 2)]
+        next(c for c in cells if getattr(c, "description", "") == "Confirm").click()
+        left = {(r.symbol, r.source, r.timeframe) for r in dm.series()}
+
+    assert opened == [("BINANCE:BTC/USDT", "1h")]
+    assert ("BTC/USDT", "binance", "1h") not in left
+    assert ("BTC/USDT", "bybit", "1h") in left

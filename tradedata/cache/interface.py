@@ -67,6 +67,21 @@ class Store(Protocol):
         touched."""
         ...
 
+    def rescore(
+        self,
+        symbol: str,
+        timeframe: str,
+        year: int,
+        quality: QualityFn,
+        *,
+        source: str | None = None,
+    ) -> bool:
+        """Recompute one stored year's ``data_quality`` as ``quality(its stored bars)``
+        atomically (bars, generation and coverage unchanged; no provider is asked); False
+        when the year holds no bars. The manager calls it when a symbol's corporate actions
+        change the way its bars are judged."""
+        ...
+
     def read(
         self,
         symbol: str,

@@ -285,6 +285,32 @@ class Cache:
             return None
         return self._db.data_key(symbol, tf, year, previous["generation"])
 
+    def rescore(
+        self,
+        symbol: str,
+        timeframe: str,
+        year: int,
+        quality: QualityFn,
+        *,
+        source: str | None = None,
+    ) -> bool:
+        """Recompute one stored year's ``data_quality`` as ``quality(its stored bars)``, in
+        one transaction; the bars, their generation and coverage stay as they are. False when
+        the year holds no (readable) bars."""
+        name = store_name(symbol, source)
+        tf = parse_timeframe(timeframe).name
+        self._db.writable()
+        with self._db.transact():
+            meta = self._reader.locked_meta(name, tf, year)
+            rows = None if meta is None else self._reader.load_rows(name, tf, year, meta)
+            if meta is None or rows is None:
+                return False
+            report = quality(rows.frame())
+            if not isinstance(report, dict):
+                raise InputError(f"quality() must return a dict, got {type(report).__name__}")
+            self._db.set_json(self._db.meta_key(name, tf, year), {**meta, "data_quality": report})
+        return True
+
     @contextmanager
     def pinned(
         self,

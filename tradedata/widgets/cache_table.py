@@ -5,7 +5,7 @@ A series is ``(source, symbol, timeframe)`` (:mod:`tradedata.identity`): the *so
 shows its venue (``binance``, ``bybit`` ...) or equity volume scope (``consolidated``,
 ``iex``). Each row has an *Open* button (calls the ``on_open(symbol, timeframe)`` callbacks,
 e.g. to load it in the explorer; ``symbol`` is venue-prefixed, ``"BYBIT:BTC/USDT"``, for a
-series of a source other than the symbol's default, see :func:`series_label`) and a *Delete*
+series of a source other than the one the rules pick, see :func:`series_label`) and a *Delete*
 button that asks for a second click before it calls :meth:`DataManager.delete`. *Refresh*
 reads :meth:`DataManager.series` again.
 """
@@ -41,11 +41,14 @@ _COLUMNS = (
 )
 
 
-def series_label(row: SeriesInfo) -> str:
-    """How a user names the row's series: ``"BTC/USDT"`` for the symbol's default source,
-    else the venue-prefixed spelling ``"BYBIT:BTC/USDT"`` (what ``get_ohlcv`` accepts)."""
+def series_label(row: SeriesInfo, read_source: str | None = None) -> str:
+    """How a user names the row's series: ``"BTC/USDT"`` when it is the series a request
+    naming no source reads (``read_source``, the source the rules pick,
+    :meth:`DataManager.source_for`; default: the symbol's default source), else the
+    venue-prefixed spelling ``"BYBIT:BTC/USDT"`` (what ``get_ohlcv`` accepts). Opening or
+    deleting a row by its label so always reaches that row's series."""
     source = getattr(row, "source", "") or ""
-    if not source or source == default_source(row.symbol):
+    if not source or source == (read_source or default_source(row.symbol)):
         return row.symbol
     return f"{source.upper()}:{row.symbol}"
 
@@ -122,8 +125,17 @@ class CacheTable(widgets.VBox):
             self.status.value = message_html("the cache is empty: load or import some data")
         self.grid.children = cells
 
+    def label(self, row: SeriesInfo) -> str:
+        """The row's :func:`series_label` under the manager's rules (the bare symbol only for
+        the series ``get_ohlcv(symbol, timeframe)`` reads)."""
+        try:
+            read = self.manager.source_for(row.symbol, row.timeframe)
+        except TradeDataError:
+            read = None
+        return series_label(row, read)
+
     def _row_cells(self, row: SeriesInfo) -> list[widgets.Widget]:
-        key = (series_label(row), row.timeframe)
+        key = (self.label(row), row.timeframe)
         opener = widgets.Button(description="Open", layout=widgets.Layout(width="64px"))
         opener.on_click(lambda _b, k=key: self.open_series(*k))
         armed = self._armed == key

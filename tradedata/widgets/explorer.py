@@ -29,7 +29,7 @@ from tradedata.errors import AllProvidersFailedError, TradeDataError
 from tradedata.identity import default_source, split_source
 from tradedata.symbols import normalize_symbol
 from tradedata.widgets.browse import AUTO, CACHE, BrowseBar, LoadRequest
-from tradedata.widgets.cache_table import CacheTable, series_label
+from tradedata.widgets.cache_table import CacheTable
 from tradedata.widgets.chart import CandleChart
 from tradedata.widgets.live import LiveLink
 from tradedata.widgets.quality import QualityPanel
@@ -184,7 +184,7 @@ class DataExplorer(widgets.VBox):
                 symbols = list(lister()) if callable(lister) else []
             except TradeDataError as exc:
                 self.browse.show(f"{source}: cannot list markets ({exc})", "warning")
-        cached = sorted({series_label(row) for row in self.cache_table.rows})
+        cached = sorted({self.cache_table.label(row) for row in self.cache_table.rows})
         self.browse.set_symbols(symbols or cached)
         return symbols or cached
 
@@ -315,9 +315,11 @@ class DataExplorer(widgets.VBox):
             sym = normalize_symbol(bare)
         except TradeDataError:
             return []
-        want = venue or default_source(sym)
-        rows = self.cache_table.rows
-        return [r.timeframe for r in rows if r.symbol == sym and (r.source or want) == want]
+        rows = [r for r in self.cache_table.rows if r.symbol == sym]
+        if venue is not None:
+            return [r.timeframe for r in rows if r.source == venue]
+        # the bare symbol reads the source the rules pick at each timeframe
+        return [r.timeframe for r in rows if self.cache_table.label(r) == sym]
 
     def _default_source(self, symbol: str | None) -> str:
         """The cache when it holds the symbol (or, without one, anything); else the rules."""

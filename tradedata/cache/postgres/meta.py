@@ -9,15 +9,16 @@ import numpy as np
 
 from tradedata.cache.codec import checksum
 from tradedata.cache.interface import QualityFn
-from tradedata.cache.layout import identity_fields, iso, store_name, year_bounds
+from tradedata.cache.layout import dumps, identity_fields, iso, store_name, year_bounds
 from tradedata.cache.partitions import Rows, column_order, default_quality, runs_of
 from tradedata.cache.postgres.blocks import year_from_blocks
+from tradedata.cache.postgres.catalog import Key, series_row
 from tradedata.cache.postgres.io import read_rows
 from tradedata.cache.postgres.schema import SCHEMA
 from tradedata.errors import InputError
 from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, OPEN_INTEREST
 
-__all__ = ["FORMAT", "year_meta", "year_rows"]
+__all__ = ["FORMAT", "rescore_year", "year_meta", "year_rows"]
 
 FORMAT = "tradedata-postgres-1"
 
@@ -99,3 +100,30 @@ def year_meta(
         "bytes": int(ts.size * (12 + 8 * len(columns))),
         "checksum": checksum(ts.tobytes() + values.tobytes()),
     }
+
+
+def rescore_year(cur: Any, key: Key, year: int, quality: QualityFn) -> bool:
+    """Inside a transaction, under the series row's lock (as a write): set one stored year's
+    ``data_quality`` to ``quality(its bars)``; its bars, blocks and the rest of its metadata
+    stay as they are. False when the year holds no bars."""
+    found = series_row(cur, key)
+    if found is None:
+        return False
+    series_id, has_adj, has_oi = int(found[0]), bool(found[1]), bool(found[2])
+    cur.execute(f"SELECT id FROM {SCHEMA}.series WHERE id = %s FOR UPDATE", (series_id,))
+    cur.execute(
+        f"SELECT meta FROM {SCHEMA}.metadata WHERE series_id = %s AND year = %s",
+        (series_id, year),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return False
+    rows, _ = year_rows(cur, series_id, year, (has_adj, has_oi), np.zeros(0, np.int64))
+    report = quality(rows.frame())
+    if not isinstance(report, dict):
+        raise InputError(f"quality() must return a dict, got {type(report).__name__}")
+    cur.execute(
+        f"UPDATE {SCHEMA}.metadata SET meta = %s::jsonb WHERE series_id = %s AND year = %s",
+        (dumps({**dict(row[0]), "data_quality": report}), series_id, year),
+    )
+    return True

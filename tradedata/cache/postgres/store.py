@@ -31,6 +31,7 @@ from tradedata.cache.layout import (
 )
 from tradedata.cache.partitions import Rows, column_order
 from tradedata.cache.postgres import blocks, catalog
+from tradedata.cache.postgres.meta import rescore_year
 from tradedata.cache.postgres.records import Actions, Fundamentals, load_spans, update_spans
 from tradedata.cache.postgres.schema import SCHEMA, migrate
 from tradedata.cache.postgres.session import Session
@@ -108,6 +109,19 @@ class PostgresStore:
         )
         self._run(lambda cur: write_batch(cur, key, tf, batch), "writing bars")
         return batch.touched
+
+    def rescore(
+        self,
+        symbol: str,
+        timeframe: str,
+        year: int,
+        quality: QualityFn,
+        *,
+        source: str | None = None,
+    ) -> bool:
+        """Recompute one stored year's ``data_quality`` from its bars (nothing else changes)."""
+        key = _key(symbol, source, parse_timeframe(timeframe).name)
+        return bool(self._run(lambda cur: rescore_year(cur, key, int(year), quality), "rescoring"))
 
     # -- reading ----------------------------------------------------------------------------
     def read(
