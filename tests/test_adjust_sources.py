@@ -147,3 +147,36 @@ def test_any_window_reads_as_the_same_bars_cut_from_the_whole_series(
         whole = dm.get_ohlcv(named, "1d", days[0], days[-1], provider="cache", adjust="all")
 
     np.testing.assert_allclose(part["close"], whole.loc[first:last, "close"], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("mode", "said"), [("splits", "splits"), ("raw", "splits")])
+def test_a_split_adjusted_view_is_never_split_adjusted_again(
+    dm: DataManager, mode: str, said: str
+) -> None:
+    split_day = pd.Timestamp("2024-02-09", tz="UTC")
+    as_traded = _bars(100.0)
+    as_traded.loc[as_traded.index < split_day, ["open", "high", "low", "close"]] *= 4
+    view = _bars(100.0)  # what an older version stored: the 4:1 split already applied
+    _store(dm, as_traded, "consolidated", "fmp")
+    _store(dm, view, "consolidated_splits", "yahoo")
+    dm.cache.set_actions(
+        "AAPL",
+        CorporateActions(
+            pd.Series([4.0], index=pd.DatetimeIndex([split_day])),
+            pd.Series(dtype="float64"),
+            checked_at=pd.Timestamp.now(tz="UTC"),
+            source="test",
+        ),
+    )
+
+    frame = dm.get_ohlcv(
+        "AAPL", "1d", "2024-02-01", "2024-02-16", exchange="consolidated_splits",
+        provider="cache", adjust=mode,
+    )  # fmt: skip
+    plain = dm.get_ohlcv("AAPL", "1d", "2024-02-01", "2024-02-16", provider="cache")
+
+    np.testing.assert_allclose(frame["close"], view["close"])  # not divided by 4 once more
+    np.testing.assert_allclose(frame["volume"], view["volume"])
+    np.testing.assert_allclose(plain["close"], view["close"])  # the as-traded series, adjusted
+    assert frame.attrs["adjust"] == said
+    assert any("split-adjusted" in n for n in frame.attrs["adjust_notes"]) == (mode == "raw")

@@ -204,15 +204,17 @@ def adjust(
 
     ``dates`` are the bars' session dates (:func:`bar_dates`); ``close_before(ex_date)`` gives
     the as-traded close of the last session before an ex-date outside ``frame`` (``"all"``),
-    from the frame's own market. ``own_closes=False`` (a frame whose closes are not as
-    traded) asks ``close_before`` for every ex-date, also those inside the frame.
+    from the frame's own market. ``own_closes=False`` marks a frame that is **already split
+    adjusted** (bars an older version stored adjusted): its closes are not as traded, so
+    ``close_before`` is asked for every ex-date, and no split is applied again (``"splits"``
+    and ``"raw"`` give its bars as they are, ``"all"`` applies the dividends only).
     An ``adj_close`` column, when present, becomes the fully adjusted close in every mode.
     """
     check_mode(mode)
     if frame.empty:
         return frame, []
     out = frame.copy()
-    splits = split_factors(dates, actions.splits)
+    splits = split_factors(dates, actions.splits) if own_closes else np.ones(len(frame))
     raw_close = frame["close"].to_numpy(dtype="float64")
     notes: list[str] = []
     divs = np.ones(len(frame))

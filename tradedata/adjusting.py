@@ -202,7 +202,9 @@ class Adjuster:
         that is a split-adjusted view of an as-traded series (``consolidated_splits``, bars an
         older version stored adjusted, :mod:`tradedata.cache.migrate`) holds no as-traded
         close: its reference is the close of the as-traded series it is a view of
-        (``consolidated``). Without such a close the dividend is left out and a note says so.
+        (``consolidated``); its splits are already applied, so no mode applies them again and
+        ``"raw"`` gives them split-adjusted (``attrs["adjust"]`` says ``"splits"``, a note why).
+        Without such a close the dividend is left out and a note says so.
         """
         check_mode(mode)
         if frame.empty or not is_equity(symbol):
@@ -232,6 +234,12 @@ class Adjuster:
             close_before,
             own_closes=own,
         )
+        if not own and mode == "raw":  # split-adjusted bars: as-traded prices are not known
+            mode = "splits"
+            more.append(
+                f"source {source!r} holds split-adjusted bars (stored adjusted by an older"
+                " version): as-traded prices are not known, bars are split-adjusted"
+            )
         out.attrs.update(frame.attrs)
         out.attrs.update(adjust=mode, adjust_notes=notes + more, actions=record)
         return out
