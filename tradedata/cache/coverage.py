@@ -24,7 +24,12 @@ from typing import Any
 import pandas as pd
 
 from tradedata.cache.backend import Backend
-from tradedata.cache.layout import CacheCorruptionWarning, check_name, year_bounds
+from tradedata.cache.layout import (
+    CacheCorruptionWarning,
+    check_name,
+    split_store_name,
+    year_bounds,
+)
 from tradedata.errors import InvalidDateRangeError
 from tradedata.model import Timeframe, parse_range, parse_timeframe, to_utc
 
@@ -221,7 +226,8 @@ class Coverage:
     """The stored coverage records of a cache: one span list per series (``c|`` keys).
 
     :class:`~tradedata.cache.Cache` owns one and exposes its methods (``coverage``,
-    ``add_coverage``, ``remove_coverage``, ``missing_ranges``, ``provider_at``).
+    ``add_coverage``, ``remove_coverage``, ``missing_ranges``, ``provider_at``,
+    ``covered_series``).
     """
 
     def __init__(self, db: Backend) -> None:
@@ -297,3 +303,11 @@ class Coverage:
         """The provider that supplied the bar at ``ts`` (None if that time was never fetched)."""
         tf = parse_timeframe(timeframe).name
         return provider_at(self.spans(symbol, tf), int(to_utc(ts).value))
+
+    def covered_series(self) -> list[tuple[str, str, str]]:
+        """``(source, symbol, timeframe)`` of every series with a coverage record, sorted."""
+        found = []
+        for key in self._db.keys("c|"):
+            _, name, tf = key.split("|", 2)
+            found.append((*split_store_name(name), tf))
+        return sorted(found)
