@@ -81,6 +81,10 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.range_quality",
             "tradedata.panel",
             "tradedata.health",
+            # DataManager's collaborators: judging bars, reads, imports
+            "tradedata.judging",
+            "tradedata.reading",
+            "tradedata.importing",
         ),
     ),
     ("outputs", ("tradedata.feeds", "tradedata.widgets")),

@@ -11,45 +11,23 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
-from tradedata.adjusting import Adjuster, is_as_traded, is_equity
+from tradedata.actions import DEFAULT_ADJUST, CorporateActions
+from tradedata.adjusting import Adjuster
 from tradedata.config import Config, load_config, provider_settings
-from tradedata.deadline import deadline_scope, resolve_seconds
-from tradedata.errors import (
-    AllProvidersFailedError,
-    DataValidationError,
-    ProviderError,
-    SymbolNotFoundError,
-    SymbolNotListedError,
-    TradeDataError,
-)
-from tradedata.fetching import (
-    CACHE_ONLY,
-    DEFAULT_BARS,
-    FetchEngine,
-    FetchResult,
-    bars_before,
-    storable_range,
-)
+from tradedata.fetching import CACHE_ONLY, FetchEngine, FetchResult, storable_range
 from tradedata.identity import identify
-from tradedata.model import (
-    OPEN_INTEREST,
-    Timeframe,
-    normalize_frame,
-    parse_range,
-    parse_timeframe,
-)
-from tradedata.range_quality import quality_summary, range_report
-from tradedata.rescoring import SPLITS_KEY, FreshCheck, Rescorer, judged_splits
-from tradedata.symbols import normalize_symbol, symbol_info
-from tradedata.venues import check_fallback, labelled_frame, score_mix
+from tradedata.importing import Importer
+from tradedata.judging import Judge
+from tradedata.model import parse_range, parse_timeframe
+from tradedata.range_quality import quality_summary
+from tradedata.reading import Reader
+from tradedata.rescoring import Rescorer
+from tradedata.symbols import normalize_symbol
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
@@ -100,9 +78,11 @@ class DataManager:
         self._providers: dict[str, Provider] = {}
         self._lock = threading.RLock()
         self._selector: ProviderSelector | None = None
-        #: corporate actions: kept fresh, used to store as traded and to adjust on read
+        #: quality reports of bars, and the block stored with a partition
+        self.judge = Judge(lambda: self.adjuster)
         #: stored quality kept in line with the splits it was judged with
-        self.rescorer = Rescorer(self.cache, self._quality_fn)
+        self.rescorer = Rescorer(self.cache, self.judge.quality_fn)
+        #: corporate actions: kept fresh, used to store as traded and to adjust on read
         self.adjuster = Adjuster(
             self.cache, lambda: self.selector, self.provider, on_change=self.rescorer.changed
         )
@@ -111,14 +91,23 @@ class DataManager:
             self.cache,
             lambda: self.selector,
             self.provider,
-            self._quality_fn,
+            self.judge.quality_fn,
             as_traded=self.adjuster.as_traded,
         )
         from tradedata import logs, stats
         from tradedata.open_interest import OpenInterestFiller
 
         #: open interest from derivatives venues onto stored bars (``get_ohlcv(open_interest=)``)
-        self.open_interest = OpenInterestFiller(self.cache, self.provider, self._quality_fn)
+        self.open_interest = OpenInterestFiller(
+            self.cache, self.provider, self.judge.quality_fn, candidates=self.engine.candidates
+        )
+        #: bars from frames and CSV files into the store
+        self.importer = Importer(self.cache, self.engine.resolve_source, self.judge)
+        #: the steps of get_ohlcv
+        self.reader = Reader(
+            self.cache, self.engine, self.adjuster, self.judge, self.rescorer, self.open_interest,
+            fetch_missing=self.fetch_missing, deadline=lambda: self.config.deadline,
+        )  # fmt: skip
         stats.track(self.cache.directory)
         logs.configure_from_env()
 
@@ -201,54 +190,6 @@ class DataManager:
         self.close()
 
     # -- quality ---------------------------------------------------------------------------
-    def _validate(
-        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, source: str | None = None
-    ) -> QualityReport:
-        """The quality report of ``frame`` (bars of the ``source`` series); as-traded equities
-        are judged split-adjusted (with the stored actions), so a split is not scored as an
-        outlier; a split-adjusted source (``consolidated_splits``) is judged as it is."""
-        return self._judge(frame, symbol, tf, source)[0]
-
-    def _judge(
-        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, source: str | None = None
-    ) -> tuple[QualityReport, CorporateActions | None]:
-        """:meth:`_validate`'s report and the actions record the bars were judged with."""
-        from tradedata.validation import validate
-
-        frame.attrs["symbol"] = symbol  # the report names its series
-        judged = frame
-        raw = frame.attrs.get("adjust") in (None, "raw") and is_as_traded(source)
-        if raw and is_equity(symbol) and len(frame):
-            judged = self.adjuster.apply(
-                frame.copy(), symbol, tf, "splits", fetch=False, source=source
-            )
-            judged.attrs["symbol"] = symbol
-        report = validate(judged, tf.name, calendar=self._calendar(symbol))
-        return report, judged.attrs.get("actions")
-
-    @staticmethod
-    def _calendar(symbol: str) -> str:
-        try:
-            return symbol_info(symbol).calendar
-        except TradeDataError:
-            return "24/7"
-
-    def _quality_fn(
-        self, symbol: str, tf: Timeframe, source: str | None = None
-    ) -> Callable[[pd.DataFrame], dict[str, Any]]:
-        """The quality block stored with a partition; an equity's also records the splits it
-        was judged with (see :mod:`tradedata.rescoring`)."""
-
-        def block(part: pd.DataFrame) -> dict[str, Any]:
-            report, record = self._judge(part, symbol, tf, source)
-            summary = quality_summary(report)
-            if is_equity(symbol) and is_as_traded(source) and len(part):
-                tz = symbol_info(symbol).timezone
-                summary[SPLITS_KEY] = judged_splits(record, part.index[0], part.index[-1], tf, tz)
-            return summary
-
-        return block
-
     def rescore(
         self,
         symbol: str | None = None,
@@ -276,7 +217,7 @@ class DataManager:
         named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
         src = self.engine.resolve_source(sym, tf, None, named)
-        return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf, src)
+        return self.judge.validate(self.cache.read(sym, tf.name, source=src), sym, tf, src)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
     def fetch_missing(
@@ -375,42 +316,11 @@ class DataManager:
         :class:`~tradedata.errors.OpenInterestUnavailableError` before anything is fetched.
         See :mod:`tradedata.open_interest`.
         """
-        named, sym = identify(symbol, exchange)
-        tf = parse_timeframe(timeframe)
-        check_mode(adjust)
-        s, e = storable_range(*parse_range(start, end))
-        fallback = check_fallback(fallback)
-        src = self.engine.resolve_source(sym, tf, provider, named)
-        oi_source = self._open_interest_source(sym, tf, provider, src) if open_interest else None
-        oi_reasons: dict[pd.Timestamp, str] = {}
-        seconds = resolve_seconds(deadline, self.config.deadline)
-        result = FetchResult(source=src)
-        with self.cache.pinned(sym, tf.name, s, e, source=src), deadline_scope(seconds):
-            cached = self.cache.has(sym, tf.name, source=src)
-            if not (s is None and e is None and cached and not refresh):
-                e = e if e is not None else pd.Timestamp.now(tz="UTC")
-                s = s if s is not None else bars_before(e, tf, DEFAULT_BARS)
-                result = self.fetch_missing(
-                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh,
-                    exchange=src, fallback=fallback,
-                )  # fmt: skip
-            own = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result, src)
-            if oi_source is not None and len(own):
-                own, oi_reasons = self.open_interest.fill(own, sym, tf, src, oi_source, refresh)
-        frame, spans = labelled_frame(self.cache, sym, tf, own, src, result.filled)
-        if result.unfetched:
-            if frame.empty:
-                raise _no_data_error(sym, tf, result, pinned=provider)
-            warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
-        frame = self.adjuster.apply(
-            frame, sym, tf, adjust, fetch=provider != CACHE_ONLY, source=src
-        )
-        for note in frame.attrs.get("adjust_notes", []):
-            warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
-        frame = self._decorate(frame, sym, tf, result, src, spans)
-        if open_interest:
-            self._report_open_interest(frame, sym, tf, oi_reasons, fetched=oi_source is not None)
-        return frame
+        return self.reader.get_ohlcv(
+            symbol, timeframe, start, end, provider=provider, refresh=refresh,
+            on_chunk=on_chunk, deadline=deadline, exchange=exchange, fallback=fallback,
+            adjust=adjust, open_interest=open_interest,
+        )  # fmt: skip
 
     def fetch_open_interest(
         self,
@@ -429,51 +339,7 @@ class DataManager:
         tf = parse_timeframe(timeframe)
         s, e = storable_range(*parse_range(start, end))
         src = self.engine.resolve_source(sym, tf, provider, named)
-        oi_source = self._open_interest_source(sym, tf, provider, src)
-        reasons: dict[pd.Timestamp, str] = {}
-        with self.cache.pinned(sym, tf.name, s, e, source=src):
-            own = self.cache.read(sym, tf.name, s, e, source=src)
-            own.attrs.pop("damaged", None)
-            if oi_source is not None and len(own):
-                own, reasons = self.open_interest.fill(own, sym, tf, src, oi_source)
-        cached = "not fetched: provider='cache' fetches nothing"
-        return self.open_interest.report(own, tf, reasons, cached)
-
-    def _report_open_interest(
-        self,
-        frame: pd.DataFrame,
-        sym: str,
-        tf: Timeframe,
-        reasons: dict[pd.Timestamp, str],
-        *,
-        fetched: bool,
-    ) -> None:
-        """Name every bar of ``frame`` without open interest in
-        ``attrs["open_interest_unfetched"]`` (and a warning), with its reason; the frame has
-        the ``open_interest`` column even when no bar has any."""
-        if OPEN_INTEREST not in frame.columns:
-            frame[OPEN_INTEREST] = np.nan
-        other = (
-            "a bar of another source's series (fallback): its open interest is not fetched"
-            if fetched
-            else "not fetched: provider='cache' fetches nothing"
-        )
-        missing = self.open_interest.report(frame, tf, reasons, other)
-        frame.attrs["open_interest_unfetched"] = missing
-        if missing:
-            shown = "; ".join(str(u) for u in missing)
-            warnings.warn(f"{sym} {tf.name}: no open interest for {shown}", stacklevel=3)
-
-    def _open_interest_source(self, sym: str, tf: Timeframe, provider: str | None, src: str) -> Any:
-        """The provider :meth:`get_ohlcv` asks for open interest (None: ``provider="cache"``,
-        only what is stored); raises OpenInterestUnavailableError before anything is fetched."""
-        from tradedata.open_interest import check_contract
-
-        check_contract(sym)
-        if provider == CACHE_ONLY:
-            return None
-        names = self.engine.candidates(sym, tf, provider, src)
-        return self.open_interest.source_for(sym, tf, names)
+        return self.open_interest.fill_stored(sym, tf, s, e, src, provider)
 
     def corporate_actions(self, symbol: str, refresh: bool = False) -> CorporateActions | None:
         """The splits and dividends of ``symbol`` as stored (asked for again when older than a
@@ -482,46 +348,6 @@ class DataManager:
         if refresh:
             return self.adjuster.refresh(sym)
         return self.adjuster.actions(sym, pd.Timestamp("1970-01-02", tz="UTC"))[0]
-
-    def _decorate(
-        self,
-        frame: pd.DataFrame,
-        symbol: str,
-        tf: Timeframe,
-        result: FetchResult,
-        source: str,
-        spans: list[dict[str, Any]],
-    ) -> pd.DataFrame:
-        providers: list[str] = []
-        for run in spans:
-            for span in self.cache.coverage(symbol, tf.name, source=run["source"]):
-                if span.end >= run["start"] and span.start <= run["end"]:
-                    providers += [span.provider] if span.provider not in providers else []
-        mixed = any(run["source"] != source for run in spans)
-        if mixed:
-            report = score_mix(self._validate(frame, symbol, tf, source), spans, source)
-        else:
-            fresh = None
-            if is_equity(symbol) and is_as_traded(source):  # judged with other splits: unused
-                tz = symbol_info(symbol).timezone
-                fresh = FreshCheck(frame.attrs.get("actions"), tf, tz)
-            report = range_report(
-                self.cache, frame, symbol, tf, self._calendar(symbol),
-                lambda part: self._validate(part, symbol, tf, source), source=source,
-                fresh=fresh,
-            )  # fmt: skip
-            if fresh is not None and fresh.stale:
-                self.rescorer.heal(symbol, tf, source, fresh.stale)
-        frame.attrs.update(
-            symbol=symbol,
-            timeframe=tf.name,
-            source=source,
-            sources=spans,
-            provider="+".join(providers) if providers else None,
-            quality=report,
-            unfetched=list(result.unfetched),
-        )
-        return frame
 
     def get_panel(
         self,
@@ -588,31 +414,7 @@ class DataManager:
         conflicting duplicates (same time, other values) raise :class:`DataValidationError`
         and nothing is written. Returns the quality report.
         """
-        named, sym = identify(symbol, exchange)
-        tf = parse_timeframe(timeframe)
-        src = self.engine.resolve_source(sym, tf, None, named)
-        data = normalize_frame(frame)
-        dup_rows = data.reset_index().duplicated(keep="last").to_numpy()
-        data = data[~dup_rows]
-        conflicts = data.index[data.index.duplicated()]
-        if len(conflicts):
-            shown = ", ".join(str(t) for t in conflicts[:3])
-            raise DataValidationError(
-                f"{len(conflicts)} timestamp(s) with conflicting bars ({shown}); "
-                "clean them with tradedata.repair() first"
-            )
-        if data.empty:
-            raise DataValidationError(f"nothing to import for {sym} {tf.name}: no bars")
-        self.cache.write(
-            sym,
-            tf.name,
-            data,
-            source=src,
-            provider=source,
-            quality=self._quality_fn(sym, tf, src),
-            coverage=(data.index[0], data.index[-1]),
-        )
-        return self._validate(data, sym, tf, src)
+        return self.importer.import_frame(frame, symbol, timeframe, source, exchange)
 
     def import_csv(
         self,
@@ -632,11 +434,9 @@ class DataManager:
         time, across DST (:class:`~tradedata.errors.LocalTimeError` for an impossible or
         ambiguous stamp); without it stamps without an offset are UTC.
         """
-        from tradedata.csvio import read_csv
-
-        frame = read_csv(path, timeframe, label=label, tz=tz)
-        name = f"csv:{os.path.basename(path)}"
-        return self.import_frame(frame, symbol, timeframe, source=name, exchange=exchange)
+        return self.importer.import_csv(
+            path, symbol, timeframe, label=label, exchange=exchange, tz=tz
+        )
 
     # -- the rest --------------------------------------------------------------------------
     def stats(self) -> Stats:
@@ -730,30 +530,6 @@ class DataManager:
             max_age=max_age,
             refresh=refresh,
         )
-
-
-def _no_data_error(
-    symbol: str, tf: Timeframe, result: FetchResult, pinned: str | None
-) -> ProviderError:
-    """The error naming why nothing at all could be fetched.
-
-    A symbol no provider lists is a :class:`SymbolNotFoundError` (a pinned provider's own, else
-    a :class:`SymbolNotListedError`, which is both); anything else an
-    :class:`AllProvidersFailedError` carrying every provider's reason.
-    """
-    failures = {k: v for k, v in result.failures.items() if k != "selection"}
-    if failures and all(isinstance(e, SymbolNotFoundError) for e in failures.values()):
-        if pinned and isinstance(failures.get(pinned), SymbolNotFoundError):
-            return failures[pinned]  # type: ignore[return-value]
-        said = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
-        return SymbolNotListedError(f"no provider lists {symbol}: {said}", errors=failures)
-    reasons = "; ".join(f"{k}: {v}" for k, v in result.errors.items() if v) or result.reasons()
-    errors = dict(result.failures)
-    errors.update({k: ProviderError(v) for k, v in result.errors.items() if k not in errors})
-    return AllProvidersFailedError(
-        f"no data for {symbol} {tf.name}: {reasons or 'no provider could serve it'}",
-        errors=errors,
-    )
 
 
 _singleton: DataManager | None = None
