@@ -68,6 +68,9 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.download_report",
             "tradedata.parquet",
             "tradedata.stats",
+            # the manager's provider instances and the store it opens
+            "tradedata.providers",
+            "tradedata.stores",
         ),
     ),
     (

@@ -18,15 +18,17 @@ import pandas as pd
 
 from tradedata.actions import DEFAULT_ADJUST, CorporateActions
 from tradedata.adjusting import Adjuster
-from tradedata.config import Config, load_config, provider_settings
+from tradedata.config import Config, load_config
 from tradedata.fetching import CACHE_ONLY, FetchEngine, FetchResult, storable_range
 from tradedata.identity import identify
 from tradedata.importing import Importer
 from tradedata.judging import Judge
 from tradedata.model import parse_range, parse_timeframe
+from tradedata.providers import ProviderPool
 from tradedata.range_quality import quality_summary
 from tradedata.reading import Reader
 from tradedata.rescoring import Rescorer
+from tradedata.stores import describe, open_configured, owns
 from tradedata.symbols import normalize_symbol
 
 if TYPE_CHECKING:
@@ -72,12 +74,11 @@ class DataManager:
     ) -> None:
         self.config = load_config(config, providers=providers)
         #: the store (embedded :class:`~tradedata.cache.Cache` or a PostgreSQL store)
-        self.cache: Store = self._open_store(store, cache_dir, max_size_gb)
+        self.cache: Store = open_configured(store, cache_dir, max_size_gb, self.config)
         # a store object handed in stays its owner's to close; one we opened is ours
-        self._owns_store = store is None or isinstance(store, (str, os.PathLike))
-        self._providers: dict[str, Provider] = {}
-        self._lock = threading.RLock()
-        self._selector: ProviderSelector | None = None
+        self._owns_store = owns(store)
+        #: the provider instances (one per name, created on first use) and the selector
+        self.pool = ProviderPool(self.config)
         #: quality reports of bars, and the block stored with a partition
         self.judge = Judge(lambda: self.adjuster)
         #: stored quality kept in line with the splits it was judged with
@@ -111,32 +112,13 @@ class DataManager:
         stats.track(self.cache.directory)
         logs.configure_from_env()
 
-    def _open_store(self, store: Any, cache_dir: Any, max_size_gb: float | None) -> Any:
-        from tradedata.cache.opening import is_url, open_store
-
-        if store is not None and not isinstance(store, (str, os.PathLike)):
-            return store  # a store object
-        spec = store
-        if spec is None and cache_dir is None:
-            spec = os.environ.get("TRADEDATA_STORE") or self.config.store
-        local = cache_dir or self.config.cache_dir
-        if is_url(spec):
-            from tradedata.cache.postgres.store import PostgresStore
-
-            return PostgresStore(str(spec), password=self.config.store_password, local_dir=local)
-        return open_store(spec or local, max_size_gb=max_size_gb or self.config.cache_max_size_gb)
-
     @property
     def store(self) -> Store:
         """The store bars, coverage and fundamentals live in (same as :attr:`cache`)."""
         return self.cache
 
     def __repr__(self) -> str:
-        from tradedata.cache.opening import is_url
-
-        if is_url(getattr(self.cache, "location", None)):
-            return f"<DataManager store={self.cache.location!r}>"
-        return f"<DataManager cache_dir={str(self.cache_dir)!r}>"
+        return f"<DataManager {describe(self.cache)}>"
 
     @property
     def cache_dir(self) -> Any:
@@ -146,37 +128,22 @@ class DataManager:
     @property
     def selector(self) -> ProviderSelector:
         """The :class:`~tradedata.selection.ProviderSelector` built from the config's rules."""
-        if self._selector is None:
-            from tradedata.selection import ProviderSelector
-
-            self._selector = ProviderSelector(self.config.rules, self.config)
-        return self._selector
+        return self.pool.selector
 
     def provider(self, name: str) -> Provider:
         """The provider instance for ``name`` (one per manager, created on first use)."""
-        with self._lock:
-            prov = self._providers.get(name)
-            if prov is None:
-                from tradedata.adapters import create_provider
-
-                prov = create_provider(name, provider_settings(name, self.config))
-                self._providers[name] = prov
-            return prov
+        return self.pool.get(name)
 
     def add_provider(self, provider: Provider, name: str | None = None) -> None:
         """Use ``provider`` (any :class:`~tradedata.adapters.base.Provider`) under ``name``.
 
         Name it in the config's ``rules`` or pass ``provider=name`` to use it.
         """
-        with self._lock:
-            self._providers[name or provider.name] = provider
+        self.pool.add(provider, name)
 
     def close(self) -> None:
         """Close provider connections and the cache."""
-        with self._lock:
-            for prov in self._providers.values():
-                prov.close()
-            self._providers.clear()
+        self.pool.close()
         from tradedata import stats
 
         stats.untrack(self.cache.directory)
