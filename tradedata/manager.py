@@ -8,7 +8,6 @@ stopped. Every frame handed out carries its quality report in ``frame.attrs["qua
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradedata import logs, stats
 from tradedata.actions import DEFAULT_ADJUST, CorporateActions
 from tradedata.adjusting import Adjuster
 from tradedata.config import Config, load_config
@@ -24,12 +24,14 @@ from tradedata.identity import identify
 from tradedata.importing import Importer
 from tradedata.judging import Judge
 from tradedata.model import parse_range, parse_timeframe
+from tradedata.open_interest import OpenInterestFiller
 from tradedata.providers import ProviderPool
 from tradedata.range_quality import quality_summary
 from tradedata.reading import Reader
 from tradedata.rescoring import Rescorer
 from tradedata.stores import describe, open_configured, owns
 from tradedata.symbols import normalize_symbol
+from tradedata.venues import cached_timeframes, delete_read_series
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
@@ -48,8 +50,6 @@ __all__ = [
     "get_data_manager",
     "quality_summary",
 ]
-
-log = logging.getLogger("tradedata")
 
 
 class DataManager:
@@ -95,9 +95,6 @@ class DataManager:
             self.judge.quality_fn,
             as_traded=self.adjuster.as_traded,
         )
-        from tradedata import logs, stats
-        from tradedata.open_interest import OpenInterestFiller
-
         #: open interest from derivatives venues onto stored bars (``get_ohlcv(open_interest=)``)
         self.open_interest = OpenInterestFiller(
             self.cache, self.provider, self.judge.quality_fn, candidates=self.engine.candidates
@@ -107,7 +104,8 @@ class DataManager:
         #: the steps of get_ohlcv
         self.reader = Reader(
             self.cache, self.engine, self.adjuster, self.judge, self.rescorer, self.open_interest,
-            fetch_missing=self.fetch_missing, deadline=lambda: self.config.deadline,
+            fetch_missing=lambda *a, **k: self.fetch_missing(*a, **k),  # looked up per read
+            deadline=lambda: self.config.deadline,
         )  # fmt: skip
         stats.track(self.cache.directory)
         logs.configure_from_env()
@@ -144,8 +142,6 @@ class DataManager:
     def close(self) -> None:
         """Close provider connections and the cache."""
         self.pool.close()
-        from tradedata import stats
-
         stats.untrack(self.cache.directory)
         if self._owns_store:
             self.cache.close()
@@ -412,14 +408,10 @@ class DataManager:
         ``.process`` counts since process start, ``.persisted`` since the last
         :meth:`reset_stats` (kept in the cache directory, summed over processes).
         """
-        from tradedata import stats
-
         return stats.collect(self.cache.directory)
 
     def reset_stats(self) -> None:
         """Start the persisted statistics of this cache directory again from zero."""
-        from tradedata import stats
-
         stats.reset(self.cache.directory)
 
     def cache_info(self) -> dict[str, Any]:
@@ -447,8 +439,6 @@ class DataManager:
         (or a venue-prefixed ``symbol``). Other sources' series stay. Returns ``(source,
         timeframe, partitions removed)`` per series removed (timeframe None: every timeframe
         of a named source at once)."""
-        from tradedata.venues import delete_read_series
-
         named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe) if timeframe is not None else None
         return delete_read_series(self.cache, self.engine.resolve_source, sym, tf, named)
@@ -456,8 +446,6 @@ class DataManager:
     def cached_timeframes(self, symbol: str) -> dict[str, list[str]]:
         """The timeframes with bars or coverage stored for ``symbol``, each with the sources
         holding it."""
-        from tradedata.venues import cached_timeframes
-
         return cached_timeframes(self.cache, normalize_symbol(symbol))
 
     def delete(
