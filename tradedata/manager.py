@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tradedata import logs, stats
+from tradedata import logs, panel, stats
 from tradedata.actions import DEFAULT_ADJUST, CorporateActions
 from tradedata.adjusting import Adjuster
 from tradedata.config import Config, load_config
@@ -201,10 +201,8 @@ class DataManager:
 
         ``exchange`` (or a venue-prefixed ``symbol``, ``"BYBIT:BTC/USDT"``) names the source.
         """
-        from tradedata.logs import log_context
-
         src, sym = identify(symbol, exchange)
-        with log_context(symbol=str(symbol), timeframe=str(timeframe)):  # for JSON log lines
+        with logs.log_context(symbol=str(symbol), timeframe=str(timeframe)):  # for JSON log lines
             return self.engine.fetch_missing(
                 sym, timeframe, start, end, provider=provider, on_chunk=on_chunk,
                 refresh=refresh, source=src, fallback=fallback,
@@ -327,9 +325,7 @@ class DataManager:
         ``field=None``/``"ohlcv"``, a ``(field, symbol)`` MultiIndex. Bars a symbol lacks are
         NaN, reported per symbol in ``attrs["gaps"]``/``attrs["unfetched"]``; missing parts
         are fetched concurrently. See :mod:`tradedata.panel`."""
-        from tradedata.panel import get_panel
-
-        return get_panel(
+        return panel.get_panel(
             self, symbols, timeframe, start, end, field, provider=provider, max_workers=max_workers
         )
 
