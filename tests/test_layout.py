@@ -68,6 +68,9 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.download_report",
             "tradedata.parquet",
             "tradedata.stats",
+            # the manager's provider instances and the store it opens
+            "tradedata.providers",
+            "tradedata.stores",
         ),
     ),
     (
@@ -81,6 +84,10 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "tradedata.range_quality",
             "tradedata.panel",
             "tradedata.health",
+            # DataManager's collaborators: judging bars, reads, imports
+            "tradedata.judging",
+            "tradedata.reading",
+            "tradedata.importing",
         ),
     ),
     ("outputs", ("tradedata.feeds", "tradedata.widgets")),

@@ -8,48 +8,30 @@ stopped. Every frame handed out carries its quality report in ``frame.attrs["qua
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from tradedata.actions import DEFAULT_ADJUST, CorporateActions, check_mode
-from tradedata.adjusting import Adjuster, is_as_traded, is_equity
-from tradedata.config import Config, load_config, provider_settings
-from tradedata.deadline import deadline_scope, resolve_seconds
-from tradedata.errors import (
-    AllProvidersFailedError,
-    DataValidationError,
-    ProviderError,
-    SymbolNotFoundError,
-    SymbolNotListedError,
-    TradeDataError,
-)
-from tradedata.fetching import (
-    CACHE_ONLY,
-    DEFAULT_BARS,
-    FetchEngine,
-    FetchResult,
-    bars_before,
-    storable_range,
-)
+from tradedata import logs, panel, stats
+from tradedata.actions import DEFAULT_ADJUST, CorporateActions
+from tradedata.adjusting import Adjuster
+from tradedata.config import Config, load_config
+from tradedata.fetching import CACHE_ONLY, FetchEngine, FetchResult, storable_range
 from tradedata.identity import identify
-from tradedata.model import (
-    OPEN_INTEREST,
-    Timeframe,
-    normalize_frame,
-    parse_range,
-    parse_timeframe,
-)
-from tradedata.range_quality import quality_summary, range_report
-from tradedata.rescoring import SPLITS_KEY, FreshCheck, Rescorer, judged_splits
-from tradedata.symbols import normalize_symbol, symbol_info
-from tradedata.venues import check_fallback, labelled_frame, score_mix
+from tradedata.importing import Importer
+from tradedata.judging import Judge
+from tradedata.model import parse_range, parse_timeframe
+from tradedata.open_interest import OpenInterestFiller
+from tradedata.providers import ProviderPool
+from tradedata.range_quality import quality_summary
+from tradedata.reading import Reader
+from tradedata.rescoring import Rescorer
+from tradedata.stores import describe, open_configured, owns
+from tradedata.symbols import normalize_symbol
+from tradedata.venues import cached_timeframes, delete_read_series
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk, Provider
@@ -68,8 +50,6 @@ __all__ = [
     "get_data_manager",
     "quality_summary",
 ]
-
-log = logging.getLogger("tradedata")
 
 
 class DataManager:
@@ -94,15 +74,16 @@ class DataManager:
     ) -> None:
         self.config = load_config(config, providers=providers)
         #: the store (embedded :class:`~tradedata.cache.Cache` or a PostgreSQL store)
-        self.cache: Store = self._open_store(store, cache_dir, max_size_gb)
+        self.cache: Store = open_configured(store, cache_dir, max_size_gb, self.config)
         # a store object handed in stays its owner's to close; one we opened is ours
-        self._owns_store = store is None or isinstance(store, (str, os.PathLike))
-        self._providers: dict[str, Provider] = {}
-        self._lock = threading.RLock()
-        self._selector: ProviderSelector | None = None
-        #: corporate actions: kept fresh, used to store as traded and to adjust on read
+        self._owns_store = owns(store)
+        #: the provider instances (one per name, created on first use) and the selector
+        self.pool = ProviderPool(self.config)
+        #: quality reports of bars, and the block stored with a partition
+        self.judge = Judge(lambda: self.adjuster)
         #: stored quality kept in line with the splits it was judged with
-        self.rescorer = Rescorer(self.cache, self._quality_fn)
+        self.rescorer = Rescorer(self.cache, self.judge.quality_fn)
+        #: corporate actions: kept fresh, used to store as traded and to adjust on read
         self.adjuster = Adjuster(
             self.cache, lambda: self.selector, self.provider, on_change=self.rescorer.changed
         )
@@ -111,31 +92,23 @@ class DataManager:
             self.cache,
             lambda: self.selector,
             self.provider,
-            self._quality_fn,
+            self.judge.quality_fn,
             as_traded=self.adjuster.as_traded,
         )
-        from tradedata import logs, stats
-        from tradedata.open_interest import OpenInterestFiller
-
         #: open interest from derivatives venues onto stored bars (``get_ohlcv(open_interest=)``)
-        self.open_interest = OpenInterestFiller(self.cache, self.provider, self._quality_fn)
+        self.open_interest = OpenInterestFiller(
+            self.cache, self.provider, self.judge.quality_fn, candidates=self.engine.candidates
+        )
+        #: bars from frames and CSV files into the store
+        self.importer = Importer(self.cache, self.engine.resolve_source, self.judge)
+        #: the steps of get_ohlcv
+        self.reader = Reader(
+            self.cache, self.engine, self.adjuster, self.judge, self.rescorer, self.open_interest,
+            fetch_missing=lambda *a, **k: self.fetch_missing(*a, **k),  # looked up per read
+            deadline=lambda: self.config.deadline,
+        )  # fmt: skip
         stats.track(self.cache.directory)
         logs.configure_from_env()
-
-    def _open_store(self, store: Any, cache_dir: Any, max_size_gb: float | None) -> Any:
-        from tradedata.cache.opening import is_url, open_store
-
-        if store is not None and not isinstance(store, (str, os.PathLike)):
-            return store  # a store object
-        spec = store
-        if spec is None and cache_dir is None:
-            spec = os.environ.get("TRADEDATA_STORE") or self.config.store
-        local = cache_dir or self.config.cache_dir
-        if is_url(spec):
-            from tradedata.cache.postgres.store import PostgresStore
-
-            return PostgresStore(str(spec), password=self.config.store_password, local_dir=local)
-        return open_store(spec or local, max_size_gb=max_size_gb or self.config.cache_max_size_gb)
 
     @property
     def store(self) -> Store:
@@ -143,11 +116,7 @@ class DataManager:
         return self.cache
 
     def __repr__(self) -> str:
-        from tradedata.cache.opening import is_url
-
-        if is_url(getattr(self.cache, "location", None)):
-            return f"<DataManager store={self.cache.location!r}>"
-        return f"<DataManager cache_dir={str(self.cache_dir)!r}>"
+        return f"<DataManager {describe(self.cache)}>"
 
     @property
     def cache_dir(self) -> Any:
@@ -157,39 +126,22 @@ class DataManager:
     @property
     def selector(self) -> ProviderSelector:
         """The :class:`~tradedata.selection.ProviderSelector` built from the config's rules."""
-        if self._selector is None:
-            from tradedata.selection import ProviderSelector
-
-            self._selector = ProviderSelector(self.config.rules, self.config)
-        return self._selector
+        return self.pool.selector
 
     def provider(self, name: str) -> Provider:
         """The provider instance for ``name`` (one per manager, created on first use)."""
-        with self._lock:
-            prov = self._providers.get(name)
-            if prov is None:
-                from tradedata.adapters import create_provider
-
-                prov = create_provider(name, provider_settings(name, self.config))
-                self._providers[name] = prov
-            return prov
+        return self.pool.get(name)
 
     def add_provider(self, provider: Provider, name: str | None = None) -> None:
         """Use ``provider`` (any :class:`~tradedata.adapters.base.Provider`) under ``name``.
 
         Name it in the config's ``rules`` or pass ``provider=name`` to use it.
         """
-        with self._lock:
-            self._providers[name or provider.name] = provider
+        self.pool.add(provider, name)
 
     def close(self) -> None:
         """Close provider connections and the cache."""
-        with self._lock:
-            for prov in self._providers.values():
-                prov.close()
-            self._providers.clear()
-        from tradedata import stats
-
+        self.pool.close()
         stats.untrack(self.cache.directory)
         if self._owns_store:
             self.cache.close()
@@ -201,54 +153,6 @@ class DataManager:
         self.close()
 
     # -- quality ---------------------------------------------------------------------------
-    def _validate(
-        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, source: str | None = None
-    ) -> QualityReport:
-        """The quality report of ``frame`` (bars of the ``source`` series); as-traded equities
-        are judged split-adjusted (with the stored actions), so a split is not scored as an
-        outlier; a split-adjusted source (``consolidated_splits``) is judged as it is."""
-        return self._judge(frame, symbol, tf, source)[0]
-
-    def _judge(
-        self, frame: pd.DataFrame, symbol: str, tf: Timeframe, source: str | None = None
-    ) -> tuple[QualityReport, CorporateActions | None]:
-        """:meth:`_validate`'s report and the actions record the bars were judged with."""
-        from tradedata.validation import validate
-
-        frame.attrs["symbol"] = symbol  # the report names its series
-        judged = frame
-        raw = frame.attrs.get("adjust") in (None, "raw") and is_as_traded(source)
-        if raw and is_equity(symbol) and len(frame):
-            judged = self.adjuster.apply(
-                frame.copy(), symbol, tf, "splits", fetch=False, source=source
-            )
-            judged.attrs["symbol"] = symbol
-        report = validate(judged, tf.name, calendar=self._calendar(symbol))
-        return report, judged.attrs.get("actions")
-
-    @staticmethod
-    def _calendar(symbol: str) -> str:
-        try:
-            return symbol_info(symbol).calendar
-        except TradeDataError:
-            return "24/7"
-
-    def _quality_fn(
-        self, symbol: str, tf: Timeframe, source: str | None = None
-    ) -> Callable[[pd.DataFrame], dict[str, Any]]:
-        """The quality block stored with a partition; an equity's also records the splits it
-        was judged with (see :mod:`tradedata.rescoring`)."""
-
-        def block(part: pd.DataFrame) -> dict[str, Any]:
-            report, record = self._judge(part, symbol, tf, source)
-            summary = quality_summary(report)
-            if is_equity(symbol) and is_as_traded(source) and len(part):
-                tz = symbol_info(symbol).timezone
-                summary[SPLITS_KEY] = judged_splits(record, part.index[0], part.index[-1], tf, tz)
-            return summary
-
-        return block
-
     def rescore(
         self,
         symbol: str | None = None,
@@ -276,7 +180,7 @@ class DataManager:
         named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe)
         src = self.engine.resolve_source(sym, tf, None, named)
-        return self._validate(self.cache.read(sym, tf.name, source=src), sym, tf, src)
+        return self.judge.validate(self.cache.read(sym, tf.name, source=src), sym, tf, src)
 
     # -- fetching: see tradedata.fetching ------------------------------------------------
     def fetch_missing(
@@ -297,10 +201,8 @@ class DataManager:
 
         ``exchange`` (or a venue-prefixed ``symbol``, ``"BYBIT:BTC/USDT"``) names the source.
         """
-        from tradedata.logs import log_context
-
         src, sym = identify(symbol, exchange)
-        with log_context(symbol=str(symbol), timeframe=str(timeframe)):  # for JSON log lines
+        with logs.log_context(symbol=str(symbol), timeframe=str(timeframe)):  # for JSON log lines
             return self.engine.fetch_missing(
                 sym, timeframe, start, end, provider=provider, on_chunk=on_chunk,
                 refresh=refresh, source=src, fallback=fallback,
@@ -375,42 +277,11 @@ class DataManager:
         :class:`~tradedata.errors.OpenInterestUnavailableError` before anything is fetched.
         See :mod:`tradedata.open_interest`.
         """
-        named, sym = identify(symbol, exchange)
-        tf = parse_timeframe(timeframe)
-        check_mode(adjust)
-        s, e = storable_range(*parse_range(start, end))
-        fallback = check_fallback(fallback)
-        src = self.engine.resolve_source(sym, tf, provider, named)
-        oi_source = self._open_interest_source(sym, tf, provider, src) if open_interest else None
-        oi_reasons: dict[pd.Timestamp, str] = {}
-        seconds = resolve_seconds(deadline, self.config.deadline)
-        result = FetchResult(source=src)
-        with self.cache.pinned(sym, tf.name, s, e, source=src), deadline_scope(seconds):
-            cached = self.cache.has(sym, tf.name, source=src)
-            if not (s is None and e is None and cached and not refresh):
-                e = e if e is not None else pd.Timestamp.now(tz="UTC")
-                s = s if s is not None else bars_before(e, tf, DEFAULT_BARS)
-                result = self.fetch_missing(
-                    sym, tf.name, s, e, provider=provider, on_chunk=on_chunk, refresh=refresh,
-                    exchange=src, fallback=fallback,
-                )  # fmt: skip
-            own = self.engine.read_healing(sym, tf, s, e, provider, on_chunk, result, src)
-            if oi_source is not None and len(own):
-                own, oi_reasons = self.open_interest.fill(own, sym, tf, src, oi_source, refresh)
-        frame, spans = labelled_frame(self.cache, sym, tf, own, src, result.filled)
-        if result.unfetched:
-            if frame.empty:
-                raise _no_data_error(sym, tf, result, pinned=provider)
-            warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=2)
-        frame = self.adjuster.apply(
-            frame, sym, tf, adjust, fetch=provider != CACHE_ONLY, source=src
-        )
-        for note in frame.attrs.get("adjust_notes", []):
-            warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=2)
-        frame = self._decorate(frame, sym, tf, result, src, spans)
-        if open_interest:
-            self._report_open_interest(frame, sym, tf, oi_reasons, fetched=oi_source is not None)
-        return frame
+        return self.reader.get_ohlcv(
+            symbol, timeframe, start, end, provider=provider, refresh=refresh,
+            on_chunk=on_chunk, deadline=deadline, exchange=exchange, fallback=fallback,
+            adjust=adjust, open_interest=open_interest,
+        )  # fmt: skip
 
     def fetch_open_interest(
         self,
@@ -429,51 +300,7 @@ class DataManager:
         tf = parse_timeframe(timeframe)
         s, e = storable_range(*parse_range(start, end))
         src = self.engine.resolve_source(sym, tf, provider, named)
-        oi_source = self._open_interest_source(sym, tf, provider, src)
-        reasons: dict[pd.Timestamp, str] = {}
-        with self.cache.pinned(sym, tf.name, s, e, source=src):
-            own = self.cache.read(sym, tf.name, s, e, source=src)
-            own.attrs.pop("damaged", None)
-            if oi_source is not None and len(own):
-                own, reasons = self.open_interest.fill(own, sym, tf, src, oi_source)
-        cached = "not fetched: provider='cache' fetches nothing"
-        return self.open_interest.report(own, tf, reasons, cached)
-
-    def _report_open_interest(
-        self,
-        frame: pd.DataFrame,
-        sym: str,
-        tf: Timeframe,
-        reasons: dict[pd.Timestamp, str],
-        *,
-        fetched: bool,
-    ) -> None:
-        """Name every bar of ``frame`` without open interest in
-        ``attrs["open_interest_unfetched"]`` (and a warning), with its reason; the frame has
-        the ``open_interest`` column even when no bar has any."""
-        if OPEN_INTEREST not in frame.columns:
-            frame[OPEN_INTEREST] = np.nan
-        other = (
-            "a bar of another source's series (fallback): its open interest is not fetched"
-            if fetched
-            else "not fetched: provider='cache' fetches nothing"
-        )
-        missing = self.open_interest.report(frame, tf, reasons, other)
-        frame.attrs["open_interest_unfetched"] = missing
-        if missing:
-            shown = "; ".join(str(u) for u in missing)
-            warnings.warn(f"{sym} {tf.name}: no open interest for {shown}", stacklevel=3)
-
-    def _open_interest_source(self, sym: str, tf: Timeframe, provider: str | None, src: str) -> Any:
-        """The provider :meth:`get_ohlcv` asks for open interest (None: ``provider="cache"``,
-        only what is stored); raises OpenInterestUnavailableError before anything is fetched."""
-        from tradedata.open_interest import check_contract
-
-        check_contract(sym)
-        if provider == CACHE_ONLY:
-            return None
-        names = self.engine.candidates(sym, tf, provider, src)
-        return self.open_interest.source_for(sym, tf, names)
+        return self.open_interest.fill_stored(sym, tf, s, e, src, provider)
 
     def corporate_actions(self, symbol: str, refresh: bool = False) -> CorporateActions | None:
         """The splits and dividends of ``symbol`` as stored (asked for again when older than a
@@ -482,46 +309,6 @@ class DataManager:
         if refresh:
             return self.adjuster.refresh(sym)
         return self.adjuster.actions(sym, pd.Timestamp("1970-01-02", tz="UTC"))[0]
-
-    def _decorate(
-        self,
-        frame: pd.DataFrame,
-        symbol: str,
-        tf: Timeframe,
-        result: FetchResult,
-        source: str,
-        spans: list[dict[str, Any]],
-    ) -> pd.DataFrame:
-        providers: list[str] = []
-        for run in spans:
-            for span in self.cache.coverage(symbol, tf.name, source=run["source"]):
-                if span.end >= run["start"] and span.start <= run["end"]:
-                    providers += [span.provider] if span.provider not in providers else []
-        mixed = any(run["source"] != source for run in spans)
-        if mixed:
-            report = score_mix(self._validate(frame, symbol, tf, source), spans, source)
-        else:
-            fresh = None
-            if is_equity(symbol) and is_as_traded(source):  # judged with other splits: unused
-                tz = symbol_info(symbol).timezone
-                fresh = FreshCheck(frame.attrs.get("actions"), tf, tz)
-            report = range_report(
-                self.cache, frame, symbol, tf, self._calendar(symbol),
-                lambda part: self._validate(part, symbol, tf, source), source=source,
-                fresh=fresh,
-            )  # fmt: skip
-            if fresh is not None and fresh.stale:
-                self.rescorer.heal(symbol, tf, source, fresh.stale)
-        frame.attrs.update(
-            symbol=symbol,
-            timeframe=tf.name,
-            source=source,
-            sources=spans,
-            provider="+".join(providers) if providers else None,
-            quality=report,
-            unfetched=list(result.unfetched),
-        )
-        return frame
 
     def get_panel(
         self,
@@ -538,9 +325,7 @@ class DataManager:
         ``field=None``/``"ohlcv"``, a ``(field, symbol)`` MultiIndex. Bars a symbol lacks are
         NaN, reported per symbol in ``attrs["gaps"]``/``attrs["unfetched"]``; missing parts
         are fetched concurrently. See :mod:`tradedata.panel`."""
-        from tradedata.panel import get_panel
-
-        return get_panel(
+        return panel.get_panel(
             self, symbols, timeframe, start, end, field, provider=provider, max_workers=max_workers
         )
 
@@ -588,31 +373,7 @@ class DataManager:
         conflicting duplicates (same time, other values) raise :class:`DataValidationError`
         and nothing is written. Returns the quality report.
         """
-        named, sym = identify(symbol, exchange)
-        tf = parse_timeframe(timeframe)
-        src = self.engine.resolve_source(sym, tf, None, named)
-        data = normalize_frame(frame)
-        dup_rows = data.reset_index().duplicated(keep="last").to_numpy()
-        data = data[~dup_rows]
-        conflicts = data.index[data.index.duplicated()]
-        if len(conflicts):
-            shown = ", ".join(str(t) for t in conflicts[:3])
-            raise DataValidationError(
-                f"{len(conflicts)} timestamp(s) with conflicting bars ({shown}); "
-                "clean them with tradedata.repair() first"
-            )
-        if data.empty:
-            raise DataValidationError(f"nothing to import for {sym} {tf.name}: no bars")
-        self.cache.write(
-            sym,
-            tf.name,
-            data,
-            source=src,
-            provider=source,
-            quality=self._quality_fn(sym, tf, src),
-            coverage=(data.index[0], data.index[-1]),
-        )
-        return self._validate(data, sym, tf, src)
+        return self.importer.import_frame(frame, symbol, timeframe, source, exchange)
 
     def import_csv(
         self,
@@ -632,11 +393,9 @@ class DataManager:
         time, across DST (:class:`~tradedata.errors.LocalTimeError` for an impossible or
         ambiguous stamp); without it stamps without an offset are UTC.
         """
-        from tradedata.csvio import read_csv
-
-        frame = read_csv(path, timeframe, label=label, tz=tz)
-        name = f"csv:{os.path.basename(path)}"
-        return self.import_frame(frame, symbol, timeframe, source=name, exchange=exchange)
+        return self.importer.import_csv(
+            path, symbol, timeframe, label=label, exchange=exchange, tz=tz
+        )
 
     # -- the rest --------------------------------------------------------------------------
     def stats(self) -> Stats:
@@ -645,14 +404,10 @@ class DataManager:
         ``.process`` counts since process start, ``.persisted`` since the last
         :meth:`reset_stats` (kept in the cache directory, summed over processes).
         """
-        from tradedata import stats
-
         return stats.collect(self.cache.directory)
 
     def reset_stats(self) -> None:
         """Start the persisted statistics of this cache directory again from zero."""
-        from tradedata import stats
-
         stats.reset(self.cache.directory)
 
     def cache_info(self) -> dict[str, Any]:
@@ -680,8 +435,6 @@ class DataManager:
         (or a venue-prefixed ``symbol``). Other sources' series stay. Returns ``(source,
         timeframe, partitions removed)`` per series removed (timeframe None: every timeframe
         of a named source at once)."""
-        from tradedata.venues import delete_read_series
-
         named, sym = identify(symbol, exchange)
         tf = parse_timeframe(timeframe) if timeframe is not None else None
         return delete_read_series(self.cache, self.engine.resolve_source, sym, tf, named)
@@ -689,8 +442,6 @@ class DataManager:
     def cached_timeframes(self, symbol: str) -> dict[str, list[str]]:
         """The timeframes with bars or coverage stored for ``symbol``, each with the sources
         holding it."""
-        from tradedata.venues import cached_timeframes
-
         return cached_timeframes(self.cache, normalize_symbol(symbol))
 
     def delete(
@@ -730,30 +481,6 @@ class DataManager:
             max_age=max_age,
             refresh=refresh,
         )
-
-
-def _no_data_error(
-    symbol: str, tf: Timeframe, result: FetchResult, pinned: str | None
-) -> ProviderError:
-    """The error naming why nothing at all could be fetched.
-
-    A symbol no provider lists is a :class:`SymbolNotFoundError` (a pinned provider's own, else
-    a :class:`SymbolNotListedError`, which is both); anything else an
-    :class:`AllProvidersFailedError` carrying every provider's reason.
-    """
-    failures = {k: v for k, v in result.failures.items() if k != "selection"}
-    if failures and all(isinstance(e, SymbolNotFoundError) for e in failures.values()):
-        if pinned and isinstance(failures.get(pinned), SymbolNotFoundError):
-            return failures[pinned]  # type: ignore[return-value]
-        said = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
-        return SymbolNotListedError(f"no provider lists {symbol}: {said}", errors=failures)
-    reasons = "; ".join(f"{k}: {v}" for k, v in result.errors.items() if v) or result.reasons()
-    errors = dict(result.failures)
-    errors.update({k: ProviderError(v) for k, v in result.errors.items() if k not in errors})
-    return AllProvidersFailedError(
-        f"no data for {symbol} {tf.name}: {reasons or 'no provider could serve it'}",
-        errors=errors,
-    )
 
 
 _singleton: DataManager | None = None

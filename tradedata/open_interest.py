@@ -18,6 +18,7 @@ The rules (tested as properties in ``tests/test_open_interest_merge.py``):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +27,7 @@ import pandas as pd
 
 from tradedata.adapters.paging import Unfetched
 from tradedata.errors import OpenInterestUnavailableError
+from tradedata.fetching import CACHE_ONLY
 from tradedata.model import OPEN_INTEREST, Timeframe
 from tradedata.symbols import AssetClass, symbol_info
 
@@ -40,6 +42,9 @@ __all__ = [
     "merge_open_interest",
     "missing_runs",
 ]
+
+#: why a bar read with ``provider="cache"`` has no open interest
+_NOT_FETCHED = "not fetched: provider='cache' fetches nothing"
 
 
 class OpenInterestSource(Protocol):
@@ -111,7 +116,9 @@ class OpenInterestFiller:
     """Fills the open interest of stored bars from the series' venue.
 
     ``cache`` is the store, ``provider_lookup(name)`` a provider instance, ``quality_fn`` the
-    partition quality function of :class:`~tradedata.fetching.FetchEngine`.
+    partition quality function of :class:`~tradedata.fetching.FetchEngine`,
+    ``candidates(symbol, tf, provider, source)`` the providers a read of the series tries
+    (:meth:`FetchEngine.candidates <tradedata.fetching.FetchEngine.candidates>`; None: none).
     """
 
     def __init__(
@@ -119,10 +126,13 @@ class OpenInterestFiller:
         cache: Store,
         provider_lookup: Callable[[str], Any],
         quality_fn: Callable[[str, Timeframe], Callable[[pd.DataFrame], dict[str, Any]]],
+        *,
+        candidates: Callable[[str, Timeframe, str | None, str], Sequence[str]] | None = None,
     ) -> None:
         self.cache = cache
         self._provider = provider_lookup
         self._quality_fn = quality_fn
+        self._candidates = candidates
 
     def source_for(self, symbol: str, tf: Timeframe, names: Sequence[str]) -> OpenInterestSource:
         """The first provider of ``names`` publishing open interest of ``symbol`` at ``tf``
@@ -141,6 +151,62 @@ class OpenInterestFiller:
                     err = exc
             first = first or err
         raise first or OpenInterestUnavailableError(f"no provider serves {symbol} {tf.name}")
+
+    def source_for_read(
+        self, symbol: str, tf: Timeframe, provider: str | None, source: str
+    ) -> OpenInterestSource | None:
+        """The provider a read of the ``source`` series asks for open interest (None:
+        ``provider="cache"``, only what is stored); raises
+        :class:`OpenInterestUnavailableError` before anything is fetched."""
+        check_contract(symbol)
+        if provider == CACHE_ONLY:
+            return None
+        names = self._candidates(symbol, tf, provider, source) if self._candidates else []
+        return self.source_for(symbol, tf, names)
+
+    def fill_stored(
+        self, symbol: str, tf: Timeframe, start: Any, end: Any, source: str, provider: str | None
+    ) -> list[Unfetched]:
+        """Fetch and store the open interest of the stored bars of the ``source`` series in
+        ``[start, end]`` (``DataManager.fetch_open_interest``); returns the bars still
+        without it, as runs with their reason."""
+        prov = self.source_for_read(symbol, tf, provider, source)
+        reasons: dict[pd.Timestamp, str] = {}
+        with self.cache.pinned(symbol, tf.name, start, end, source=source):
+            own = self.cache.read(symbol, tf.name, start, end, source=source)
+            own.attrs.pop("damaged", None)
+            if prov is not None and len(own):
+                own, reasons = self.fill(own, symbol, tf, source, prov)
+        return self.report(own, tf, reasons, _NOT_FETCHED)
+
+    def annotate(
+        self,
+        frame: pd.DataFrame,
+        symbol: str,
+        tf: Timeframe,
+        reasons: dict[pd.Timestamp, str],
+        *,
+        fetched: bool,
+        stacklevel: int = 2,
+    ) -> None:
+        """Name every bar of ``frame`` (a read's) without open interest in
+        ``attrs["open_interest_unfetched"]`` (and a warning, ``stacklevel`` as for
+        :func:`warnings.warn`), with its reason; the frame has the ``open_interest`` column
+        even when no bar has any. ``fetched``: the read asked the venue (not the cache only)."""
+        if OPEN_INTEREST not in frame.columns:
+            frame[OPEN_INTEREST] = np.nan
+        other = (
+            "a bar of another source's series (fallback): its open interest is not fetched"
+            if fetched
+            else _NOT_FETCHED
+        )
+        missing = self.report(frame, tf, reasons, other)
+        frame.attrs["open_interest_unfetched"] = missing
+        if missing:
+            shown = "; ".join(str(u) for u in missing)
+            warnings.warn(
+                f"{symbol} {tf.name}: no open interest for {shown}", stacklevel=stacklevel + 1
+            )
 
     def fill(
         self,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import tradedata.manager as manager_module
+from tradedata.judging import Judge
 from tradedata.manager import DataManager
 from tradedata.validation import validate
 from tradedata.validation.report import QualityReport
@@ -110,13 +110,13 @@ def test_the_seams_are_exact(dm) -> None:
 def test_a_warm_read_validates_nothing_again(dm, monkeypatch) -> None:
     dm.import_frame(hourly("2022-06-01", "2024-06-01"), SYMBOL, "1h")
     rows: list[int] = []
-    real = DataManager._validate
+    real = Judge.validate
 
-    def counting(self, frame, symbol, tf):  # type: ignore[no-untyped-def]
+    def counting(self, frame, symbol, tf, source=None):  # type: ignore[no-untyped-def]
         rows.append(len(frame))
-        return real(self, frame, symbol, tf)
+        return real(self, frame, symbol, tf, source)
 
-    monkeypatch.setattr(manager_module.DataManager, "_validate", counting)
+    monkeypatch.setattr(Judge, "validate", counting)
 
     frame = dm.get_ohlcv(SYMBOL, "1h", provider="cache")
 
