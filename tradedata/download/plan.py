@@ -16,7 +16,6 @@ import pandas as pd
 
 from tradedata.download.report import SeriesResult
 from tradedata.errors import InputError, OpenInterestUnavailableError
-from tradedata.fetching.bounds import FIRST_BAR
 from tradedata.identity import identify, source_of_provider
 from tradedata.model import Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol
@@ -36,6 +35,10 @@ __all__ = [
 
 #: The most history ``days`` may ask for (back to the first storable year, 1678).
 MAX_DAYS = 200_000
+#: The first storable bar (:data:`tradedata.fetching.bounds.FIRST_BAR`; not imported from there,
+#: as ``tradedata download``'s options are read by every ``tradedata`` command and importing the
+#: fetching package would load the whole fetch engine for them).
+_FIRST_BAR = pd.Timestamp("1678-01-01", tz="UTC")
 
 
 def count_bars(tf: Timeframe, start: pd.Timestamp, end: pd.Timestamp) -> int:
@@ -90,7 +93,7 @@ def resolve_range(
             s = e - pd.Timedelta(days=float(days))  # type: ignore[arg-type]
         except (OverflowError, ValueError) as exc:  # before the first storable year
             raise InputError(f"{days:g} days before {e:%Y-%m-%d} is before 1678") from exc
-        s = max(s, FIRST_BAR)
+        s = max(s, _FIRST_BAR)
     if s > e:
         raise InputError(f"start {s} is after end {e}")
     if s > now:
