@@ -1,29 +1,17 @@
-"""The fetch engine owned by :class:`~tradedata.manager.DataManager`.
+"""The fetch engine: :class:`FetchEngine`, owned by :class:`~tradedata.manager.DataManager`.
 
-:class:`FetchEngine` is the one home of fetching: it finds the holes of the coverage record,
-drives each candidate provider's page loop (pages asked and judged by the page contract,
-:mod:`tradedata.adapters.paging`), fails over mid-request, and records coverage only for the
-spans an answer *proved*. What no provider could prove is reported with its reason
-(:attr:`FetchResult.unfetched`), never recorded as fetched, so the next call asks again.
-
-Pages are buffered and written to the cache together with their coverage (one transaction per
-batch), so an interrupted fetch resumes where it stopped and a failing provider's partial work
-is kept. The still-open candle is never stored (providers clip at their own clock), and the
-newest stored bars are fetched again when a series is extended.
-
-Every fetch fills one series, ``(source, symbol, timeframe)`` (:mod:`tradedata.identity`):
-only providers delivering that source are tried, and their bars are stored under it. With
-``fallback="venues"`` (a call's or the rule's), what the source could not deliver is then
-fetched from the other sources' providers into *their own* series, and
-:attr:`FetchResult.filled` says which source proved which span: the caller may show those
-bars, labelled, but they never enter the first source's series.
+It finds the holes of the coverage record, hands each candidate provider what the others left
+(the page loop and the batched writes are :class:`~tradedata.fetching.pages.PageWriter`'s),
+fails over mid-request, re-checks the newest stored bars when a series is extended, restates an
+overall deadline with what it left, and with ``fallback="venues"`` asks the other sources for
+what this one could not prove (:func:`tradedata.venues.fill_from_other_sources`). See
+:mod:`tradedata.fetching` for the whole picture.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -33,13 +21,15 @@ from tradedata.adapters.paging import Span, Unfetched, unproven_parts
 from tradedata.errors import (
     DataValidationError,
     DeadlineExceededError,
-    InvalidDateRangeError,
     MissingAPIKeyError,
     ProviderError,
     ProviderUnavailableError,
 )
+from tradedata.fetching.bounds import DEFAULT_BARS, bars_before
+from tradedata.fetching.pages import AsTradedFn, PageWriter, QualityFn
+from tradedata.fetching.result import FetchResult
 from tradedata.identity import normalize_source
-from tradedata.model import OPEN_INTEREST, Timeframe, parse_range, parse_timeframe
+from tradedata.model import Timeframe, parse_range, parse_timeframe
 from tradedata.symbols import normalize_symbol
 
 if TYPE_CHECKING:
@@ -47,68 +37,18 @@ if TYPE_CHECKING:
     from tradedata.cache.interface import Store
     from tradedata.selection import ProviderSelector
 
-__all__ = [
-    "CACHE_ONLY",
-    "DEFAULT_BARS",
-    "FetchEngine",
-    "FetchResult",
-    "bars_before",
-    "storable_range",
-]
+__all__ = ["CACHE_ONLY", "RECHECK_BARS", "RECHECK_SECONDS", "FetchEngine"]
 
 log = logging.getLogger("tradedata")
 
-#: Bars fetched when neither the cache nor the caller says where to start.
-DEFAULT_BARS = 1000
-
 #: ``provider=CACHE_ONLY`` serves from the cache and never fetches.
 CACHE_ONLY = "cache"
-#: Bars buffered before a write while fetching (one partition re-encode per batch).
-FLUSH_BARS = 50_000
 #: Most recent stored bars fetched again when a series is extended (late corrections).
 RECHECK_BARS = 2
 #: ... and at least this much bar time: a bar is judged closed by the exchange's clock held to
 #: ours + a bounded skew (``max_clock_skew``, 5 s by default), so bars that ended within that
 #: bound of the fetch may still have been settling; they are fetched again until final.
 RECHECK_SECONDS = 5.0
-
-#: ``quality_fn(symbol, timeframe, source)``: the function computing a partition's quality block.
-QualityFn = Callable[[str, Timeframe, "str | None"], Callable[[pd.DataFrame], dict[str, Any]]]
-#: ``as_traded(symbol, timeframe, provider, since) -> (convert, basis)``: how a provider's
-#: answers become as-traded bars before they are stored (raises PriceBasisError if they can't)
-AsTradedFn = Callable[
-    [str, Timeframe, "Provider", pd.Timestamp],
-    tuple[Callable[[pd.DataFrame], pd.DataFrame], str],
-]
-
-
-@dataclass
-class FetchResult:
-    """What one :meth:`DataManager.fetch_missing` call did."""
-
-    bars: int = 0
-    requests: int = 0
-    providers: list[str] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
-    #: ranges not fetched, each a ``(start, end)`` pair with its ``reason``
-    unfetched: list[Unfetched] = field(default_factory=list)
-    #: the exception behind each entry of ``errors``
-    failures: dict[str, BaseException] = field(default_factory=dict, repr=False)
-    #: the series' source (venue or equity volume scope) the fetch filled
-    source: str = ""
-    #: with ``fallback="venues"``: spans another source proved, as ``(span, source)``, oldest
-    #: first; their bars are stored in that source's series, and the range is still listed in
-    #: ``unfetched`` for this ``source`` only when no other source proved it either
-    filled: list[tuple[Span, str]] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        """True when every hole in the requested range was fetched."""
-        return not self.unfetched
-
-    def reasons(self) -> str:
-        """One line naming every range not fetched and why ("" when complete)."""
-        return "; ".join(str(u) for u in self.unfetched)
 
 
 class FetchEngine:
@@ -119,7 +59,8 @@ class FetchEngine:
     ``provider_lookup(name)`` the provider instance; ``quality_fn(symbol, timeframe, source)`` the
     function computing a stored partition's quality block; ``as_traded`` (optional) puts
     each provider's answers on the as-traded basis before they are stored, and its basis is
-    recorded in the partitions' ``provider_info``.
+    recorded in the partitions' ``provider_info`` (both handed to its
+    :class:`~tradedata.fetching.pages.PageWriter`).
     """
 
     def __init__(
@@ -133,8 +74,8 @@ class FetchEngine:
         self.cache = cache
         self._selector = selector
         self._provider = provider_lookup
-        self._quality_fn = quality_fn
-        self._as_traded = as_traded
+        #: one provider's page loop and the batched writes of what it proves
+        self.pages = PageWriter(cache, quality_fn, as_traded)
 
     def resolve_source(
         self, symbol: str, tf: Timeframe, provider: str | None = None, exchange: str | None = None
@@ -214,7 +155,7 @@ class FetchEngine:
                     want = Span(want.start, min(want.end, edge))
                     proven: list[Span] = []
                     try:
-                        self._fetch_from(
+                        self.pages.fetch(
                             prov, symbol, tf, want, result, on_chunk, proven, notes, source
                         )
                     finally:
@@ -230,109 +171,6 @@ class FetchEngine:
         for part in todo:
             reason = _reason(part, notes, result, names)
             result.unfetched.append(Unfetched(part.start, part.end, reason))
-
-    def _fetch_from(
-        self,
-        prov: Provider,
-        symbol: str,
-        tf: Timeframe,
-        want: Span,
-        result: FetchResult,
-        on_chunk: Callable[[Chunk], None] | None,
-        proven: list[Span],
-        notes: list[Unfetched],
-        source: str | None = None,
-    ) -> None:
-        """Fetch ``want`` from one provider into the ``source`` series, storing in batches.
-
-        Pages are buffered up to :data:`FLUSH_BARS` bars and written with the spans they
-        prove in one go (a partition is re-encoded once per batch, not once per page).
-        Whatever has arrived is stored before an error propagates, so failover continues
-        from there; ``proven`` collects the spans stored as covered.
-        """
-        convert: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-        info: dict[str, Any] | None = None
-        if self._as_traded is not None:
-            convert, basis = self._as_traded(symbol, tf, prov, want.start)
-            info = {"basis": basis, "stored": "raw"}
-        buffer: list[Chunk] = []
-        pending = 0
-        try:
-            for chunk in prov.iter_chunks(symbol, tf, want.start, want.end):
-                if convert is not None and len(chunk.frame):
-                    chunk.frame = convert(chunk.frame)
-                result.requests += chunk.requests
-                result.bars += len(chunk.frame)
-                notes.extend(chunk.unfetched)
-                if chunk.proven and prov.name not in result.providers:
-                    result.providers.append(prov.name)
-                buffer.append(chunk)
-                pending += len(chunk.frame)
-                if on_chunk is not None:
-                    on_chunk(chunk)
-                if pending >= FLUSH_BARS:
-                    proven += self._store(symbol, tf, buffer, source, info)
-                    buffer, pending = [], 0
-        finally:
-            proven += self._store(symbol, tf, buffer, source, info)
-
-    def _store(
-        self,
-        symbol: str,
-        tf: Timeframe,
-        chunks: list[Chunk],
-        series: str | None,
-        info: dict[str, Any] | None = None,
-    ) -> list[Span]:
-        """Write the bars of one provider's chunks into the ``series`` source's series and
-        record the spans they prove."""
-        spans = _runs([Span(c.start, c.end) for c in chunks if c.proven], tf)
-        if not spans:
-            return []
-        source = chunks[0].provider
-        frames = [c.frame for c in chunks if len(c.frame)]
-        if frames:
-            data = pd.concat(frames) if len(frames) > 1 else frames[0]
-            if not data.index.is_monotonic_increasing:
-                data = data.sort_index(kind="stable")
-            data = self._keep_open_interest(symbol, tf, data, series)
-            first = spans[0]
-            self.cache.write(
-                symbol,
-                tf.name,
-                data,
-                source=series,
-                provider=source,
-                provider_info=info,
-                quality=self._quality_fn(symbol, tf, series),
-                coverage=(first.start, first.end),  # data and coverage in one transaction
-            )
-            rest = spans[1:]
-        else:
-            rest = spans
-        for span in rest:  # recorded after the data: a crash leaves less coverage, never more
-            self.cache.add_coverage(symbol, tf.name, span.start, span.end, source, source=series)
-        return spans
-
-    def _keep_open_interest(
-        self, symbol: str, tf: Timeframe, data: pd.DataFrame, series: str | None
-    ) -> pd.DataFrame:
-        """``data`` with the open interest stored for the same bars: bars fetched again (the
-        re-checked newest ones, a refresh) keep it, as it comes from another endpoint
-        (:mod:`tradedata.open_interest`). Only read where the series has coverage."""
-        if OPEN_INTEREST in data.columns or data.empty:
-            return data
-        first, last = data.index[0], data.index[-1]
-        spans = self.cache.coverage(symbol, tf.name, source=series)
-        if not any(s.start <= last and s.end >= first for s in spans):
-            return data
-        stored = self.cache.read(symbol, tf.name, first, last, source=series)
-        stored.attrs.pop("damaged", None)
-        if OPEN_INTEREST not in stored.columns or stored[OPEN_INTEREST].isna().all():
-            return data
-        out = data.copy()
-        out[OPEN_INTEREST] = stored[OPEN_INTEREST].reindex(data.index)
-        return out
 
     def fetch_missing(
         self,
@@ -527,18 +365,6 @@ class FetchEngine:
         return self.fetch_missing(sym, tf.name, start, now, provider=provider, source=src)
 
 
-def _runs(spans: list[Span], tf: Timeframe) -> list[Span]:
-    """``spans`` merged where they touch or overlap, oldest first."""
-    out: list[Span] = []
-    for span in sorted(spans, key=lambda s: s.start):
-        if out and span.start <= tf.next_open(out[-1].end):
-            if span.end > out[-1].end:
-                out[-1] = Span(out[-1].start, span.end)
-        else:
-            out.append(span)
-    return out
-
-
 def _reason(part: Span, notes: list[Unfetched], result: FetchResult, names: list[str]) -> str:
     """Why ``part`` was not fetched: the providers' own reasons, else their errors."""
     said = [n.reason for n in notes if n.start <= part.end and n.end >= part.start]
@@ -547,35 +373,3 @@ def _reason(part: Span, notes: list[Unfetched], result: FetchResult, names: list
     if not said:
         said = [f"{', '.join(names) or 'no provider'} could not prove it"]
     return "; ".join(dict.fromkeys(said))
-
-
-#: Bars are stored for the years 1678..2261 (whole years inside int64 nanoseconds).
-_FIRST_BAR = pd.Timestamp("1678-01-01", tz="UTC")
-_LAST_BAR = pd.Timestamp("2262-01-01", tz="UTC") - pd.Timedelta(1, "ns")
-#: How far a range may start after this machine's clock (clocks of exchanges drift a little).
-_FUTURE_SLACK = pd.Timedelta(days=1)
-
-
-def bars_before(end: pd.Timestamp, tf: Timeframe, bars: int) -> pd.Timestamp:
-    """``bars`` bars of ``tf`` before ``end``, no earlier than the first storable year."""
-    try:
-        return max(end - tf.delta * bars, _FIRST_BAR)
-    except (OverflowError, ValueError):  # reaches before 1677: int64 nanoseconds overflow
-        return _FIRST_BAR
-
-
-def storable_range(
-    s: pd.Timestamp | None, e: pd.Timestamp | None
-) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """The range clipped to the storable years; a range starting in the future is an error."""
-    now = pd.Timestamp.now(tz="UTC")
-    if s is not None and s > now + _FUTURE_SLACK:
-        raise InvalidDateRangeError(
-            f"the range starts in the future ({s:%Y-%m-%d %H:%M} UTC; now is "
-            f"{now:%Y-%m-%d %H:%M} UTC): no bars exist yet"
-        )
-    if e is not None and e < _FIRST_BAR:
-        raise InvalidDateRangeError(f"the range ends before {_FIRST_BAR:%Y-%m-%d}: nothing stored")
-    s = None if s is None else max(s, _FIRST_BAR)
-    e = None if e is None else min(e, _LAST_BAR)
-    return s, e
