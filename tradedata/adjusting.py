@@ -29,7 +29,7 @@ from tradedata.symbols import AssetClass, symbol_info
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Provider
-    from tradedata.cache import Cache
+    from tradedata.cache.interface import Store
     from tradedata.selection import ProviderSelector
 
 __all__ = ["ACTIONS_MAX_AGE", "Adjuster", "is_as_traded", "is_equity", "reference_source"]
@@ -65,7 +65,7 @@ class Adjuster:
 
     def __init__(
         self,
-        cache: Cache,
+        cache: Store,
         selector: Callable[[], ProviderSelector],
         provider_lookup: Callable[[str], Provider],
         max_age: float = ACTIONS_MAX_AGE,
