@@ -191,3 +191,32 @@ def test_bars_are_counted_as_bar_opens_lists_them(timeframe, start_s, span_s):
     end = start + pd.Timedelta(seconds=span_s)
 
     assert _count_bars(tf, start, end) == len(tf.bar_opens(start, end))
+
+
+def test_the_summary_judges_an_equity_across_a_split_as_a_read_does(tmp_path):
+    from tradedata.actions import CorporateActions
+    from tradedata.download.report import SeriesResult
+    from tradedata.download.workers import _score
+
+    days = pd.bdate_range("2020-08-17", "2020-09-11", tz="UTC", name="timestamp")
+    days = days[days != "2020-09-07"]  # Labor Day
+    close = pd.Series(500.0, index=days).where(days < "2020-08-31", 125.0)  # AAPL's 4:1
+    bars = pd.DataFrame(
+        {"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1e6}
+    )
+    with DataManager(cache_dir=tmp_path / "cache") as manager:
+        manager.cache.write("AAPL", "1d", bars, provider="fmp", coverage=(days[0], days[-1]))
+        manager.cache.set_actions(
+            "AAPL",
+            CorporateActions(
+                pd.Series([4.0], index=pd.DatetimeIndex([pd.Timestamp("2020-08-31", tz="UTC")])),
+                pd.Series(dtype="float64"),
+                checked_at=pd.Timestamp.now(tz="UTC"),
+                source="test",
+            ),
+        )
+        res = SeriesResult("AAPL", "1d")
+        _score(manager, res, days[0], days[-1])
+        read = manager.get_ohlcv("AAPL", "1d", days[0], days[-1], provider="cache")
+    assert res.stored == len(days)
+    assert res.score == read.attrs["quality"].score == 1.0  # the split is not an outlier

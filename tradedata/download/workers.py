@@ -27,7 +27,6 @@ from tradedata.download.plan import count_bars
 from tradedata.download.report import DownloadReport, SeriesResult
 from tradedata.errors import DeadlineExceededError, TradeDataError
 from tradedata.model import parse_timeframe
-from tradedata.symbols import symbol_info
 
 if TYPE_CHECKING:
     from tradedata.adapters.base import Chunk
@@ -67,15 +66,15 @@ class Progress:
 
 
 def _score(manager: DataManager, res: SeriesResult, start: pd.Timestamp, end: pd.Timestamp) -> None:
-    """Fill the stored-bars figures and quality score of ``res`` (one series in memory)."""
-    from tradedata.validation import validate
-
-    frame = manager.cache.read(res.symbol, res.timeframe, start, end, source=res.source or None)
+    """Fill the stored-bars figures and quality score of ``res`` (one series in memory),
+    judged as a read judges it: an as-traded equity split-adjusted with its stored actions."""
+    source = res.source or None
+    frame = manager.cache.read(res.symbol, res.timeframe, start, end, source=source)
     res.stored = len(frame)
     if len(frame):
         res.first, res.last = frame.index[0], frame.index[-1]
-        calendar = symbol_info(res.symbol).calendar
-        res.score = validate(frame, res.timeframe, calendar=calendar).score
+        tf = parse_timeframe(res.timeframe)
+        res.score = manager.judge.validate(frame, res.symbol, tf, source).score
 
 
 @dataclass
