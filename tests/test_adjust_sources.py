@@ -180,3 +180,34 @@ def test_a_split_adjusted_view_is_never_split_adjusted_again(
     np.testing.assert_allclose(plain["close"], view["close"])  # the as-traded series, adjusted
     assert frame.attrs["adjust"] == said
     assert any("split-adjusted" in n for n in frame.attrs["adjust_notes"]) == (mode == "raw")
+
+
+def test_a_frame_mixing_sources_adjusts_each_run_with_its_own_markets_close(
+    dm: DataManager,
+) -> None:
+    from tradedata.adapters.paging import Span
+    from tradedata.model import parse_timeframe
+    from tradedata.venues import labelled_frame
+
+    consolidated, iex = _bars(100.0), _bars(80.0)
+    hole = consolidated.index[(consolidated.index >= "2024-02-07") & (consolidated.index < EX_DATE)]
+    _store(dm, consolidated.drop(hole), "consolidated", "fmp")  # the tape lacks Feb 7 and 8
+    _store(dm, iex, "iex", "alpaca")
+    dm.cache.set_actions("AAPL", _record())
+    tf = parse_timeframe("1d")
+    own = dm.cache.read("AAPL", "1d", source="consolidated")
+    filled = [(Span(hole[0], hole[-1]), "iex")]  # the venue fallback's fill
+    mixed, runs = labelled_frame(dm.cache, "AAPL", tf, own, "consolidated", filled)
+    assert [r["source"] for r in runs] == ["consolidated", "iex", "consolidated"]
+
+    out = dm.adjuster.apply_runs(mixed, "AAPL", tf, "all", runs, fetch=False)
+
+    # the IEX bars right before the ex-date use IEX's close; the tape's bars the tape's own
+    # last close before the ex-date (Feb 6), never the IEX bar sitting next to them
+    tape_factor = 1.0 - AMOUNT / float(consolidated.loc["2024-02-06", "close"])
+    np.testing.assert_allclose(
+        out.loc[:"2024-02-06", "close"], consolidated.loc[:"2024-02-06", "close"] * tape_factor
+    )
+    np.testing.assert_allclose(out.loc[hole, "close"], iex.loc[hole, "close"] * _factor(iex))
+    np.testing.assert_allclose(out.loc[EX_DATE:, "close"], consolidated.loc[EX_DATE:, "close"])
+    assert out.attrs["adjust"] == "all" and list(out.index) == list(mixed.index)

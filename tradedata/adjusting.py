@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -242,6 +242,40 @@ class Adjuster:
             )
         out.attrs.update(frame.attrs)
         out.attrs.update(adjust=mode, adjust_notes=notes + more, actions=record)
+        return out
+
+    def apply_runs(
+        self,
+        frame: pd.DataFrame,
+        symbol: str,
+        tf: Timeframe,
+        mode: str,
+        runs: list[dict[str, Any]],
+        fetch: bool = True,
+    ) -> pd.DataFrame:
+        """:meth:`apply` for a frame whose bars come from several sources (``runs``: one
+        ``{"source", "start", "end"}`` per run of consecutive bars of one source, as
+        :func:`tradedata.venues.labelled_frame` gives): each run is adjusted as bars of its own
+        source, so a dividend's reference close is always its own market's (never a bar of
+        another source that happens to sit before the ex-date in the frame)."""
+        sources = {run["source"] for run in runs}
+        if len(sources) <= 1:
+            return self.apply(frame, symbol, tf, mode, fetch, next(iter(sources), None))
+        parts = [
+            self.apply(
+                frame.loc[run["start"] : run["end"]].copy(), symbol, tf, mode, fetch, run["source"]
+            )
+            for run in runs
+        ]
+        out = pd.concat(parts)
+        notes = list(dict.fromkeys(n for p in parts for n in p.attrs.get("adjust_notes", [])))
+        said = {p.attrs.get("adjust", mode) for p in parts}
+        out.attrs = dict(frame.attrs)
+        out.attrs.update(
+            adjust=said.pop() if len(said) == 1 else mode,
+            adjust_notes=notes,
+            actions=parts[-1].attrs.get("actions"),
+        )
         return out
 
 

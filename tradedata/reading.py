@@ -116,9 +116,14 @@ class Reader:
             if frame.empty:
                 raise no_data_error(sym, tf, result, pinned=provider)
             warnings.warn(f"{sym} {tf.name}: could not fetch {result.reasons()}", stacklevel=3)
-        frame = self.adjuster.apply(
-            frame, sym, tf, adjust, fetch=provider != CACHE_ONLY, source=src
-        )
+        if spans:  # each source's run adjusted as its own market's bars
+            frame = self.adjuster.apply_runs(
+                frame, sym, tf, adjust, spans, fetch=provider != CACHE_ONLY
+            )
+        else:
+            frame = self.adjuster.apply(
+                frame, sym, tf, adjust, fetch=provider != CACHE_ONLY, source=src
+            )
         for note in frame.attrs.get("adjust_notes", []):
             warnings.warn(f"{sym} {tf.name}: {note}", stacklevel=3)
         frame = self.decorate(frame, sym, tf, result, src, spans)
