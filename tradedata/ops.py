@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import sys
@@ -18,6 +17,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from tradedata.commands.shared import manager, print_json
 from tradedata.errors import TradeDataError
 
 __all__ = [
@@ -119,10 +119,6 @@ def guard_extra(feature: str, run: Callable[[Sequence[str]], int], argv: Sequenc
         return 2
 
 
-def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, default=str))
-
-
 # -- sim and zipline: their own parsers ---------------------------------------------------
 #: verbs whose own parser takes the rest of the command line
 FORWARDED = {
@@ -200,7 +196,7 @@ def cache_info(args: argparse.Namespace, cache: Any) -> int:
     info = cache.info()
     series = cache.series()
     if args.json:
-        _print_json({**info, "series": [getattr(s, "__dict__", s) for s in series]})
+        print_json({**info, "series": [getattr(s, "__dict__", s) for s in series]})
         return 0
     used, limit = info["size_bytes"], info["max_size_bytes"]
     print(f"cache       {info['directory']}")
@@ -289,19 +285,9 @@ def _nothing_to_delete(manager: Any, symbol: str, tf: str | None, named: str | N
 
 
 # -- stats and health ---------------------------------------------------------------------
-def _manager(args: argparse.Namespace) -> Any:
-    from tradedata.manager import DataManager
-
-    return DataManager(
-        cache_dir=args.cache_dir,
-        config=getattr(args, "config", None),
-        store=getattr(args, "store", None),
-    )
-
-
 def cmd_stats(args: argparse.Namespace) -> int:
     """Print request, error, latency, circuit and cache statistics."""
-    dm = _manager(args)
+    dm = manager(args)
     try:
         if args.reset:
             dm.reset_stats()
@@ -311,7 +297,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     finally:
         dm.close()
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         print(report)
     return 0
@@ -323,7 +309,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise TradeDataError("--timeout must be positive")
-    dm = _manager(args)
+    dm = manager(args)
     try:
         report = check_health(
             dm,
@@ -335,7 +321,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     finally:
         dm.close()
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         print(report)
     return report.exit_code(strict=args.strict)
