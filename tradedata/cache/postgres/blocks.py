@@ -27,6 +27,7 @@ import numpy as np
 from tradedata.cache.codec import block_columns, decode_block, deflate, encode_block, inflate
 from tradedata.cache.layout import year_bounds
 from tradedata.cache.postgres.binary import decode_fields
+from tradedata.cache.postgres.catalog import block_rows_sql
 from tradedata.cache.postgres.io import copy_out, read_rows
 from tradedata.cache.postgres.schema import SCHEMA
 
@@ -43,6 +44,11 @@ def month_starts(year: int) -> np.ndarray:
     first = np.datetime64(f"{year:04d}-01", "M")
     months = np.arange(first, first + 13, dtype="datetime64[M]")
     return months.astype("datetime64[ns]").astype(np.int64)
+
+
+def _months_hit(edges: np.ndarray, touched: np.ndarray) -> set[int]:
+    """The months (0-11) of the year ``edges`` bound that hold a ``touched`` timestamp."""
+    return set(np.unique(np.searchsorted(edges, touched, side="right") - 1).tolist())
 
 
 def save_year(
@@ -63,7 +69,7 @@ def save_year(
         (series_id, int(edges[0]), int(edges[-1])),
     )
     have = {int(r[0]) for r in cur.fetchall()}
-    hit = set(np.unique(np.searchsorted(edges, touched, side="right") - 1).tolist())
+    hit = _months_hit(edges, touched)
     cuts = np.searchsorted(ts, edges)
     batch: list[tuple[int, int, int, bytes]] = []
     for month in range(12):
@@ -145,7 +151,7 @@ def year_from_blocks(
     if cur.fetchone() is None:
         return None
     edges = month_starts(year)
-    hit = set(np.unique(np.searchsorted(edges, touched, side="right") - 1).tolist())
+    hit = _months_hit(edges, touched)
     stream = copy_out(
         cur,
         f"COPY (SELECT month_ns, rows, block FROM {SCHEMA}.bar_blocks WHERE series_id = %s"
@@ -216,11 +222,8 @@ def read_series(
     """``(ns timestamps, values (len(columns), n))`` of the bars with ``lo <= t <= hi``:
     whole years from their blocks, any other part of the range from ``bars``."""
     cur.execute(  # per stored year: its bar count, and the rows its blocks hold if whole
-        f"SELECT m.year, (m.meta->>'bars')::bigint, y.year IS NOT NULL, (SELECT"
-        f" coalesce(sum(k.rows), 0) FROM {SCHEMA}.bar_blocks k WHERE k.series_id = m.series_id"
-        " AND k.month_ns >= (extract(epoch FROM make_timestamptz(m.year, 1, 1, 0, 0, 0, 'UTC'))"
-        " * 1e9)::bigint AND k.month_ns < (extract(epoch FROM make_timestamptz(m.year + 1, 1, 1,"
-        f" 0, 0, 0, 'UTC')) * 1e9)::bigint) FROM {SCHEMA}.metadata m LEFT JOIN"
+        f"SELECT m.year, (m.meta->>'bars')::bigint, y.year IS NOT NULL, {block_rows_sql('m')}"
+        f" FROM {SCHEMA}.metadata m LEFT JOIN"
         f" {SCHEMA}.block_years y ON y.series_id = m.series_id AND y.year = m.year"
         " WHERE m.series_id = %s ORDER BY m.year",
         (series_id,),

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tradedata.cache.partitions import column_order
 from tradedata.cache.postgres.schema import SCHEMA
+from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, OPEN_INTEREST
 
 __all__ = [
+    "COLUMN_FLAGS",
+    "block_rows_sql",
+    "columns_of",
     "count_mismatches",
     "covered",
     "drop",
@@ -26,6 +31,9 @@ __all__ = [
 ]
 
 _KEY = "s.source = %s AND s.symbol = %s AND s.timeframe = %s"
+
+#: the optional bar columns and the ``series`` flag saying a series holds them
+COLUMN_FLAGS = ((ADJ_CLOSE, "has_adj"), (OPEN_INTEREST, "has_oi"))
 
 #: a series: ``(source, symbol, timeframe)`` (see :mod:`tradedata.identity`)
 Key = tuple[str, str, str]
@@ -42,6 +50,14 @@ def series_row(cur: Any, key: Key, *, create: bool = False) -> Any:
     lock = " FOR UPDATE" if create else ""
     cur.execute(f"SELECT id, has_adj, has_oi FROM {SCHEMA}.series s WHERE {_KEY}{lock}", key)
     return cur.fetchone()
+
+
+def columns_of(found: Any) -> tuple[str, ...]:
+    """The columns a series holds, from its row ``(id, has_adj, has_oi)`` (None: OHLCV)."""
+    if found is None:
+        return OHLCV_COLUMNS
+    flags = zip(COLUMN_FLAGS, found[1:3], strict=True)
+    return column_order([*OHLCV_COLUMNS, *(name for (name, _), flag in flags if flag)])
 
 
 def provider_id(cur: Any, name: str) -> int:
@@ -157,6 +173,17 @@ def truncate(cur: Any) -> None:
     cur.execute("TRUNCATE " + ", ".join(f"{SCHEMA}.{t}" for t in tables))
 
 
+def block_rows_sql(table: str) -> str:
+    """SQL of the rows the read blocks of one year hold, for the row ``table`` (an alias of a
+    table with ``series_id`` and ``year`` columns)."""
+    start = f"(extract(epoch FROM make_timestamptz({table}.year, 1, 1, 0, 0, 0, 'UTC')) * 1e9)"
+    after = start.replace(f"{table}.year,", f"{table}.year + 1,")
+    return (
+        f"(SELECT coalesce(sum(k.rows), 0) FROM {SCHEMA}.bar_blocks k WHERE k.series_id ="
+        f" {table}.series_id AND k.month_ns >= {start}::bigint AND k.month_ns < {after}::bigint)"
+    )
+
+
 def count_mismatches(cur: Any) -> list[str]:
     """Years whose metadata's bar count differs from the rows stored or from their read
     blocks, as readable lines."""
@@ -174,11 +201,8 @@ def count_mismatches(cur: Any) -> list[str]:
     ]
     cur.execute(  # whole years' read blocks against the metadata (tradedata.cache.postgres.blocks)
         f"SELECT s.source, s.symbol, s.timeframe, y.year, (m.meta->>'bars')::bigint,"
-        f" (SELECT coalesce(sum(k.rows), 0) FROM {SCHEMA}.bar_blocks k WHERE"
-        " k.series_id = y.series_id AND k.month_ns >= (extract(epoch FROM"
-        " make_timestamptz(y.year, 1, 1, 0, 0, 0, 'UTC')) * 1e9)::bigint AND k.month_ns <"
-        " (extract(epoch FROM make_timestamptz(y.year + 1, 1, 1, 0, 0, 0, 'UTC')) * 1e9)::bigint)"
-        f" FROM {SCHEMA}.block_years y JOIN {SCHEMA}.series s ON s.id = y.series_id"
+        f" {block_rows_sql('y')} FROM {SCHEMA}.block_years y"
+        f" JOIN {SCHEMA}.series s ON s.id = y.series_id"
         f" LEFT JOIN {SCHEMA}.metadata m ON m.series_id = y.series_id AND m.year = y.year"
     )
     found += [

@@ -10,13 +10,12 @@ import numpy as np
 from tradedata.cache.codec import checksum
 from tradedata.cache.interface import QualityFn
 from tradedata.cache.layout import dumps, identity_fields, iso, store_name, year_bounds
-from tradedata.cache.partitions import Rows, column_order, default_quality, runs_of
+from tradedata.cache.partitions import Rows, default_quality, runs_of
 from tradedata.cache.postgres.blocks import year_from_blocks
-from tradedata.cache.postgres.catalog import Key, series_row
+from tradedata.cache.postgres.catalog import Key, columns_of, series_row
 from tradedata.cache.postgres.io import read_rows
 from tradedata.cache.postgres.schema import SCHEMA
 from tradedata.errors import InputError
-from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, OPEN_INTEREST
 
 __all__ = ["FORMAT", "rescore_year", "year_meta", "year_rows"]
 
@@ -24,14 +23,11 @@ FORMAT = "tradedata-postgres-1"
 
 
 def year_rows(
-    cur: Any, series_id: int, year: int, flags: tuple[bool, bool], touched: np.ndarray
+    cur: Any, series_id: int, year: int, columns: tuple[str, ...], touched: np.ndarray
 ) -> tuple[Rows, np.ndarray]:
-    """Every row of one stored year, inside a write that changed the bars at ``touched``
-    times, and each row's provider id; ``flags`` are the series' ``(has_adj, has_oi)``.
-    The months the write left alone come from their read blocks when the year has them."""
-    has_adj, has_oi = flags
-    optional = [*([ADJ_CLOSE] if has_adj else []), *([OPEN_INTEREST] if has_oi else [])]
-    columns = column_order([*OHLCV_COLUMNS, *optional])
+    """Every row of one stored year (its ``columns``), inside a write that changed the bars at
+    ``touched`` times, and each row's provider id. The months the write left alone come from
+    their read blocks when the year has them."""
     got = year_from_blocks(cur, series_id, year, columns, touched)
     if got is not None:
         ts, values, ids = got
@@ -109,7 +105,7 @@ def rescore_year(cur: Any, key: Key, year: int, quality: QualityFn) -> bool:
     found = series_row(cur, key)
     if found is None:
         return False
-    series_id, has_adj, has_oi = int(found[0]), bool(found[1]), bool(found[2])
+    series_id = int(found[0])
     cur.execute(f"SELECT id FROM {SCHEMA}.series WHERE id = %s FOR UPDATE", (series_id,))
     cur.execute(
         f"SELECT meta FROM {SCHEMA}.metadata WHERE series_id = %s AND year = %s",
@@ -118,7 +114,7 @@ def rescore_year(cur: Any, key: Key, year: int, quality: QualityFn) -> bool:
     row = cur.fetchone()
     if row is None:
         return False
-    rows, _ = year_rows(cur, series_id, year, (has_adj, has_oi), np.zeros(0, np.int64))
+    rows, _ = year_rows(cur, series_id, year, columns_of(found), np.zeros(0, np.int64))
     report = quality(rows.frame())
     if not isinstance(report, dict):
         raise InputError(f"quality() must return a dict, got {type(report).__name__}")

@@ -29,7 +29,7 @@ from tradedata.cache.layout import (
     split_store_name,
     store_name,
 )
-from tradedata.cache.partitions import Rows, column_order
+from tradedata.cache.partitions import Rows
 from tradedata.cache.postgres import blocks, catalog
 from tradedata.cache.postgres.meta import rescore_year
 from tradedata.cache.postgres.records import Actions, Fundamentals, load_spans, update_spans
@@ -37,8 +37,7 @@ from tradedata.cache.postgres.schema import SCHEMA, migrate
 from tradedata.cache.postgres.session import Session
 from tradedata.cache.postgres.transfer import export_tree, import_tree
 from tradedata.cache.postgres.writes import Batch, write_batch
-from tradedata.model import ADJ_CLOSE, OHLCV_COLUMNS, parse_range, parse_timeframe
-from tradedata.model import OPEN_INTEREST as OI
+from tradedata.model import parse_range, parse_timeframe
 from tradedata.redact import Secret
 
 __all__ = ["PostgresStore"]
@@ -144,7 +143,7 @@ class PostgresStore:
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
             )
             found = catalog.series_row(cur, key)
-            columns = _columns(found)
+            columns = catalog.columns_of(found)
             if found is None:
                 return np.zeros(0, np.int64), np.zeros((len(columns), 0)), columns
             ts, values = blocks.read_series(cur, int(found[0]), columns, lo, hi)
@@ -352,7 +351,7 @@ class PostgresStore:
             if found is None:
                 return None
             cur.execute(f"SELECT 1 FROM {SCHEMA}.series WHERE id = %s FOR UPDATE", found[:1])
-            return blocks.check_year(cur, int(found[0]), int(year), _columns(found))
+            return blocks.check_year(cur, int(found[0]), int(year), catalog.columns_of(found))
 
         return self._run(work, "checking blocks")  # type: ignore[no-any-return]
 
@@ -421,15 +420,6 @@ class PostgresStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _columns(found: Any) -> tuple[str, ...]:
-    """The columns a series holds, from its row ``(id, has_adj, has_oi)`` (None: OHLCV)."""
-    if found is None:
-        return OHLCV_COLUMNS
-    flags = zip((ADJ_CLOSE, OI), found[1:3], strict=True)
-    optional = [name for name, flag in flags if flag]
-    return column_order([*OHLCV_COLUMNS, *optional])
 
 
 def _key(symbol: str, source: str | None, tf: str) -> catalog.Key:

@@ -23,12 +23,11 @@ from tradedata.cache.postgres.meta import year_meta, year_rows
 from tradedata.cache.postgres.records import update_spans
 from tradedata.cache.postgres.schema import SCHEMA
 from tradedata.errors import DataValidationError
-from tradedata.model import ADJ_CLOSE, OPEN_INTEREST, Timeframe, normalize_frame
+from tradedata.model import Timeframe, normalize_frame
 
 __all__ = ["Batch", "write_batch"]
 
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261
-_FLAGS = ((ADJ_CLOSE, "has_adj"), (OPEN_INTEREST, "has_oi"))
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,7 @@ class Batch:
     provider_info: dict | None
     quality: QualityFn | None
     span: tuple[int, int] | None
-
-    @property
-    def touched(self) -> list[int]:
-        """The years holding bars of the batch, ascending."""
-        return sorted({int(y) for y in years_of(self.ts)})
+    touched: list[int]  # the years holding bars of the batch, ascending
 
     @classmethod
     def of(
@@ -72,7 +67,8 @@ class Batch:
         if ts.size and (ts % 1000).any():
             raise DataValidationError("the PostgreSQL store keeps bar times to the microsecond")
         values = {c: np.ascontiguousarray(data[c].to_numpy(np.float64)) for c in data.columns}
-        return cls(ts, values, dupes, provider, provider_info, quality, span)
+        touched = [int(y) for y in np.unique(years)]
+        return cls(ts, values, dupes, provider, provider_info, quality, span, touched)
 
 
 def write_batch(cur: Any, key: catalog.Key, tf: Timeframe, batch: Batch) -> None:
@@ -80,12 +76,13 @@ def write_batch(cur: Any, key: catalog.Key, tf: Timeframe, batch: Batch) -> None
     series_id, *flags = catalog.series_row(cur, key, create=True)
     if batch.ts.size:
         put_bars(cur, series_id, batch.ts, batch.values, catalog.provider_id(cur, batch.provider))
-        for i, (column, flag) in enumerate(_FLAGS):
+        for i, (column, flag) in enumerate(catalog.COLUMN_FLAGS):
             if column in batch.values and not flags[i]:
                 cur.execute(f"UPDATE {SCHEMA}.series SET {flag} = true WHERE id = %s", (series_id,))
                 flags[i] = True
+        columns = catalog.columns_of((series_id, *flags))
         for year in batch.touched:
-            rows, ids = year_rows(cur, series_id, year, (flags[0], flags[1]), batch.ts)
+            rows, ids = year_rows(cur, series_id, year, columns, batch.ts)
             dropped = int((batch.dupes == year).sum())
             meta = year_meta(
                 cur, series_id, key, year, rows,
