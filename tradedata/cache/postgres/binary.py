@@ -26,17 +26,22 @@ def _row_dtype(fields: list[tuple[str, str]]) -> np.dtype:
     return np.dtype(spec)
 
 
+def _body(buffer: bytes | memoryview) -> memoryview:
+    """The stream after its signature, flags and header extension (ValueError when it is not
+    a binary COPY stream)."""
+    data = memoryview(buffer)
+    if len(data) < 19 or bytes(data[:11]) != SIGNATURE:
+        raise ValueError("not a binary COPY stream")
+    return data[19 + int.from_bytes(data[15:19], "big") :]
+
+
 def decode_rows(buffer: bytes | memoryview, fields: list[tuple[str, str]]) -> np.ndarray:
     """The rows of a binary COPY ``buffer`` as a structured array of ``fields`` (big-endian).
 
     ``fields`` are ``(name, dtype)`` such as ``("open_time", ">i8")``; raises ValueError when
     the stream does not have that shape (a NULL, another column count, a cut stream).
     """
-    data = memoryview(buffer)
-    if len(data) < 19 or bytes(data[:11]) != SIGNATURE:
-        raise ValueError("not a binary COPY stream")
-    ext = int.from_bytes(data[15:19], "big")
-    body = data[19 + ext :]
+    body = _body(buffer)
     if len(body) < 2 or bytes(body[-2:]) != TRAILER:
         raise ValueError("binary COPY stream without its trailer")
     dtype = _row_dtype(fields)
@@ -57,10 +62,8 @@ def decode_fields(buffer: bytes | memoryview) -> list[list[memoryview]]:
     """The rows of a binary COPY ``buffer`` of few rows with variable-width fields (such as
     ``bytea``), each a list of its fields' raw bytes; raises ValueError on a NULL or a cut
     stream. For many fixed-width rows use :func:`decode_rows`."""
-    data = memoryview(buffer)
-    if len(data) < 19 or bytes(data[:11]) != SIGNATURE:
-        raise ValueError("not a binary COPY stream")
-    pos = 19 + int.from_bytes(data[15:19], "big")
+    data = _body(buffer)
+    pos = 0
     rows: list[list[memoryview]] = []
     while pos + 2 <= len(data):
         count = int.from_bytes(data[pos : pos + 2], "big", signed=True)
