@@ -30,6 +30,7 @@ from tests.fakes.exchanges.dialects_a import (
     _bybit_time,
     _int,
     _minutes,
+    binance_kline_rows,
 )
 from tests.fakes.server import FakeRequest, FakeResponse, json_response
 
@@ -166,14 +167,7 @@ BINANCE_FUTURES_KLINES = CandleRules(max_limit=1500, keeps="oldest")
 
 
 def _binance_fapi_klines(fake: DerivativesFake, request: FakeRequest) -> Any:
-    window = Window(
-        _int(request, "startTime"), _int(request, "endTime"), _int(request, "limit") or 500
-    )
-    step = _minutes(request.query["interval"])
-    return [
-        [t, fmt(o), fmt(h), fmt(lo), fmt(c), fmt(v), t + step - 1, fmt(v * c), 100, "0", "0", "0"]
-        for t, o, h, lo, c, v, _closed in fake.bars(window, BINANCE_FUTURES_KLINES, step)
-    ]
+    return binance_kline_rows(fake, request, BINANCE_FUTURES_KLINES)
 
 
 def _binance_fapi_info(fake: DerivativesFake, request: FakeRequest) -> Any:

@@ -43,7 +43,8 @@ def _minutes(text: str) -> int:
 BINANCE_KLINES = CandleRules(max_limit=1000, keeps="oldest")
 
 
-def _binance_klines(fake: ExchangeFake, request: FakeRequest) -> Any:
+def binance_kline_rows(fake: ExchangeFake, request: FakeRequest, rules: CandleRules) -> Any:
+    """A Binance klines answer (spot and USDⓈ-M share it) under ``rules``."""
     window = Window(
         _int(request, "startTime"), _int(request, "endTime"), _int(request, "limit") or 500
     )
@@ -51,8 +52,12 @@ def _binance_klines(fake: ExchangeFake, request: FakeRequest) -> Any:
     # row shape: ccxt binance.parse_ohlcv comment and the API docs' example
     return [
         [t, fmt(o), fmt(h), fmt(lo), fmt(c), fmt(v), t + step - 1, fmt(v * c), 100, "0", "0", "0"]
-        for t, o, h, lo, c, v, _closed in fake.bars(window, BINANCE_KLINES, step)
+        for t, o, h, lo, c, v, _closed in fake.bars(window, rules, step)
     ]
+
+
+def _binance_klines(fake: ExchangeFake, request: FakeRequest) -> Any:
+    return binance_kline_rows(fake, request, BINANCE_KLINES)
 
 
 def _binance_info(fake: ExchangeFake, request: FakeRequest) -> Any:
